@@ -1,0 +1,67 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "vm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vm", targets: ["vm"]),
+        .library(name: "QMP", targets: ["QMP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // QEMU Machine Protocol client: depends on nothing else in the project.
+        .target(
+            name: "QMP",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        // The VM definition (TOML), its validation and the state-dir layout.
+        .target(
+            name: "VMCore",
+            dependencies: ["TOMLKit"]
+        ),
+        // Linux host readers and writers (sysfs, procfs, boot configuration) over an injectable root.
+        .target(
+            name: "HostLinux",
+            dependencies: ["VMCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        // QEMU backend: argv builder, process launch, QMP-driven lifecycle.
+        .target(
+            name: "QEMU",
+            dependencies: ["VMCore", "QMP", "HostLinux", .product(name: "Logging", package: "swift-log")]
+        ),
+        // libvirt C API (Debian libvirt-dev).
+        .systemLibrary(
+            name: "CLibvirt",
+            pkgConfig: "libvirt",
+            providers: [.apt(["libvirt-dev"])]
+        ),
+        // libvirt backend: domain XML builder and a safe layer over the C API.
+        .target(
+            name: "Libvirt",
+            dependencies: ["VMCore", "CLibvirt"],
+            linkerSettings: [.linkedLibrary("virt"), .linkedLibrary("virt-qemu")]
+        ),
+        // The command tree.
+        .target(
+            name: "Commands",
+            dependencies: [
+                "QMP", "VMCore", "QEMU", "HostLinux", "Libvirt",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "vm", dependencies: ["Commands"]),
+
+        .testTarget(name: "QMPTests", dependencies: ["QMP"]),
+        .testTarget(name: "VMCoreTests", dependencies: ["VMCore"]),
+        .testTarget(name: "HostLinuxTests", dependencies: ["HostLinux", "VMCore"]),
+        .testTarget(name: "QEMUTests", dependencies: ["QEMU", "QMP", "VMCore", "HostLinux"]),
+        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "VMCore"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands"]),
+    ]
+)

@@ -1,0 +1,6 @@
+#ifndef VM_CLIBVIRT_SHIM_H
+#define VM_CLIBVIRT_SHIM_H
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libvirt/libvirt-qemu.h>
+#endif

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The `vm` command tree.
+public struct RootCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "vm",
+        abstract: "Run GPU-passthrough virtual machines on Linux.",
+        subcommands: []
+    )
+
+    public init() {}
+}

@@ -1,0 +1,1 @@
+// HostLinux module: work in progress

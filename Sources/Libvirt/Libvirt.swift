@@ -1,0 +1,2 @@
+// Libvirt module: work in progress
+import CLibvirt

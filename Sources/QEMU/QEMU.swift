@@ -1,0 +1,1 @@
+// QEMU module: work in progress

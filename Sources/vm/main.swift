@@ -1,0 +1,9 @@
+import Commands
+
+/// The `vm` executable: everything lives in the `Commands` module.
+@main
+enum VMMain {
+    static func main() async {
+        await RootCommand.main()
+    }
+}
