@@ -17,7 +17,7 @@ public struct DefinitionParser: Sendable {
 
     static let topLevelKeys = [
         "name", "machine", "accelerator", "backend", "libvirt_uri", "memory", "hugepages", "qmp_socket",
-        "guest_agent", "spare_root_ports", "cpu", "firmware", "boot", "disk", "cdrom", "gpu", "windows",
+        "guest_agent", "spare_root_ports", "extra_args", "cpu", "firmware", "boot", "disk", "cdrom", "gpu", "windows",
         "network", "display",
     ]
 
@@ -54,6 +54,7 @@ public struct DefinitionParser: Sendable {
         if let socket = top.string("qmp_socket", example: "\"/run/vm/win11.qmp\"") { spec.qmpSocket = resolved(socket) }
         if let agent = top.boolean("guest_agent") { spec.guestAgent = agent }
         if let spare = top.integer("spare_root_ports", range: 0...16) { spec.spareRootPorts = spare }
+        if let extra = top.stringArray("extra_args", example: "[\"-device\", \"intel-iommu\"]") { spec.extraQEMUArguments = extra }
         if let cpu = top.table("cpu") { spec.cpu = self.cpu(cpu) }
         if let firmware = top.table("firmware") { spec.firmware = self.firmware(firmware) }
         if let boot = top.table("boot") { spec.kernelBoot = kernelBoot(boot) }
@@ -237,7 +238,7 @@ public struct DefinitionParser: Sendable {
     }
 
     private func gpu(_ reader: TableReader) -> GPUPassthrough? {
-        reader.rejectUnknownKeys(["address", "functions", "display", "rom", "x_vga", "plug", "driver"])
+        reader.rejectUnknownKeys(["address", "functions", "display", "rom", "x_vga", "plug", "device"])
         let addressFix = "write the slot as DDDD:BB:SS, e.g. \"0000:05:00\" (see `vm gpu list`)"
         let functionFix = "write functions as DDDD:BB:SS.F, e.g. [\"0000:05:00.0\", \"0000:05:00.1\"]"
         var slot: PCISlot?
@@ -299,7 +300,7 @@ public struct DefinitionParser: Sendable {
         gpu.romFile = existingPath(reader, "rom", what: "ROM file", example: "\"/var/lib/vm/gpu.rom\"")
         if let xVGA = reader.boolean("x_vga") { gpu.xVGA = xVGA }
         if let plug = reader.choice("plug", of: GPUPassthrough.Plug.self) { gpu.plug = plug }
-        if let driver = reader.string("driver", example: "\"vfio-pci\"") { gpu.driver = driver }
+        if let device = reader.choice("device", of: PassthroughDevice.self) { gpu.device = device }
         return gpu
     }
 

@@ -27,6 +27,8 @@ public struct VMSpec: Sendable, Equatable {
     public var guestAgent: Bool = false
     /// Free `pcie-root-port`s kept for hot-plug beyond those a hot GPU needs.
     public var spareRootPorts: Int = 1
+    /// Arguments appended to QEMU's command line as they are (an escape hatch).
+    public var extraQEMUArguments: [String] = []
 
     public init(name: VMName) {
         self.name = name
@@ -128,8 +130,8 @@ public struct GPUPassthrough: Sendable, Equatable {
     /// `x-vga=on` on the display function; only for legacy BIOS guests or when asked.
     public var xVGA: Bool = false
     public var plug: Plug = .boot
-    /// The QEMU device used for each function; `vfio-pci` except in tests with emulated stand-ins.
-    public var driver: String = "vfio-pci"
+    /// What QEMU puts in the guest for each function.
+    public var device: PassthroughDevice = .vfioPCI
 
     public init(slot: PCISlot?, functions: [PCIAddress]) {
         self.slot = slot
@@ -140,6 +142,15 @@ public struct GPUPassthrough: Sendable, Equatable {
     public var primaryFunction: PCIAddress? {
         displayFunction ?? functions.first(where: { $0.function == 0 }) ?? functions.first
     }
+}
+
+/// The QEMU device behind each passed-through function.
+public enum PassthroughDevice: String, Sendable, CaseIterable {
+    /// The host function itself, through VFIO (`vfio-pci,host=...`).
+    case vfioPCI = "vfio-pci"
+    /// Emulated stand-ins with a GPU's shape (`bochs-display` for the display function,
+    /// `ich9-intel-hda` for the others), for test beds without a spare GPU.
+    case standIn = "stand-in"
 }
 
 /// Hyper-V enlightenments and hiding the hypervisor, for Windows guests.
