@@ -1,1 +1,0 @@
-// QMP module: work in progress

@@ -1,0 +1,146 @@
+import Glibc
+import Synchronization
+
+/// A connected `AF_UNIX` stream socket plus a wake pipe, read with `poll(2)` (Linux).
+///
+/// The file descriptors are closed only when the object is released, so a reader thread never
+/// touches a number the kernel has handed to someone else.
+public final class UnixSocketTransport: ByteTransport {
+    private let socket: Int32
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    private let isClosed = Atomic<Bool>(false)
+
+    private init(socket: Int32, wakeRead: Int32, wakeWrite: Int32) {
+        self.socket = socket
+        self.wakeRead = wakeRead
+        self.wakeWrite = wakeWrite
+    }
+
+    deinit {
+        _ = Glibc.close(socket)
+        _ = Glibc.close(wakeRead)
+        _ = Glibc.close(wakeWrite)
+    }
+
+    /// Connects to the socket at `path`. A full listen backlog is retried until `timeout`;
+    /// a missing socket or a refused connection fails at once.
+    public static func connect(path: String, timeout: Duration) async throws(TransportError) -> UnixSocketTransport {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard !pathBytes.isEmpty, pathBytes.count < capacity else { throw .pathTooLong(path) }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: pathBytes)
+            raw[pathBytes.count] = 0
+        }
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw .ioFailed(operation: "socket", errno: errno) }
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while true {
+            let result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
+            if result == 0 { break }
+            let code = errno
+            if code == EINTR { continue }
+            if code == EAGAIN || code == EINPROGRESS {
+                // Unix sockets report a full backlog as EAGAIN; retry until the deadline.
+                if ContinuousClock.now >= deadline {
+                    _ = Glibc.close(fd)
+                    throw .connectTimedOut(path: path)
+                }
+                try? await Task.sleep(for: .milliseconds(5))
+                continue
+            }
+            _ = Glibc.close(fd)
+            throw .connectFailed(path: path, errno: code)
+        }
+        // Blocking from here on: the reader waits in poll, writers send whole messages.
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)
+        // A peer that stops reading must not block writers forever.
+        var sendTimeout = timeval(tv_sec: 10, tv_usec: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
+        var pipeEnds: [Int32] = [0, 0]
+        guard pipe(&pipeEnds) == 0 else {
+            let code = errno
+            _ = Glibc.close(fd)
+            throw .ioFailed(operation: "pipe", errno: code)
+        }
+        for end in pipeEnds {
+            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+        }
+        return UnixSocketTransport(socket: fd, wakeRead: pipeEnds[0], wakeWrite: pipeEnds[1])
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(TransportError) {
+        guard !isClosed.load(ordering: .acquiring) else { throw .closed }
+        var offset = 0
+        while offset < bytes.count {
+            let sent = send(socket, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            if sent > 0 {
+                offset += sent
+                continue
+            }
+            let code = errno
+            if sent < 0, code == EINTR { continue }
+            if code == EPIPE || code == ECONNRESET || isClosed.load(ordering: .acquiring) { throw .closed }
+            throw .ioFailed(operation: "send", errno: code)
+        }
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration?) throws(TransportError)
+        -> TransportReadResult
+    {
+        if isClosed.load(ordering: .acquiring) { return .endOfStream }
+        var fds = [
+            pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+        ]
+        let milliseconds: Int32
+        if let timeout {
+            let (seconds, attoseconds) = timeout.components
+            let total = max(0, seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+            milliseconds = Int32(clamping: total)
+        } else {
+            milliseconds = -1
+        }
+        let ready = poll(&fds, 2, milliseconds)
+        if ready < 0 {
+            if errno == EINTR { return .woken }
+            throw .ioFailed(operation: "poll", errno: errno)
+        }
+        if ready == 0 { return .timedOut }
+        if fds[1].revents != 0 {
+            var drain = [UInt8](repeating: 0, count: 64)
+            while Glibc.read(wakeRead, &drain, drain.count) > 0 {}
+            if isClosed.load(ordering: .acquiring) { return .endOfStream }
+            if fds[0].revents == 0 { return .woken }
+        }
+        while true {
+            let count = recv(socket, buffer.baseAddress, buffer.count, 0)
+            if count > 0 { return .bytes(count) }
+            if count == 0 { return .endOfStream }
+            let code = errno
+            if code == EINTR { continue }
+            if code == ECONNRESET || isClosed.load(ordering: .acquiring) { return .endOfStream }
+            throw .ioFailed(operation: "recv", errno: code)
+        }
+    }
+
+    public func wake() {
+        var byte: UInt8 = 1
+        _ = Glibc.write(wakeWrite, &byte, 1)
+    }
+
+    public func close() {
+        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        _ = shutdown(socket, Int32(SHUT_RDWR))
+        wake()
+    }
+}
