@@ -30,6 +30,8 @@ public protocol HostFileSystem: Sendable {
     func createDirectories(_ path: String) throws -> [String]
     /// Removes an empty directory.
     func removeDirectory(_ path: String) throws
+    /// Whether this process may open `path` for reading and writing.
+    func isReadWritable(_ path: String) -> Bool
 }
 
 extension HostFileSystem {

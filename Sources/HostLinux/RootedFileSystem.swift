@@ -145,6 +145,10 @@ public struct RootedFileSystem: HostFileSystem {
         return created
     }
 
+    public func isReadWritable(_ path: String) -> Bool {
+        access(real(path), R_OK | W_OK) == 0
+    }
+
     public func removeDirectory(_ path: String) throws {
         guard rmdir(real(path)) == 0 else { throw HostError.io(path: path, operation: "rmdir", errno: errno) }
     }
