@@ -121,6 +121,11 @@ public struct DriverBinder: Sendable {
         let address = binding.address
         guard slot.addresses.contains(address) else { throw BindError.notInSlot(address, slot.slot) }
         let device = try wrap { try PCIDeviceReader(fileSystem: fileSystem).device(at: address) }
+        if expectOriginal && binding.originalDriver == vfioDriverName {
+            // It started on vfio-pci: that is where it goes back to.
+            guard device.driver == vfioDriverName else { throw BindError.wrongDriver(address, expected: vfioDriverName, actual: device.driver) }
+            return
+        }
         if let driver = device.driver, driver == vfioDriverName || driver != binding.originalDriver {
             try unbind(address, from: driver)
         }
@@ -130,7 +135,7 @@ public struct DriverBinder: Sendable {
             try wrap { try fileSystem.writeAttribute(address.description, to: "/sys/bus/pci/drivers_probe") }
         }
         if expectOriginal {
-            try waitForDriver(address, expected: binding.originalDriver == vfioDriverName ? nil : binding.originalDriver)
+            try waitForDriver(address, expected: binding.originalDriver)
         } else {
             let now = currentDriver(address)
             if now == vfioDriverName { throw BindError.wrongDriver(address, expected: nil, actual: now) }

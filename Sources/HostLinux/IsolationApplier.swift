@@ -112,9 +112,8 @@ public struct IsolationApplier: Sendable {
                (try fileSystem.contentsOfDirectory(Self.backupDirectory)).isEmpty {
                 try fileSystem.removeDirectory(Self.backupDirectory)
             }
-            for directory in manifest.createdDirectories.reversed()
-            where fileSystem.isDirectory(directory) && (try fileSystem.contentsOfDirectory(directory)).isEmpty {
-                try fileSystem.removeDirectory(directory)
+            for directory in manifest.createdDirectories.reversed() where fileSystem.isDirectory(directory) {
+                if try fileSystem.contentsOfDirectory(directory).isEmpty { try fileSystem.removeDirectory(directory) }
             }
             return manifest
         } catch let error as HostError {
