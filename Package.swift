@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // QEMU Machine Protocol client: depends on nothing else in the project.
@@ -32,7 +34,12 @@ let package = Package(
         // QEMU backend: argv builder, process launch, QMP-driven lifecycle.
         .target(
             name: "QEMU",
-            dependencies: ["VMCore", "QMP", "HostLinux", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "VMCore", "QMP", "HostLinux",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
         // libvirt C API (Debian libvirt-dev).
         .systemLibrary(
@@ -55,7 +62,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "vm", dependencies: ["Commands"]),
+        .executableTarget(name: "vm", dependencies: ["Commands", .product(name: "Logging", package: "swift-log")]),
 
         .testTarget(name: "QMPTests", dependencies: ["QMP"]),
         .testTarget(name: "VMCoreTests", dependencies: ["VMCore"]),

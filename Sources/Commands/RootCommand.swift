@@ -5,7 +5,10 @@ public struct RootCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vm",
         abstract: "Run GPU-passthrough virtual machines on Linux.",
-        subcommands: []
+        subcommands: [
+            UpCommand.self, DownCommand.self, StatusCommand.self, ListCommand.self, LogCommand.self,
+            InitCommand.self, ConfigCommand.self, QEMUArgsCommand.self,
+        ]
     )
 
     public init() {}

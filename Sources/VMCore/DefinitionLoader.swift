@@ -5,6 +5,12 @@ public struct LoadedDefinition: Sendable {
     public let file: String
     public let spec: VMSpec
     public let paths: VMPaths
+
+    public init(file: String, spec: VMSpec, paths: VMPaths) {
+        self.file = file
+        self.spec = spec
+        self.paths = paths
+    }
 }
 
 /// Why a definition could not be found or read.
@@ -45,7 +51,8 @@ public struct DefinitionLoader: Sendable {
             guard FileManager.default.fileExists(atPath: nameOrPath) else {
                 throw .unreadable(path: nameOrPath, reason: "no such file")
             }
-            return nameOrPath
+            // Relative paths inside the file are resolved against its folder: make that absolute.
+            return URL(fileURLWithPath: nameOrPath).standardizedFileURL.path
         }
         do {
             _ = try VMName(nameOrPath)

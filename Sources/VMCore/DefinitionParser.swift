@@ -76,7 +76,7 @@ public struct DefinitionParser: Sendable {
     }
 
     /// `/etc/vm/win11.toml` -> `win11`
-    static func stem(of path: String) -> String {
+    public static func stem(of path: String) -> String {
         let base = path.split(separator: "/").last.map(String.init) ?? path
         return base.hasSuffix(".toml") ? String(base.dropLast(5)) : base
     }
