@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import HostLinux
 
@@ -26,5 +27,3 @@ public struct HostCheckCommand: ParsableCommand {
         if checks.contains(where: { $0.status == .fail }) { throw ExitCode(1) }
     }
 }
-
-import Foundation

@@ -47,7 +47,12 @@ public struct HostIsolateCommand: ParsableCommand {
             return
         }
         let planner = IsolationPlanner(templates: try TemplateDirectory.locate())
-        let plan = try planner.plan(try IsolationInputs.read(fileSystem, slot: PCISlot(slot!)!), force: force)
+        let plan: IsolationPlan
+        do {
+            plan = try planner.plan(try IsolationInputs.read(fileSystem, slot: PCISlot(slot!)!), force: force)
+        } catch let refusal as IsolationRefusal where refusal.overridable {
+            throw ValidationError("\(refusal)\n(--force goes on anyway)")
+        }
         if options.json {
             try HostOutput.printJSON(plan)
         } else {
