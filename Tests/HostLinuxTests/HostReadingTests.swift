@@ -148,3 +148,15 @@ struct NoProgramsRunner: HostCommandRunner {
         #expect(FirmwareLocator(fileSystem: tree.fileSystem).preferred(secureBoot: true) == nil)
     }
 }
+
+@Suite struct JSONShapeTests {
+    @Test func pciDeviceJSONUsesHexIdsAndRoundTrips() throws {
+        let device = PCIDevice(address: PCIAddress("0000:05:00.1")!, vendorID: 0x10de, deviceID: 0x1aef, subsystemVendorID: 0x1043,
+                               subsystemDeviceID: 0x87b4, classCode: 0x040300, driver: "snd_hda_intel", iommuGroup: 20)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(device), as: UTF8.self)
+        #expect(json == #"{"address":"0000:05:00.1","class":"0x040300","device":"1aef","driver":"snd_hda_intel","iommuGroup":20,"subsystemDevice":"87b4","subsystemVendor":"1043","vendor":"10de"}"#)
+        #expect(try JSONDecoder().decode(PCIDevice.self, from: Data(json.utf8)) == device)
+    }
+}
