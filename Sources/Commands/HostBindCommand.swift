@@ -61,7 +61,7 @@ public struct HostBindCommand: ParsableCommand {
             holders = HolderScanner(fileSystem: fileSystem).holders(of: verified.functions)
             if !holders.isEmpty && !force {
                 let names = holders.map { "\($0.pid) \($0.command) (\($0.deviceNode))" }.joined(separator: ", ")
-                throw ValidationError("processes hold the card: \(names); stop them or use --force")
+                throw HostCommandError("processes hold the card: \(names); stop them or use --force")
             }
             let bindings = try binder.bindSlotToVFIO(verified)
             try store.save(bindings, for: slot)

@@ -51,7 +51,7 @@ public struct HostIsolateCommand: ParsableCommand {
         do {
             plan = try planner.plan(try IsolationInputs.read(fileSystem, slot: PCISlot(slot!)!), force: force)
         } catch let refusal as IsolationRefusal where refusal.overridable {
-            throw ValidationError("\(refusal)\n(--force goes on anyway)")
+            throw HostCommandError("\(refusal)\n(--force goes on anyway)")
         }
         if options.json {
             try HostOutput.printJSON(plan)

@@ -13,6 +13,15 @@ struct HostOptions: ParsableArguments {
     }
 }
 
+/// A host command that cannot go on: printed as `Error: ...`, exit status 1, no usage text.
+struct HostCommandError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
 /// JSON output for the host commands: pretty, sorted keys, one document on stdout.
 enum HostOutput {
     static func printJSON<T: Encodable>(_ value: T) throws {
@@ -33,7 +42,7 @@ enum HostOutput {
             let result = try runner.run(command, timeout: .seconds(600))
             if !result.standardOutput.isEmpty { print(result.standardOutput, terminator: "") }
             guard result.status == 0 else {
-                throw ValidationError("\(line) failed (exit \(result.status)): \(result.standardError)")
+                throw HostCommandError("\(line) failed (exit \(result.status)): \(result.standardError)")
             }
         }
     }
