@@ -1,3 +1,5 @@
+import Foundation
+
 /// The CPU vendor, as far as virtualization is concerned.
 public enum CPUVendor: String, Sendable, Codable {
     case intel
@@ -46,5 +48,3 @@ public struct CPUFlags: Sendable, Hashable, Codable {
         parse(cpuinfo: try fileSystem.readText("/proc/cpuinfo"))
     }
 }
-
-import Foundation

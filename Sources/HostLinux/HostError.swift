@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Errors from reading or writing the host through a ``HostFileSystem``.
 public enum HostError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A system call on `path` failed with `errno`.
@@ -18,11 +26,3 @@ public enum HostError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif

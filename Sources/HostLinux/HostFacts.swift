@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything `vm host check` looks at, read once from the host. ``HostChecks`` judges it without I/O.
 public struct HostFacts: Sendable, Hashable, Codable {
     public var cpu: CPUFlags?
@@ -98,5 +100,3 @@ public enum Distribution: String, Sendable, Codable {
         }
     }
 }
-
-import Foundation

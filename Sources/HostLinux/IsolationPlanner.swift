@@ -1,3 +1,4 @@
+import Foundation
 import VMCore
 
 /// Everything the planner needs from the host, read once. ``IsolationPlanner`` turns it into a plan without I/O.
@@ -191,5 +192,3 @@ func hexClass(_ code: UInt32) -> String {
     let digits = String(code, radix: 16)
     return "0x" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
 }
-
-import Foundation

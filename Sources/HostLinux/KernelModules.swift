@@ -1,3 +1,5 @@
+import Foundation
+
 /// How a kernel module is available on the host.
 public enum ModuleState: String, Sendable, Codable {
     /// Loaded now (`/sys/module/NAME` exists).
@@ -59,5 +61,3 @@ public struct KernelModules: Sendable {
         name.replacingOccurrences(of: "-", with: "_")
     }
 }
-
-import Foundation

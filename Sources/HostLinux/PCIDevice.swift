@@ -44,6 +44,52 @@ public struct PCIDevice: Sendable, Hashable, Codable {
 
     /// PCI-to-PCI bridges (class 0x0604xx): they may share a group without breaking VFIO viability.
     public var isPCIBridge: Bool { classCode >> 8 == 0x0604 }
+
+    private enum CodingKeys: String, CodingKey {
+        case address, vendor, device, subsystemVendor, subsystemDevice, classCode = "class", driver, driverOverride, iommuGroup, bootVGA
+    }
+
+    /// JSON with ids as lower-case hex the way sysfs and lspci show them: `"vendor": "10de"`, `"class": "0x030000"`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(address, forKey: .address)
+        try container.encode(hex4(vendorID), forKey: .vendor)
+        try container.encode(hex4(deviceID), forKey: .device)
+        try container.encodeIfPresent(subsystemVendorID.map(hex4), forKey: .subsystemVendor)
+        try container.encodeIfPresent(subsystemDeviceID.map(hex4), forKey: .subsystemDevice)
+        try container.encode(hexClass(classCode), forKey: .classCode)
+        try container.encodeIfPresent(driver, forKey: .driver)
+        try container.encodeIfPresent(driverOverride, forKey: .driverOverride)
+        try container.encodeIfPresent(iommuGroup, forKey: .iommuGroup)
+        try container.encodeIfPresent(bootVGA, forKey: .bootVGA)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func hex(_ key: CodingKeys) throws -> UInt32? {
+            guard let text = try container.decodeIfPresent(String.self, forKey: key) else { return nil }
+            guard let value = parseSysfsHex(text) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "not hex: \(text)")
+            }
+            return value
+        }
+        func required(_ key: CodingKeys) throws -> UInt32 {
+            guard let value = try hex(key) else {
+                throw DecodingError.keyNotFound(key, .init(codingPath: decoder.codingPath, debugDescription: "missing \(key.rawValue)"))
+            }
+            return value
+        }
+        self.init(address: try container.decode(PCIAddress.self, forKey: .address),
+                  vendorID: UInt16(truncatingIfNeeded: try required(.vendor)),
+                  deviceID: UInt16(truncatingIfNeeded: try required(.device)),
+                  subsystemVendorID: try hex(.subsystemVendor).map { UInt16(truncatingIfNeeded: $0) },
+                  subsystemDeviceID: try hex(.subsystemDevice).map { UInt16(truncatingIfNeeded: $0) },
+                  classCode: try required(.classCode),
+                  driver: try container.decodeIfPresent(String.self, forKey: .driver),
+                  driverOverride: try container.decodeIfPresent(String.self, forKey: .driverOverride),
+                  iommuGroup: try container.decodeIfPresent(Int.self, forKey: .iommuGroup),
+                  bootVGA: try container.decodeIfPresent(Bool.self, forKey: .bootVGA))
+    }
 }
 
 /// A `vendor:device` pair.

@@ -71,12 +71,12 @@ public enum UnifiedDiff {
             if i < a.count && j < b.count && a[i] == b[j] {
                 operations.append(Operation(kind: .same, text: a[i], oldIndex: i, newIndex: j))
                 i += 1; j += 1
-            } else if j < b.count && (i == a.count || table[i][j + 1] >= table[i + 1][j]) {
-                operations.append(Operation(kind: .insert, text: b[j], oldIndex: i, newIndex: j))
-                j += 1
-            } else {
+            } else if i < a.count && (j == b.count || table[i + 1][j] >= table[i][j + 1]) {
                 operations.append(Operation(kind: .delete, text: a[i], oldIndex: i, newIndex: j))
                 i += 1
+            } else {
+                operations.append(Operation(kind: .insert, text: b[j], oldIndex: i, newIndex: j))
+                j += 1
             }
         }
         return operations
