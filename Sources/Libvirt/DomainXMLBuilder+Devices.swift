@@ -29,8 +29,10 @@ extension DomainXMLBuilder {
                 .pciAddress(bus: 0, slot: slot),
             ]))
         }
-        for (index, gpu) in spec.gpus.enumerated() where gpu.plug == .boot {
-            children += try hostdevTags(gpuIndex: index, rootPort: plan.gpuRootPorts[index]).map(\.tag)
+        for (index, gpu) in spec.gpus.enumerated() {
+            // Hot GPUs are checked too, so a bad one fails at define rather than at attach.
+            let tags = try hostdevTags(gpuIndex: index, rootPort: plan.gpuRootPorts[index]).map(\.tag)
+            if gpu.plug == .boot { children += tags }
         }
         if let nic = try interface(slot: plan.nicSlot) {
             children.append(nic)
