@@ -1,4 +1,5 @@
 import CLibvirt
+import VMCore
 
 extension LibvirtConnection {
     /// What ``define(name:xml:replacing:)`` did.
@@ -81,5 +82,17 @@ extension LibvirtDomain {
                                    DomainFingerprint.prefix, DomainFingerprint.namespace,
                                    VIR_DOMAIN_AFFECT_CONFIG.rawValue) == 0
         else { throw LibvirtError.last("virDomainSetMetadata(\(name))") }
+    }
+}
+
+extension LibvirtConnection {
+    /// Defines the domain for a resolved definition (see ``DomainXMLBuilder``), with the same
+    /// "unchanged / other content / replaced" rules as ``define(name:xml:replacing:)``.
+    @discardableResult
+    public func define(spec: VMSpec, paths: VMPaths, replacing: Bool = false)
+        throws -> (domain: LibvirtDomain, outcome: DefineOutcome)
+    {
+        let xml = try DomainXMLBuilder(spec: spec, paths: paths).domainXML()
+        return try define(name: spec.name.rawValue, xml: xml, replacing: replacing)
     }
 }

@@ -40,6 +40,20 @@ import VMCore
         #expect(try connection.domainIfDefined(named: name) == nil)
     }
 
+    @Test func defineFromSpec() throws {
+        let connection = try LibvirtConnection(uri: "test:///default")
+        let spec = try Self.uniqueSpec()
+        let (domain, outcome) = try connection.define(spec: spec, paths: Fixtures.paths)
+        defer { try? domain.undefine() }
+        #expect(outcome == .created)
+        #expect(try connection.define(spec: spec, paths: Fixtures.paths).outcome == .unchanged)
+        var broken = spec
+        broken.firmware.code = nil
+        #expect(throws: DomainXMLError.missingFirmwareCode) {
+            try connection.define(spec: broken, paths: Fixtures.paths, replacing: true)
+        }
+    }
+
     @Test func sameXMLTwiceIsUnchanged() throws {
         let connection = try LibvirtConnection(uri: "test:///default")
         let spec = try Self.uniqueSpec()
