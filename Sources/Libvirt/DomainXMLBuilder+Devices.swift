@@ -123,8 +123,8 @@ extension DomainXMLBuilder {
         guard Set(gpu.functions.map(\.pciSlot)).count == 1 else {
             throw .gpuFunctionsOnSeveralSlots(index: gpuIndex)
         }
-        guard gpu.driver == "vfio-pci" else {
-            throw .gpuDriverNotHostdev(index: gpuIndex, driver: gpu.driver)
+        guard gpu.device == .vfioPCI else {
+            throw .gpuDriverNotHostdev(index: gpuIndex, driver: gpu.device.rawValue)
         }
         if gpu.xVGA && gpu.plug == .hot { throw .xVGAOnHotGPU(index: gpuIndex) }
         let functions = gpu.functions.sorted()

@@ -88,9 +88,9 @@ import VMCore
         #expect(throws: DomainXMLError.gpuFunctionsOnSeveralSlots(index: 0)) { try Self.build(spec) }
 
         var standIn = Fixtures.gpu("0000:05:00", functions: [0])
-        standIn.driver = "bochs-display"
+        standIn.device = .standIn
         spec.gpus = [standIn]
-        #expect(throws: DomainXMLError.gpuDriverNotHostdev(index: 0, driver: "bochs-display")) { try Self.build(spec) }
+        #expect(throws: DomainXMLError.gpuDriverNotHostdev(index: 0, driver: "stand-in")) { try Self.build(spec) }
 
         var hot = Fixtures.gpu("0000:05:00", functions: [0])
         hot.plug = .hot
