@@ -67,7 +67,16 @@ let package = Package(
         .testTarget(name: "QMPTests", dependencies: ["QMP"]),
         .testTarget(name: "VMCoreTests", dependencies: ["VMCore"]),
         .testTarget(name: "HostLinuxTests", dependencies: ["HostLinux", "VMCore"], exclude: ["Golden", "RealKernel"]),
-        .testTarget(name: "QEMUTests", dependencies: ["QEMU", "QMP", "VMCore", "HostLinux"]),
+        .testTarget(
+            name: "QEMUTests",
+            dependencies: [
+                "QEMU", "QMP", "VMCore", "HostLinux",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            exclude: ["Golden"]
+        ),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "VMCore"], exclude: ["Golden"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands"]),
     ]
