@@ -31,33 +31,24 @@ public enum UpError: Error, CustomStringConvertible {
     }
 }
 
-/// What `vm up` reports.
-public struct UpReport: Sendable, Codable {
-    public let name: String
-    public let pid: Int32
-    public let qemuStatus: String
-    public let qemuVersion: String
-    public let qmpSocket: String
-    /// True when stale files of a crashed run were cleaned first.
-    public let recoveredStaleState: Bool
-}
-
 /// A QEMU-backed VM: brings it up with a command line we build, and down and inspects it over QMP.
-public struct QEMUMachine: Sendable {
+public struct QEMUMachine: VMBackend {
     /// The resolved definition (firmware found, GPU functions expanded).
     public let spec: VMSpec
     public let paths: VMPaths
     public let processes: any ProcessTable
+    public let launcher: QEMULauncher
     public let logger: Logger
     /// Returns the problems that keep the boot-plugged passthrough devices from being used
     /// (driver not vfio-pci, IOMMU group not viable), each with its fix; empty when ready.
     public let passthroughProblems: @Sendable (VMSpec) -> [String]
 
-    public init(spec: VMSpec, paths: VMPaths, processes: any ProcessTable = SystemProcessTable(),
+    public init(spec: VMSpec, paths: VMPaths, launcher: QEMULauncher, processes: any ProcessTable = SystemProcessTable(),
                 logger: Logger = Logger(label: "vm.qemu"),
                 passthroughProblems: @escaping @Sendable (VMSpec) -> [String]) {
         self.spec = spec
         self.paths = paths
+        self.launcher = launcher
         self.processes = processes
         self.logger = logger
         self.passthroughProblems = passthroughProblems
@@ -118,7 +109,7 @@ public struct QEMUMachine: Sendable {
 
     /// Starts the VM: refuses when it runs, cleans stale state, checks KVM and passthrough,
     /// launches QEMU daemonized and returns once QMP answers.
-    public func up(paused: Bool = false, launcher: QEMULauncher) async throws -> UpReport {
+    public func up(paused: Bool = false) async throws -> UpReport {
         let lock = try lock()
         defer { withExtendedLifetime(lock) {} }
         var recovered = false

@@ -81,6 +81,6 @@ private func gpuSpec() throws -> VMSpec {
         """)
     let check = BootPassthroughCheck(fileSystem: RootedFileSystem(root: HostRoot(root)))
     let machine = scratch.machine(loaded, passthroughProblems: { check.problems(for: $0) })
-    await #expect(throws: UpError.self) { try await machine.up(launcher: QEMULauncher.locate()) }
+    await #expect(throws: UpError.self) { try await machine.up() }
     #expect(Scratch.qemuProcesses(named: "fakegpu").isEmpty)
 }

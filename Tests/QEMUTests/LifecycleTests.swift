@@ -8,15 +8,13 @@ import VMCore
 /// each test runs a TCG guest and this machine has two cores.
 @Suite(.serialized)
 struct LifecycleTests {
-    let launcher = try! QEMULauncher.locate()
-
     @Test func upStatusAndPoliteDown() async throws {
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()
         let loaded = try scratch.define("polite", bed.definition())
         let machine = scratch.machine(loaded)
 
-        let report = try await machine.up(launcher: launcher)
+        let report = try await machine.up()
         #expect(report.qemuStatus == "running")
         #expect(!report.recoveredStaleState)
         try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
@@ -41,7 +39,7 @@ struct LifecycleTests {
         let scratch = try Scratch()
         let loaded = try scratch.define("stubborn", bed.definition(extraCmdline: "vmtest.acpi=off"))
         let machine = scratch.machine(loaded)
-        _ = try await machine.up(launcher: launcher)
+        _ = try await machine.up()
         try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
 
         let started = ContinuousClock.now
@@ -57,17 +55,18 @@ struct LifecycleTests {
         let scratch = try Scratch()
         let loaded = try scratch.define("crashy", bed.definition())
         let machine = scratch.machine(loaded)
-        let first = try await machine.up(launcher: launcher)
-        kill(first.pid, SIGKILL)
-        #expect(await machine.waitForExit(pid: first.pid, timeout: .seconds(10)))
+        let first = try await machine.up()
+        let firstPID = try #require(first.pid)
+        kill(firstPID, SIGKILL)
+        #expect(await machine.waitForExit(pid: firstPID, timeout: .seconds(10)))
 
         let crashed = await machine.status()
         #expect(crashed.state == .crashed)
-        #expect(crashed.pid == first.pid)
+        #expect(crashed.pid == firstPID)
 
-        let second = try await machine.up(launcher: launcher)
+        let second = try await machine.up()
         #expect(second.recoveredStaleState)
-        #expect(second.pid != first.pid)
+        #expect(second.pid != firstPID)
         #expect(await machine.status().state == .running)
         #expect(try await machine.down(timeout: .seconds(1), force: true) == .quit)
     }
@@ -76,11 +75,10 @@ struct LifecycleTests {
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()
         let loaded = try scratch.define("twice", bed.definition())
-        let launcher = self.launcher
         let results = await withTaskGroup(of: Result<Int32, any Error>.self) { group in
             for _ in 0..<2 {
                 group.addTask {
-                    do { return .success(try await scratch.machine(loaded).up(launcher: launcher).pid) } catch { return .failure(error) }
+                    do { return .success(try await scratch.machine(loaded).up().pid ?? -1) } catch { return .failure(error) }
                 }
             }
             return await group.reduce(into: []) { $0.append($1) }
@@ -103,9 +101,9 @@ struct LifecycleTests {
         let loaded = try scratch.define("once", bed.definition())
         let machine = scratch.machine(loaded)
         #expect(try await machine.down(timeout: .seconds(1)) == .notRunning)
-        _ = try await machine.up(paused: true, launcher: launcher)
+        _ = try await machine.up(paused: true)
         #expect(await machine.status().state == .paused)
-        await #expect(throws: UpError.self) { try await machine.up(launcher: launcher) }
+        await #expect(throws: UpError.self) { try await machine.up() }
         #expect(try await machine.down(timeout: .seconds(1), force: true) == .quit)
     }
 
@@ -115,7 +113,7 @@ struct LifecycleTests {
         let loaded = try scratch.define("gpuvm", bed.definition())
         let machine = scratch.machine(loaded, passthroughProblems: { _ in ["0000:05:00.0 is bound to nvidia"] })
         do {
-            _ = try await machine.up(launcher: launcher)
+            _ = try await machine.up()
             Issue.record("up should have refused")
         } catch let error as UpError {
             #expect(error.description == "passthrough devices are not ready:\n  - 0000:05:00.0 is bound to nvidia")
@@ -130,9 +128,9 @@ struct LifecycleTests {
         let loaded = try scratch.define("kvmvm", bed.definition().replacingOccurrences(of: "accelerator = \"tcg\"", with: "accelerator = \"kvm\""))
         let machine = scratch.machine(loaded)
         do {
-            let report = try await machine.up(launcher: launcher)
+            let report = try await machine.up()
             // A host with working KVM: QEMU must really use it.
-            let client = try await QMPClient.connect(path: report.qmpSocket)
+            let client = try await QMPClient.connect(path: try #require(report.qmpSocket))
             #expect(try await client.queryKVM().enabled)
             client.close()
             _ = try await machine.down(timeout: .seconds(1), force: true)

@@ -29,9 +29,9 @@ struct RealStartTests {
         // KVM is not usable on the test machines: run the same definition under TCG.
         let loaded = try scratch.define(name, "accelerator = \"tcg\"\n" + toml.replacingOccurrences(of: "accelerator = \"tcg\"", with: ""))
         let machine = scratch.machine(loaded)
-        let report = try await machine.up(paused: true, launcher: QEMULauncher.locate())
+        let report = try await machine.up(paused: true)
 
-        let client = try await QMPClient.connect(path: report.qmpSocket)
+        let client = try await QMPClient.connect(path: try #require(report.qmpSocket))
         let status = try await client.queryStatus()
         client.close()
         #expect(["prelaunch", "paused"].contains(status.status))
@@ -39,8 +39,8 @@ struct RealStartTests {
         if loaded.spec.firmware.kind == .ovmf {
             #expect(FileManager.default.fileExists(atPath: loaded.paths.varsFile))
             let code = try #require(loaded.spec.firmware.code)
-            #expect(try Self.openMode(pid: report.pid, path: code) == O_RDONLY, "the OVMF code image must be opened read-only")
-            #expect(try Self.openMode(pid: report.pid, path: loaded.paths.varsFile) == O_RDWR)
+            #expect(try Self.openMode(pid: try #require(report.pid), path: code) == O_RDONLY, "the OVMF code image must be opened read-only")
+            #expect(try Self.openMode(pid: try #require(report.pid), path: loaded.paths.varsFile) == O_RDWR)
         }
         #expect(try await machine.down(timeout: .seconds(1), force: true) == .quit)
         // The vars copy outlives the run; the runtime folder does not.

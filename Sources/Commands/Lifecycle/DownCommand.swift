@@ -1,5 +1,6 @@
 import ArgumentParser
 import QEMU
+import VMCore
 
 /// `vm down NAME`
 struct DownCommand: AsyncParsableCommand {
@@ -24,7 +25,7 @@ struct DownCommand: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try CommandSupport.loader.load(name)
-        let machine = CommandSupport.machine(loaded, logger: CommandSupport.logger(debug: global.debug))
+        let machine = try CommandSupport.machine(loaded, logger: CommandSupport.logger(debug: global.debug))
         let outcome = try await machine.down(timeout: .seconds(timeout), force: force)
         if global.json {
             try CommandSupport.printJSON(["name": loaded.spec.name.rawValue, "outcome": outcome.rawValue])

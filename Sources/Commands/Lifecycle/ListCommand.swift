@@ -25,7 +25,7 @@ struct ListCommand: AsyncParsableCommand {
         for file in CommandSupport.loader.definitionFiles() {
             do {
                 let loaded = try CommandSupport.loadResolved(file)
-                let status = await CommandSupport.machine(loaded, logger: logger).status()
+                let status = try await CommandSupport.machine(loaded, logger: logger).status()
                 rows.append(Row(name: status.name, file: file, state: status.state.rawValue, pid: status.pid))
             } catch {
                 rows.append(Row(name: DefinitionParser.stem(of: file), file: file, state: "invalid", error: "\(error)"))

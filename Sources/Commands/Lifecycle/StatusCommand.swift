@@ -1,5 +1,6 @@
 import ArgumentParser
 import QEMU
+import VMCore
 
 /// `vm status NAME`
 struct StatusCommand: AsyncParsableCommand {
@@ -13,7 +14,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try CommandSupport.loadResolved(name)
-        let report = await CommandSupport.machine(loaded, logger: CommandSupport.logger(debug: global.debug)).status()
+        let report = try await CommandSupport.machine(loaded, logger: CommandSupport.logger(debug: global.debug)).status()
         if global.json { return try CommandSupport.printJSON(report) }
         print(Self.render(report))
     }

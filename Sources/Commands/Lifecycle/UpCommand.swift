@@ -1,5 +1,6 @@
 import ArgumentParser
 import QEMU
+import VMCore
 
 /// `vm up NAME`
 struct UpCommand: AsyncParsableCommand {
@@ -17,11 +18,10 @@ struct UpCommand: AsyncParsableCommand {
     func run() async throws {
         let loaded = try CommandSupport.loadResolved(name)
         let logger = CommandSupport.logger(debug: global.debug)
-        let report = try await CommandSupport.machine(loaded, logger: logger)
-            .up(paused: paused, launcher: QEMULauncher.locate())
+        let report = try await CommandSupport.machine(loaded, logger: logger).up(paused: paused)
         if global.json { return try CommandSupport.printJSON(report) }
         if report.recoveredStaleState { print("cleaned up the files a crashed run of \(report.name) left behind") }
-        print("\(report.name) is up: QEMU \(report.qemuVersion), pid \(report.pid), state \(report.qemuStatus)")
-        print("QMP: \(report.qmpSocket)")
+        print("\(report.name) is up: QEMU \(report.qemuVersion), pid \(report.pid.map(String.init) ?? "?"), state \(report.qemuStatus)")
+        if let socket = report.qmpSocket { print("QMP: \(socket)") }
     }
 }

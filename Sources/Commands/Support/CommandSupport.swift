@@ -28,9 +28,9 @@ enum CommandSupport {
     }
 
     /// The QEMU backend for a resolved definition.
-    static func machine(_ loaded: LoadedDefinition, logger: Logger) -> QEMUMachine {
+    static func machine(_ loaded: LoadedDefinition, logger: Logger) throws -> QEMUMachine {
         let check = BootPassthroughCheck(fileSystem: hostFileSystem)
-        return QEMUMachine(spec: loaded.spec, paths: loaded.paths, logger: logger,
+        return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: try QEMULauncher.locate(), logger: logger,
                            passthroughProblems: { check.problems(for: $0) })
     }
 

@@ -31,7 +31,8 @@ final class Scratch: @unchecked Sendable {
     func machine(_ loaded: LoadedDefinition, passthroughProblems: @escaping @Sendable (VMSpec) -> [String] = { _ in [] }) -> QEMUMachine {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        return QEMUMachine(spec: loaded.spec, paths: loaded.paths, logger: logger, passthroughProblems: passthroughProblems)
+        return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: try! QEMULauncher.locate(), logger: logger,
+                           passthroughProblems: passthroughProblems)
     }
 
     /// Waits until the guest's serial log holds `marker`.

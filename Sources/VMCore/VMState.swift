@@ -36,6 +36,18 @@ public struct VMStatusReport: Sendable, Codable, Equatable {
     public var passthroughInGuest: [String]?
     /// Something the user should know (QMP busy, stale files cleaned, ...).
     public var note: String?
+
+    public init(name: String, state: VMState, pid: Int32? = nil, qemuStatus: String? = nil, qmpSocket: String? = nil,
+                uptimeSeconds: Int? = nil, passthroughInGuest: [String]? = nil, note: String? = nil) {
+        self.name = name
+        self.state = state
+        self.pid = pid
+        self.qemuStatus = qemuStatus
+        self.qmpSocket = qmpSocket
+        self.uptimeSeconds = uptimeSeconds
+        self.passthroughInGuest = passthroughInGuest
+        self.note = note
+    }
 }
 
 /// How `vm down` ended, in the order it tries; each has its own exit code.
@@ -60,4 +72,37 @@ public enum DownOutcome: String, Sendable, Codable {
         case .killed: return 5
         }
     }
+}
+
+/// What `vm up` reports.
+public struct UpReport: Sendable, Codable {
+    public let name: String
+    /// QEMU's pid, when known (a remote libvirt host does not tell).
+    public let pid: Int32?
+    public let qemuStatus: String
+    public let qemuVersion: String
+    /// The orchestrator's QMP socket (QEMU backend only).
+    public let qmpSocket: String?
+    /// True when stale files of a crashed run were cleaned first.
+    public let recoveredStaleState: Bool
+
+    public init(name: String, pid: Int32?, qemuStatus: String, qemuVersion: String, qmpSocket: String?, recoveredStaleState: Bool) {
+        self.name = name
+        self.pid = pid
+        self.qemuStatus = qemuStatus
+        self.qemuVersion = qemuVersion
+        self.qmpSocket = qmpSocket
+        self.recoveredStaleState = recoveredStaleState
+    }
+}
+
+
+/// What runs a VM: `vm` itself launching QEMU, or libvirtd. The lifecycle verbs speak to this.
+public protocol VMBackend: Sendable {
+    /// Starts the VM; refuses when it already runs.
+    func up(paused: Bool) async throws -> UpReport
+    /// Stops the VM: power button and up to `timeout` for the guest, then harder means.
+    func down(timeout: Duration, force: Bool) async throws -> DownOutcome
+    /// Where the VM stands.
+    func status() async -> VMStatusReport
 }
