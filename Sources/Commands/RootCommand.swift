@@ -5,7 +5,7 @@ public struct RootCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vm",
         abstract: "Run GPU-passthrough virtual machines on Linux.",
-        subcommands: []
+        subcommands: [QMPCommand.self]
     )
 
     public init() {}
