@@ -264,6 +264,7 @@ private struct ByteReader {
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
         guard let value = Double(text) else { throw JSONParseError(offset: start, reason: "invalid number") }
+        guard value.isFinite else { throw JSONParseError(offset: start, reason: "number out of range") }
         return .double(value)
     }
 

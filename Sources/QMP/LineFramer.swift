@@ -10,6 +10,8 @@ public struct LineFramer: Sendable {
     /// A line grew past ``maximumLineLength`` before its newline arrived.
     public struct LineTooLong: Error, Equatable, Sendable {
         public let limit: Int
+
+        public init(limit: Int) { self.limit = limit }
     }
 
     public init(maximumLineLength: Int) {

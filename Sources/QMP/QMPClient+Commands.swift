@@ -112,7 +112,7 @@ public struct QMPDeviceDeletionWatch: Sendable {
 
     /// The `id` an unplug event is about: `data.device`, else the last component of
     /// `/machine/peripheral/ID`.
-    static func deviceID(of event: QMPEvent) -> String? {
+    public static func deviceID(of event: QMPEvent) -> String? {
         if let device = event.data["device"]?.stringValue, !device.isEmpty { return device }
         if let path = event.data["path"]?.stringValue, path.hasPrefix("/machine/peripheral/") {
             return String(path.dropFirst("/machine/peripheral/".count))

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import Logging
+import QMP
+import VMCore
+
+/// `vm qmp`: send one QMP command to a VM's monitor, or follow its events.
+struct QMPCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "qmp",
+        abstract: "Send a QMP command to a VM's QEMU monitor, or follow its events.",
+        discussion: """
+            Arguments are key=value like qmp-shell: numbers, true/false, JSON objects and arrays, \
+            dotted keys for nested objects, anything else a string.
+
+              vm qmp win11 query-status
+              vm qmp win11 device_add driver=virtio-net-pci id=net1 bus=rp1
+              vm qmp --socket /run/vm/win11/qmp.sock --json '{"execute": "query-kvm"}'
+              vm qmp win11 --events --filter DEVICE_DELETED device_del id=gpu0
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Talk to this monitor socket instead of a VM's.", valueName: "path"))
+    var socket: String?
+
+    @Option(name: .long, help: ArgumentHelp("Send this command object as is.", valueName: "json"))
+    var json: String?
+
+    @Flag(name: .long, help: "Print events (after the command, if one is given) until interrupted.")
+    var events = false
+
+    @Option(name: .long, help: ArgumentHelp("With --events: only events of this name (repeatable).", valueName: "name"))
+    var filter: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("With --events: stop after this many events.", valueName: "n"))
+    var count: Int?
+
+    @Flag(name: [.customLong("raw"), .customLong("json-output")], help: "Print compact JSON instead of pretty output.")
+    var raw = false
+
+    @Option(name: .long, help: ArgumentHelp("Seconds to wait for the reply (default: per command).", valueName: "s"))
+    var timeout: Double?
+
+    @Flag(name: .long, help: "Log every QMP message to standard error.")
+    var debug = false
+
+    @Argument(help: ArgumentHelp("The VM name (unless --socket), the command and its key=value arguments.",
+                                 valueName: "name command key=value"))
+    var words: [String] = []
+
+    func validate() throws {
+        if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be positive") }
+        if !events, !filter.isEmpty || count != nil { throw ValidationError("--filter and --count need --events") }
+        do {
+            _ = try invocation()
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func run() async throws {
+        let invocation = try invocation()
+        var logger = Logger(label: "vm.qmp")
+        logger.logLevel = debug ? .debug : .warning
+        let path: String
+        switch invocation.target {
+        case .socket(let socket): path = socket
+        case .vm(let name):
+            let layout = StateLayout(environment: ProcessInfo.processInfo.environment, uid: getuid())
+            path = layout.paths(for: try VMName(name)).qmpSocket
+        }
+        let client = try await QMPClient.connect(
+            path: path, options: QMPClient.Options(wireLog: debug ? .standardError : nil), logger: logger)
+        defer { client.close() }
+        let names = Set(filter)
+        let stream = events ? client.events(matching: names.isEmpty ? .all : .named(names)) : nil
+        if let command = invocation.command {
+            let reply = try await client.execute(
+                command.name, arguments: command.arguments, timeout: timeout.map { .milliseconds(Int64($0 * 1000)) })
+            print(raw ? JSONWriter.string(reply, sortedKeys: true) : JSONWriter.pretty(reply))
+        }
+        guard let stream else { return }
+        var seen = 0
+        for await event in stream {
+            print(format(event))
+            fflush(nil)
+            seen += 1
+            if let count, seen >= count { return }
+        }
+    }
+
+    private func invocation() throws(QMPInvocation.Problem) -> QMPInvocation {
+        try QMPInvocation.parse(words: words, socket: socket, json: json, events: events)
+    }
+
+    private func format(_ event: QMPEvent) -> String {
+        if raw {
+            var object: [String: JSONValue] = ["event": .string(event.name), "data": event.data]
+            if event.timestamp >= 0 {
+                let seconds = event.timestamp.rounded(.down)
+                object["timestamp"] = [
+                    "seconds": .int(Int64(seconds)),
+                    "microseconds": .int(Int64(((event.timestamp - seconds) * 1_000_000).rounded())),
+                ]
+            }
+            return JSONWriter.string(.object(object), sortedKeys: true)
+        }
+        let time = event.timestamp >= 0 ? Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(Date(timeIntervalSince1970: event.timestamp)) : "-"
+        return event.data == .null ? "\(time) \(event.name)" : "\(time) \(event.name) \(JSONWriter.string(event.data, sortedKeys: true))"
+    }
+}
