@@ -66,11 +66,13 @@ let package = Package(
 
         .testTarget(name: "QMPTests", dependencies: ["QMP"]),
         .testTarget(name: "VMCoreTests", dependencies: ["VMCore"]),
-        .testTarget(name: "HostLinuxTests", dependencies: ["HostLinux", "VMCore"], exclude: ["Golden", "RealKernel"]),
+        // Fake host trees and a fake kernel for host-side tests (shared by test targets).
+        .target(name: "HostLinuxFakes", dependencies: ["HostLinux", "VMCore"], path: "Tests/HostLinuxFakes"),
+        .testTarget(name: "HostLinuxTests", dependencies: ["HostLinux", "HostLinuxFakes", "VMCore"], exclude: ["Golden", "RealKernel"]),
         .testTarget(
             name: "QEMUTests",
             dependencies: [
-                "QEMU", "QMP", "VMCore", "HostLinux",
+                "QEMU", "QMP", "VMCore", "HostLinux", "HostLinuxFakes",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),

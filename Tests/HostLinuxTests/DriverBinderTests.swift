@@ -1,5 +1,6 @@
 import Foundation
 import HostLinux
+import HostLinuxFakes
 import Testing
 import VMCore
 

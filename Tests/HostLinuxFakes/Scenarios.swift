@@ -2,14 +2,14 @@ import Foundation
 import HostLinux
 
 /// Fake hosts used across the tests.
-enum Scenarios {
-    static let nvidia: UInt16 = 0x10de
-    static let ampere3090Ti: UInt16 = 0x2203
-    static let ampereAudio: UInt16 = 0x1aef
+public enum Scenarios {
+    public static let nvidia: UInt16 = 0x10de
+    public static let ampere3090Ti: UInt16 = 0x2203
+    public static let ampereAudio: UInt16 = 0x1aef
 
     /// What every host in the tests has: a kernel with VFIO modules, /dev/kvm, OVMF, grub, initramfs-tools,
     /// an NVMe boot disk (0000:3d:00.0, group 12) and a wired NIC with the default route (0000:02:00.0, group 14).
-    static func baseHost(_ tree: FakeHostTree, vendor: FakeHostTree.Vendor = .intel, iommu: Bool = true, cmdline: String = "BOOT_IMAGE=/boot/vmlinuz-6.1.0-28-amd64 root=/dev/nvme0n1p2 ro quiet") throws {
+    public static func baseHost(_ tree: FakeHostTree, vendor: FakeHostTree.Vendor = .intel, iommu: Bool = true, cmdline: String = "BOOT_IMAGE=/boot/vmlinuz-6.1.0-28-amd64 root=/dev/nvme0n1p2 ro quiet") throws {
         try tree.cpu(vendor, flags: ["fpu", "vme", "de", "pse", vendor == .intel ? "vmx" : "svm", "sse2"])
         try tree.cmdline(cmdline)
         try tree.grub()
@@ -55,7 +55,7 @@ enum Scenarios {
     }
 
     /// An NVIDIA GPU pair (display + HDMI audio) at `slot`, in `group`, with a root-port bridge in the same group.
-    static func rtx3090Ti(_ tree: FakeHostTree, slot: String, group: Int?, bootVGA: Bool, rootPort: String) throws {
+    public static func rtx3090Ti(_ tree: FakeHostTree, slot: String, group: Int?, bootVGA: Bool, rootPort: String) throws {
         try tree.device(rootPort, vendor: 0x8086, device: 0x7a44, classCode: 0x060400, driver: "pcieport", group: group)
         try tree.device(slot + ".0", vendor: nvidia, device: ampere3090Ti, classCode: 0x030000, subsystem: (0x1043, 0x87b4),
                         driver: "nvidia", group: group, bootVGA: bootVGA, parent: "pci0000:00/" + rootPort)
@@ -64,7 +64,7 @@ enum Scenarios {
     }
 
     /// The seed's host: two identical RTX 3090 Ti at 01:00 (group 17, boot display) and 05:00 (group 20).
-    static func twoIdentical3090Ti() throws -> FakeHostTree {
+    public static func twoIdentical3090Ti() throws -> FakeHostTree {
         let tree = try FakeHostTree()
         try baseHost(tree)
         try rtx3090Ti(tree, slot: "0000:01:00", group: 17, bootVGA: true, rootPort: "0000:00:01.0")
@@ -73,7 +73,7 @@ enum Scenarios {
     }
 
     /// An AMD host: a Radeon RX 6800 at 0a:00 whose group 12... holds a USB controller; an NVIDIA card at 0b:00 alone.
-    static func amdHost() throws -> FakeHostTree {
+    public static func amdHost() throws -> FakeHostTree {
         let tree = try FakeHostTree()
         try baseHost(tree, vendor: .amd, cmdline: "BOOT_IMAGE=/boot/vmlinuz root=/dev/nvme0n1p2 ro quiet amd_iommu=on")
         try tree.device("0000:0a:00.0", vendor: 0x1002, device: 0x73bf, classCode: 0x030000, driver: "amdgpu", group: 30, bootVGA: true)
@@ -84,7 +84,7 @@ enum Scenarios {
     }
 
     /// An Intel host with the IOMMU off: an Intel iGPU (boot display) and one RTX 3090 Ti.
-    static func intelIOMMUOff() throws -> FakeHostTree {
+    public static func intelIOMMUOff() throws -> FakeHostTree {
         let tree = try FakeHostTree()
         try baseHost(tree, iommu: false)
         try tree.device("0000:00:02.0", vendor: 0x8086, device: 0x4680, classCode: 0x030000, driver: "i915", bootVGA: true)

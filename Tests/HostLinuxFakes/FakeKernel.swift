@@ -6,8 +6,8 @@ import VMCore
 /// A ``HostFileSystem`` over a ``FakeHostTree`` that reacts to sysfs writes the way the PCI core does:
 /// `driver_override`, `drivers/D/unbind`, `drivers/D/bind` and `drivers_probe`. Faults can be injected:
 /// an unbind that blocks until ``releaseBlockedUnbinds()``, and functions that refuse to bind.
-final class FakeKernel: HostFileSystem, Sendable {
-    let tree: FakeHostTree
+public final class FakeKernel: HostFileSystem, Sendable {
+    public let tree: FakeHostTree
     private let base: RootedFileSystem
     private let state = Mutex(State())
     private let gate = DispatchSemaphore(value: 0)
@@ -18,28 +18,28 @@ final class FakeKernel: HostFileSystem, Sendable {
         var writes: [String] = []
     }
 
-    init(tree: FakeHostTree) {
+    public init(tree: FakeHostTree) {
         self.tree = tree
         self.base = tree.fileSystem
     }
 
-    var root: HostRoot { base.root }
+    public var root: HostRoot { base.root }
 
     /// Every attribute write, as `path <- value`.
-    var writes: [String] { state.withLock { $0.writes } }
+    public var writes: [String] { state.withLock { $0.writes } }
 
     /// Unbinding this function blocks (as an NVIDIA unbind does while the card is held).
-    func blockUnbind(of address: String) { state.withLock { _ = $0.blockingUnbinds.insert(PCIAddress(address)!) } }
+    public func blockUnbind(of address: String) { state.withLock { _ = $0.blockingUnbinds.insert(PCIAddress(address)!) } }
 
     /// Probing this function binds nothing.
-    func refuseBind(of address: String) { state.withLock { _ = $0.refusingBind.insert(PCIAddress(address)!) } }
+    public func refuseBind(of address: String) { state.withLock { _ = $0.refusingBind.insert(PCIAddress(address)!) } }
 
     /// Lets every blocked unbind finish.
-    func releaseBlockedUnbinds() {
+    public func releaseBlockedUnbinds() {
         for _ in 0..<16 { gate.signal() }
     }
 
-    func writeAttribute(_ value: String, to path: String) throws {
+    public func writeAttribute(_ value: String, to path: String) throws {
         state.withLock { $0.writes.append("\(path) <- \(value.trimmingCharacters(in: .newlines))") }
         let parts = path.split(separator: "/").map(String.init)
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -73,16 +73,16 @@ final class FakeKernel: HostFileSystem, Sendable {
     }
 
     // Everything else goes straight to the tree.
-    func readData(_ path: String) throws -> Data { try base.readData(path) }
-    func contentsOfDirectory(_ path: String) throws -> [String] { try base.contentsOfDirectory(path) }
-    func readLink(_ path: String) throws -> String { try base.readLink(path) }
-    func canonicalPath(_ path: String) throws -> String { try base.canonicalPath(path) }
-    func exists(_ path: String) -> Bool { base.exists(path) }
-    func isDirectory(_ path: String) -> Bool { base.isDirectory(path) }
-    func writeFile(_ data: Data, to path: String, mode: UInt16) throws { try base.writeFile(data, to: path, mode: mode) }
-    func permissions(_ path: String) throws -> UInt16 { try base.permissions(path) }
-    func removeFile(_ path: String) throws { try base.removeFile(path) }
-    func createDirectories(_ path: String) throws -> [String] { try base.createDirectories(path) }
-    func removeDirectory(_ path: String) throws { try base.removeDirectory(path) }
-    func isReadWritable(_ path: String) -> Bool { base.isReadWritable(path) }
+    public func readData(_ path: String) throws -> Data { try base.readData(path) }
+    public func contentsOfDirectory(_ path: String) throws -> [String] { try base.contentsOfDirectory(path) }
+    public func readLink(_ path: String) throws -> String { try base.readLink(path) }
+    public func canonicalPath(_ path: String) throws -> String { try base.canonicalPath(path) }
+    public func exists(_ path: String) -> Bool { base.exists(path) }
+    public func isDirectory(_ path: String) -> Bool { base.isDirectory(path) }
+    public func writeFile(_ data: Data, to path: String, mode: UInt16) throws { try base.writeFile(data, to: path, mode: mode) }
+    public func permissions(_ path: String) throws -> UInt16 { try base.permissions(path) }
+    public func removeFile(_ path: String) throws { try base.removeFile(path) }
+    public func createDirectories(_ path: String) throws -> [String] { try base.createDirectories(path) }
+    public func removeDirectory(_ path: String) throws { try base.removeDirectory(path) }
+    public func isReadWritable(_ path: String) -> Bool { base.isReadWritable(path) }
 }

@@ -4,15 +4,15 @@ import VMCore
 
 /// A fake host (sysfs, procfs, /dev, /etc) in a temporary directory, built with a small DSL.
 /// Devices live at `/sys/devices/<parent>/<address>` with the same relative symlinks the kernel makes.
-final class FakeHostTree: @unchecked Sendable {
-    let rootPath: String
-    let root: HostRoot
-    let fileSystem: RootedFileSystem
+public final class FakeHostTree: @unchecked Sendable {
+    public let rootPath: String
+    public let root: HostRoot
+    public let fileSystem: RootedFileSystem
     /// The driver each function gets from its id table when probed without an override.
     private(set) var nativeDrivers: [PCIAddress: String] = [:]
     private var parents: [PCIAddress: String] = [:]
 
-    init() throws {
+    public init() throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("vm-host-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         rootPath = base.path
@@ -30,11 +30,11 @@ final class FakeHostTree: @unchecked Sendable {
 
     // MARK: primitives
 
-    func directory(_ path: String) throws {
+    public func directory(_ path: String) throws {
         try FileManager.default.createDirectory(atPath: rootPath + path, withIntermediateDirectories: true)
     }
 
-    func file(_ path: String, _ text: String, mode: Int = 0o644) throws {
+    public func file(_ path: String, _ text: String, mode: Int = 0o644) throws {
         try directory(parent(path))
         try? FileManager.default.removeItem(atPath: rootPath + path)
         guard FileManager.default.createFile(atPath: rootPath + path, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
@@ -43,27 +43,27 @@ final class FakeHostTree: @unchecked Sendable {
     }
 
     /// A relative symlink at `path` pointing at the host path `target`.
-    func symlink(_ path: String, to target: String) throws {
+    public func symlink(_ path: String, to target: String) throws {
         try directory(parent(path))
         try? FileManager.default.removeItem(atPath: rootPath + path)
         try FileManager.default.createSymbolicLink(atPath: rootPath + path, withDestinationPath: relative(from: parent(path), to: target))
     }
 
     /// A symlink whose raw target is `target` as given (e.g. `/proc/PID/fd/N -> /dev/nvidia0`).
-    func rawSymlink(_ path: String, to target: String) throws {
+    public func rawSymlink(_ path: String, to target: String) throws {
         try directory(parent(path))
         try FileManager.default.createSymbolicLink(atPath: rootPath + path, withDestinationPath: target)
     }
 
-    func remove(_ path: String) throws {
+    public func remove(_ path: String) throws {
         try FileManager.default.removeItem(atPath: rootPath + path)
     }
 
     // MARK: host pieces
 
-    enum Vendor: String { case intel = "GenuineIntel", amd = "AuthenticAMD" }
+    public enum Vendor: String { case intel = "GenuineIntel", amd = "AuthenticAMD" }
 
-    func cpu(_ vendor: Vendor, flags: [String], processors: Int = 2) throws {
+    public func cpu(_ vendor: Vendor, flags: [String], processors: Int = 2) throws {
         var text = ""
         for index in 0..<processors {
             text += "processor\t: \(index)\nvendor_id\t: \(vendor.rawValue)\ncpu family\t: 6\nmodel name\t: Fake CPU\nflags\t\t: \(flags.joined(separator: " "))\n\n"
@@ -71,9 +71,9 @@ final class FakeHostTree: @unchecked Sendable {
         try file("/proc/cpuinfo", text)
     }
 
-    func cmdline(_ text: String) throws { try file("/proc/cmdline", text + "\n") }
+    public func cmdline(_ text: String) throws { try file("/proc/cmdline", text + "\n") }
 
-    func grub(_ linuxDefault: String = "quiet splash") throws {
+    public func grub(_ linuxDefault: String = "quiet splash") throws {
         try file("/etc/default/grub", """
         # If you change this file, run 'update-grub' afterwards to update
         # /boot/grub/grub.cfg.
@@ -87,15 +87,15 @@ final class FakeHostTree: @unchecked Sendable {
         """)
     }
 
-    func kernelRelease(_ release: String = "6.1.0-28-amd64", builtin: [String] = [], modules: [String] = []) throws {
+    public func kernelRelease(_ release: String = "6.1.0-28-amd64", builtin: [String] = [], modules: [String] = []) throws {
         try file("/proc/sys/kernel/osrelease", release + "\n")
         try file("/lib/modules/\(release)/modules.builtin", builtin.map { "kernel/\($0).ko\n" }.joined())
         try file("/lib/modules/\(release)/modules.dep", modules.map { "kernel/\($0).ko.xz:\n" }.joined())
     }
 
-    func loadedModule(_ name: String) throws { try directory("/sys/module/" + name) }
+    public func loadedModule(_ name: String) throws { try directory("/sys/module/" + name) }
 
-    func driver(_ name: String) throws {
+    public func driver(_ name: String) throws {
         let dir = "/sys/bus/pci/drivers/" + name
         for attribute in ["bind", "unbind", "new_id", "remove_id"] where !FileManager.default.fileExists(atPath: rootPath + dir + "/" + attribute) {
             try file(dir + "/" + attribute, "", mode: 0o200)
@@ -103,7 +103,7 @@ final class FakeHostTree: @unchecked Sendable {
     }
 
     /// A PCI function, its sysfs attributes, driver link (driver directory created) and IOMMU group membership.
-    func device(_ address: String, vendor: UInt16, device: UInt16, classCode: UInt32, subsystem: (UInt16, UInt16)? = nil,
+    public func device(_ address: String, vendor: UInt16, device: UInt16, classCode: UInt32, subsystem: (UInt16, UInt16)? = nil,
                 driver: String? = nil, group: Int? = nil, bootVGA: Bool? = nil, parent: String = "pci0000:00") throws {
         let pci = PCIAddress(address)!
         let real = "/sys/devices/\(parent)/\(address)"
@@ -136,20 +136,20 @@ final class FakeHostTree: @unchecked Sendable {
     }
 
     /// The driver a function would get from its id table (for functions created without one).
-    func setNativeDriver(_ address: String, _ driver: String) throws {
+    public func setNativeDriver(_ address: String, _ driver: String) throws {
         nativeDrivers[PCIAddress(address)!] = driver
         try self.driver(driver)
     }
 
     /// Kernel-side bind: the `driver` link and the driver's link back.
-    func bind(_ address: PCIAddress, to driver: String) throws {
+    public func bind(_ address: PCIAddress, to driver: String) throws {
         guard let real = parents[address] else { return }
         try symlink(real + "/driver", to: "/sys/bus/pci/drivers/" + driver)
         try symlink("/sys/bus/pci/drivers/\(driver)/\(address)", to: real)
     }
 
     /// Kernel-side unbind.
-    func unbind(_ address: PCIAddress) throws {
+    public func unbind(_ address: PCIAddress) throws {
         guard let real = parents[address] else { return }
         if let driver = fileSystem.linkBasename(real + "/driver") {
             try? remove("/sys/bus/pci/drivers/\(driver)/\(address)")
@@ -157,17 +157,17 @@ final class FakeHostTree: @unchecked Sendable {
         try? remove(real + "/driver")
     }
 
-    func drmNodes(_ address: String, card: Int, render: Int) throws {
+    public func drmNodes(_ address: String, card: Int, render: Int) throws {
         let real = parents[PCIAddress(address)!]!
         try directory("\(real)/drm/card\(card)")
         try directory("\(real)/drm/renderD\(render)")
     }
 
-    func soundCard(_ address: String, card: Int) throws {
+    public func soundCard(_ address: String, card: Int) throws {
         try directory("\(parents[PCIAddress(address)!]!)/sound/card\(card)")
     }
 
-    func process(_ pid: Int, command: String, openFiles: [String]) throws {
+    public func process(_ pid: Int, command: String, openFiles: [String]) throws {
         try file("/proc/\(pid)/comm", command + "\n")
         try directory("/proc/\(pid)/fd")
         for (index, target) in openFiles.enumerated() { try rawSymlink("/proc/\(pid)/fd/\(index + 3)", to: target) }
@@ -176,7 +176,7 @@ final class FakeHostTree: @unchecked Sendable {
     // MARK: whole-tree snapshot
 
     /// Every file (content + mode), directory and symlink under the root, for byte-for-byte comparisons.
-    func snapshot() throws -> [String: String] {
+    public func snapshot() throws -> [String: String] {
         var result: [String: String] = [:]
         let manager = FileManager.default
         guard let walker = manager.enumerator(atPath: rootPath) else { return result }
