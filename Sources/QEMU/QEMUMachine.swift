@@ -1,4 +1,5 @@
 import Foundation
+import HostLinux
 import Logging
 import QMP
 import VMCore
@@ -38,18 +39,22 @@ public struct QEMUMachine: VMBackend {
     public let paths: VMPaths
     public let processes: any ProcessTable
     public let launcher: QEMULauncher
+    /// The host's sysfs/procfs (under `VM_HOST_ROOT`), for GPU hand-overs.
+    public let hostFileSystem: any HostFileSystem
     public let logger: Logger
     /// Returns the problems that keep the boot-plugged passthrough devices from being used
     /// (driver not vfio-pci, IOMMU group not viable), each with its fix; empty when ready.
     public let passthroughProblems: @Sendable (VMSpec) -> [String]
 
     public init(spec: VMSpec, paths: VMPaths, launcher: QEMULauncher, processes: any ProcessTable = SystemProcessTable(),
+                hostFileSystem: any HostFileSystem = RootedFileSystem(root: .fromEnvironment()),
                 logger: Logger = Logger(label: "vm.qemu"),
                 passthroughProblems: @escaping @Sendable (VMSpec) -> [String]) {
         self.spec = spec
         self.paths = paths
         self.launcher = launcher
         self.processes = processes
+        self.hostFileSystem = hostFileSystem
         self.logger = logger
         self.passthroughProblems = passthroughProblems
     }
@@ -121,6 +126,8 @@ public struct QEMUMachine: VMBackend {
             recovered = true
         case .clean: break
         }
+        // A GPU left on vfio-pci by a crashed run or an interrupted swap goes back to the host first.
+        try await returnGPUsLeftBehind()
         if spec.accelerator == .kvm, let reason = Self.kvmUnavailableReason() {
             throw UpError.kvmMissing(reason: reason)
         }
@@ -190,10 +197,22 @@ public struct QEMUMachine: VMBackend {
     // MARK: - down
 
     /// Stops the VM: ACPI power button and up to `timeout` for the guest to power off, then
-    /// `quit`, then SIGTERM, then SIGKILL. `force` starts at `quit`.
+    /// `quit`, then SIGTERM, then SIGKILL. `force` starts at `quit`. A hot-plugged GPU goes back
+    /// to its host drivers afterwards unless `keepGPUOnVFIO`.
     public func down(timeout: Duration, force: Bool = false) async throws -> DownOutcome {
+        try await down(timeout: timeout, force: force, keepGPUOnVFIO: false)
+    }
+
+    /// ``down(timeout:force:)`` with the choice of leaving a hot-plugged GPU on vfio-pci.
+    public func down(timeout: Duration, force: Bool, keepGPUOnVFIO: Bool) async throws -> DownOutcome {
         let lock = try lock()
         defer { withExtendedLifetime(lock) {} }
+        let outcome = try await stopQEMU(timeout: timeout, force: force)
+        if !keepGPUOnVFIO { try await returnGPUsLeftBehind() }
+        return outcome
+    }
+
+    private func stopQEMU(timeout: Duration, force: Bool) async throws -> DownOutcome {
         guard case .alive(let pid) = probe() else {
             cleanRuntimeDirectory()
             return .notRunning
