@@ -10,7 +10,8 @@ import VMCore
 public struct GPUSwapper: Sendable {
     public let spec: VMSpec
     public let journal: SwapJournalStore
-    public let binder: DriverBinder
+    /// Moves functions between drivers (its timeouts can be tuned).
+    public var binder: DriverBinder
     public let holders: HolderScanner
     public let logger: Logger
     /// How long the guest may take to release the GPU after `device_del`.
