@@ -315,7 +315,8 @@ def net(env, report):
         _, t_ready = g.wait_ready()
         _, m = g.wait_line(r"^VMTEST-NET eth0 (\S+)$", 60)
         check(m.group(1) == "10.0.2.15/24", f"DHCP lease from QEMU user net: {m.group(1)}")
-        report("vmtest.net=dhcp", f"{m.group(1)} {time.monotonic() - g.started - t_ready:.2f} s after READY")
+        report("vmtest.net=dhcp", f"VMTEST-NET eth0 {m.group(1)} {time.monotonic() - g.started:.2f} s "
+                                  f"after QEMU start (READY at {t_ready:.2f} s)")
     finally:
         g.close()
     g = Guest(env["KERNEL"], env["INITRD"], env["CMDLINE"], "vmtest.net=10.0.2.20/24", qemu_args=nic)
@@ -364,6 +365,38 @@ def agent(env, report):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def overlay_elf(env, report):
+    """An ELF binary with many shared libraries (QEMU itself) and a folder, in an overlay."""
+    work = tempfile.mkdtemp(prefix="testbed-selftest-")
+    try:
+        qemu = shutil.which("qemu-system-x86_64")
+        tree = os.path.join(work, "tree")
+        os.makedirs(os.path.join(tree, "sub"))
+        with open(os.path.join(tree, "sub", "hello.txt"), "w") as f:
+            f.write("hello from the overlay\n")
+        script = os.path.join(work, "run.sh")
+        with open(script, "w") as f:
+            f.write("cat /opt/tree/sub/hello.txt\n/usr/bin/qemu-system-x86_64 --version | head -n1\n")
+        initrd = overlay_initrd(env["INITRD"], work,
+                                [f"{qemu}:/usr/bin/qemu-system-x86_64", f"{tree}:/opt/tree", f"{script}:/run.sh"])
+        size = os.path.getsize(initrd) - os.path.getsize(env["INITRD"])
+        g = Guest(env["KERNEL"], initrd, env["CMDLINE"], "vmtest.run=/run.sh")
+        try:
+            _, t_ready = g.wait_ready(180)
+            _, m = g.wait_line(r"^VMTEST-RUN-END rc=(\d+)$", 60)
+            lines = g.lines()
+            out = lines[lines.index("VMTEST-RUN-BEGIN") + 1:-1]
+            check(m.group(1) == "0" and "hello from the overlay" in out and
+                  any(l.startswith("QEMU emulator version") for l in out),
+                  "overlay ELF + folder ran in the guest:\n" + "\n".join(out))
+            report("QEMU binary + its libraries in a concatenated overlay",
+                   f"overlay {size / 1e6:.1f} MB, READY {t_ready:.2f} s, ran: {out[-1]}")
+        finally:
+            g.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def full_boot(env, report):
     g = Guest(env["KERNEL_FULL"], env["INITRD_FULL"], env["CMDLINE"])
     try:
@@ -383,6 +416,7 @@ SCENARIOS = {
     "vfio": lambda env, rep: vfio(env, rep),
     "net": lambda env, rep: net(env, rep),
     "agent": lambda env, rep: agent(env, rep),
+    "overlay-elf": lambda env, rep: overlay_elf(env, rep),
 }
 FULL_SCENARIOS = {
     "full-boot": lambda env, rep: full_boot(env, rep),
