@@ -80,10 +80,11 @@ public final class JSONLineConnection: Sendable {
     /// Sends `line` (compact JSON without a newline) followed by a newline.
     public func send(line: consuming [UInt8]) throws(TransportError) {
         var bytes = line
-        if let wireLog { bytes.withUnsafeBufferPointer { wireLog.record(.outgoing, $0) } }
         bytes.append(0x0A)
         let result = writeLock.withLock { _ in
-            bytes.withUnsafeBytes { raw in Result { () throws(TransportError) in try transport.write(raw) } }
+            // Logged under the write lock so the log shows the order on the wire.
+            if let wireLog { bytes.withUnsafeBufferPointer { wireLog.record(.outgoing, UnsafeBufferPointer(rebasing: $0.dropLast())) } }
+            return bytes.withUnsafeBytes { raw in Result { () throws(TransportError) in try transport.write(raw) } }
         }
         try result.get()
     }

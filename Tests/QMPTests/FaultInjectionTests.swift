@@ -360,6 +360,26 @@ struct FaultInjectionTests {
         #expect(outcome == .failure(.closed))
     }
 
+    @Test("the wire log shows every message with a timestamp and its direction")
+    func wireLog() async throws {
+        let server = FakeQMPServer { peer in
+            try peer.greetAndNegotiate()
+            let command = try peer.readCommand()
+            try peer.reply(id: command.id, #""ok""#)
+            peer.waitForHangUp()
+        }
+        let lines = Mutex<[String]>([])
+        let log = WireLog { line in lines.withLock { $0.append(line) } }
+        let client = try await connect(server, options: .init(wireLog: log))
+        defer { client.close() }
+        _ = try await client.execute("query-status")
+        let recorded = lines.withLock { $0 }
+        #expect(recorded.count == 5)
+        #expect(recorded.map { $0.split(separator: " ")[1] } == ["<<", ">>", "<<", ">>", "<<"])
+        #expect(recorded[3].hasSuffix(#" >> {"execute":"query-status","id":2}"#))
+        #expect(recorded.allSatisfy { $0.first?.isNumber == true && $0.split(separator: " ")[0].hasSuffix("Z") })
+    }
+
     @Test("event streams finish when the connection closes")
     func streamsFinish() async throws {
         let server = FakeQMPServer { peer in
