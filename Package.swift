@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // QEMU Machine Protocol client: depends on nothing else in the project.
@@ -32,7 +34,12 @@ let package = Package(
         // QEMU backend: argv builder, process launch, QMP-driven lifecycle.
         .target(
             name: "QEMU",
-            dependencies: ["VMCore", "QMP", "HostLinux", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "VMCore", "QMP", "HostLinux",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
         // libvirt C API (Debian libvirt-dev).
         .systemLibrary(
@@ -55,15 +62,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "vm", dependencies: ["Commands"]),
+        .executableTarget(name: "vm", dependencies: ["Commands", .product(name: "Logging", package: "swift-log")]),
         // Benchmark driver for scripts/bench-qmp.
         .executableTarget(name: "qmp-bench", dependencies: ["QMP"], path: "Sources/qmp-bench"),
 
         .testTarget(name: "QMPTests", dependencies: ["QMP"]),
         .testTarget(name: "VMCoreTests", dependencies: ["VMCore"]),
-        .testTarget(name: "HostLinuxTests", dependencies: ["HostLinux", "VMCore"]),
-        .testTarget(name: "QEMUTests", dependencies: ["QEMU", "QMP", "VMCore", "HostLinux"]),
-        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "VMCore"]),
+        // Fake host trees and a fake kernel for host-side tests (shared by test targets).
+        .target(name: "HostLinuxFakes", dependencies: ["HostLinux", "VMCore"], path: "Tests/HostLinuxFakes"),
+        .testTarget(name: "HostLinuxTests", dependencies: ["HostLinux", "HostLinuxFakes", "VMCore"], exclude: ["Golden", "RealKernel"]),
+        .testTarget(
+            name: "QEMUTests",
+            dependencies: [
+                "QEMU", "QMP", "VMCore", "HostLinux", "HostLinuxFakes",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            exclude: ["Golden"]
+        ),
+        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "VMCore"], exclude: ["Golden"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands"]),
     ]
 )

@@ -5,7 +5,12 @@ public struct RootCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vm",
         abstract: "Run GPU-passthrough virtual machines on Linux.",
-        subcommands: [QMPCommand.self]
+        subcommands: [
+            UpCommand.self, DownCommand.self, StatusCommand.self, ListCommand.self, LogCommand.self,
+            InitCommand.self, ConfigCommand.self, QEMUArgsCommand.self,
+            QMPCommand.self,
+            HostCommand.self, GPUCommand.self,
+        ]
     )
 
     public init() {}

@@ -70,6 +70,8 @@ public struct VMPaths: Sendable, Equatable {
 
     /// The orchestrator's QMP monitor socket.
     public var qmpSocket: String { "\(runtimeDirectory)/qmp.sock" }
+    /// The serial console socket (`vm console`).
+    public var consoleSocket: String { "\(runtimeDirectory)/console.sock" }
     /// The QEMU guest agent socket (virtio-serial `org.qemu.guest_agent.0`).
     public var agentSocket: String { "\(runtimeDirectory)/qga.sock" }
     /// QEMU's pidfile.

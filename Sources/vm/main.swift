@@ -1,9 +1,11 @@
 import Commands
+import Logging
 
-/// The `vm` executable: everything lives in the `Commands` module.
+/// The `vm` executable: logs go to stderr; everything else lives in the `Commands` module.
 @main
 enum VMMain {
     static func main() async {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
         await RootCommand.main()
     }
 }

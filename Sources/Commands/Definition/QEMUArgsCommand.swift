@@ -1,0 +1,27 @@
+import ArgumentParser
+import QEMU
+
+/// `vm qemu-args NAME`
+struct QEMUArgsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "qemu-args", abstract: "Print the QEMU command line `vm up` would run, one argument per line.")
+
+    @Argument(help: "The VM name or a path to its definition.")
+    var name: String
+
+    @Flag(help: "Print one copy-pasteable, shell-quoted line instead.")
+    var shell = false
+
+    func run() async throws {
+        let loaded = try CommandSupport.loadResolved(name)
+        let arguments = [QEMUCommandLine.executable] + (try QEMUCommandLine.arguments(for: loaded.spec, paths: loaded.paths))
+        print(shell ? arguments.map(Self.shellQuoted).joined(separator: " ") : arguments.joined(separator: "\n"))
+    }
+
+    /// POSIX shell quoting: bare when safe, else single quotes with `'` written as `'\''`.
+    static func shellQuoted(_ word: String) -> String {
+        let safe = word.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_./=:,+@%".contains($0)) }
+        if safe, !word.isEmpty { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import ArgumentParser
+import HostLinux
+
+/// `vm host check`: is this host ready for GPU passthrough, and how to fix what is not.
+public struct HostCheckCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check CPU virtualization, KVM, IOMMU, VFIO, OVMF, huge pages, QEMU and libvirt.",
+        discussion: "Exits with status 1 when a check fails."
+    )
+
+    @OptionGroup var options: HostOptions
+
+    public init() {}
+
+    public func run() throws {
+        let checks = HostChecks.evaluate(HostFacts.read(options.fileSystem(), runner: ProcessCommandRunner()))
+        if options.json {
+            try HostOutput.printJSON(checks)
+        } else {
+            for check in checks {
+                print("\(check.status.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0))\(check.name.padding(toLength: 10, withPad: " ", startingAt: 0))\(check.message)")
+                if let fix = check.fix, check.status != .ok { print("          fix: \(fix)") }
+            }
+        }
+        if checks.contains(where: { $0.status == .fail }) { throw ExitCode(1) }
+    }
+}

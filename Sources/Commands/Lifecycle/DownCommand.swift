@@ -1,0 +1,48 @@
+import ArgumentParser
+import QEMU
+import VMCore
+
+/// `vm down NAME`
+struct DownCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "down",
+        abstract: "Stop a VM: ACPI power button, then quit, then SIGTERM, then SIGKILL.",
+        discussion: """
+            Exit status: 0 powered off by the guest (or not running), 3 ended by QMP quit, \
+            4 by SIGTERM, 5 by SIGKILL, 1 on error.
+            """)
+
+    @Argument(help: "The VM name or a path to its definition.")
+    var name: String
+
+    @Option(help: "Seconds to wait for the guest to power off after the power button.")
+    var timeout: Int = 60
+
+    @Flag(help: "Skip the power button: end QEMU with quit at once.")
+    var force = false
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let loaded = try CommandSupport.loader.load(name)
+        let machine = try CommandSupport.machine(loaded, logger: CommandSupport.logger(debug: global.debug))
+        let outcome = try await machine.down(timeout: .seconds(timeout), force: force)
+        if global.json {
+            try CommandSupport.printJSON(["name": loaded.spec.name.rawValue, "outcome": outcome.rawValue])
+        } else {
+            print(Self.message(outcome, name: loaded.spec.name.rawValue, timeout: timeout, force: force))
+        }
+        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+    }
+
+    static func message(_ outcome: DownOutcome, name: String, timeout: Int, force: Bool) -> String {
+        let ignored = force ? "" : "the guest did not power off within \(timeout) s; "
+        switch outcome {
+        case .notRunning: return "\(name) is not running"
+        case .poweredOff: return "\(name) powered off (ACPI power button)"
+        case .quit: return "\(name): \(ignored)QEMU ended with QMP quit"
+        case .terminated: return "\(name): \(ignored)QMP did not end QEMU; it ended on SIGTERM"
+        case .killed: return "\(name): \(ignored)QEMU ignored quit and SIGTERM; it was killed (SIGKILL)"
+        }
+    }
+}

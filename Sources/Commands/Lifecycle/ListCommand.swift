@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import QEMU
+import VMCore
+
+/// `vm list`
+struct ListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List every defined VM with its state.")
+
+    @OptionGroup var global: GlobalOptions
+
+    /// One row of `vm list`.
+    struct Row: Encodable {
+        var name: String
+        var file: String
+        var state: String
+        var pid: Int32?
+        var error: String?
+    }
+
+    func run() async throws {
+        let logger = CommandSupport.logger(debug: global.debug)
+        var rows: [Row] = []
+        for file in CommandSupport.loader.definitionFiles() {
+            do {
+                let loaded = try CommandSupport.loadResolved(file)
+                let status = try await CommandSupport.machine(loaded, logger: logger).status()
+                rows.append(Row(name: status.name, file: file, state: status.state.rawValue, pid: status.pid))
+            } catch {
+                rows.append(Row(name: DefinitionParser.stem(of: file), file: file, state: "invalid", error: "\(error)"))
+            }
+        }
+        if global.json { return try CommandSupport.printJSON(rows) }
+        if rows.isEmpty {
+            print("no VMs defined (looked in \(CommandSupport.loader.layout.definitionDirectories.joined(separator: ", "))); `vm init NAME` writes one")
+            return
+        }
+        let width = max(4, rows.map(\.name.count).max() ?? 0)
+        print("NAME".padding(toLength: width, withPad: " ", startingAt: 0) + "  STATE          PID")
+        for row in rows {
+            let state = row.state.padding(toLength: 13, withPad: " ", startingAt: 0)
+            print(row.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  \(state)  \(row.pid.map(String.init) ?? "-")")
+        }
+    }
+}

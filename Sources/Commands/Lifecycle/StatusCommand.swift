@@ -1,0 +1,34 @@
+import ArgumentParser
+import QEMU
+import VMCore
+
+/// `vm status NAME`
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show whether a VM runs, with its pid, uptime and passed-through devices.")
+
+    @Argument(help: "The VM name or a path to its definition.")
+    var name: String
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let loaded = try CommandSupport.loadResolved(name)
+        let report = try await CommandSupport.machine(loaded, logger: CommandSupport.logger(debug: global.debug)).status()
+        if global.json { return try CommandSupport.printJSON(report) }
+        print(Self.render(report))
+    }
+
+    static func render(_ report: VMStatusReport) -> String {
+        var lines = ["\(report.name): \(report.state.rawValue)"]
+        if let pid = report.pid { lines.append("  pid:          \(pid)") }
+        if let status = report.qemuStatus { lines.append("  QEMU status:  \(status)") }
+        if let uptime = report.uptimeSeconds { lines.append("  uptime:       \(uptime / 3600)h \(uptime / 60 % 60)m \(uptime % 60)s") }
+        if let socket = report.qmpSocket { lines.append("  QMP socket:   \(socket)") }
+        if let devices = report.passthroughInGuest {
+            lines.append("  passthrough:  \(devices.isEmpty ? "none in the guest" : devices.joined(separator: ", "))")
+        }
+        if let note = report.note { lines.append("  note:         \(note)") }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import QEMU
+import VMCore
+
+/// `vm up NAME`
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up", abstract: "Start a VM and return once QEMU answers on QMP.")
+
+    @Argument(help: "The VM name (NAME.toml in the definition folders) or a path to a definition file.")
+    var name: String
+
+    @Flag(help: "Leave the vCPUs stopped (QEMU -S); `vm qmp NAME cont` starts them.")
+    var paused = false
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let loaded = try CommandSupport.loadResolved(name)
+        let logger = CommandSupport.logger(debug: global.debug)
+        let report = try await CommandSupport.machine(loaded, logger: logger).up(paused: paused)
+        if global.json { return try CommandSupport.printJSON(report) }
+        if report.recoveredStaleState { print("cleaned up the files a crashed run of \(report.name) left behind") }
+        print("\(report.name) is up: QEMU \(report.qemuVersion), pid \(report.pid.map(String.init) ?? "?"), state \(report.qemuStatus)")
+        if let socket = report.qmpSocket { print("QMP: \(socket)") }
+    }
+}

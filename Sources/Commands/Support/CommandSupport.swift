@@ -1,0 +1,50 @@
+import Foundation
+import HostLinux
+import Logging
+import QEMU
+import VMCore
+
+/// What every VM command does first: find the definition, fill in what the host provides, and
+/// build the backend object.
+enum CommandSupport {
+    /// The definition loader for this process.
+    static var loader: DefinitionLoader { DefinitionLoader.standard() }
+
+    /// The host's file system under `VM_HOST_ROOT` (default `/`).
+    static var hostFileSystem: any HostFileSystem { RootedFileSystem(root: HostRoot.fromEnvironment()) }
+
+    /// Loads `nameOrPath` and resolves OVMF paths and GPU functions on this host.
+    static func loadResolved(_ nameOrPath: String) throws -> LoadedDefinition {
+        let loaded = try loader.load(nameOrPath)
+        return LoadedDefinition(file: loaded.file, spec: resolve(loaded.spec), paths: loaded.paths)
+    }
+
+    /// Fills in firmware from this machine and expands GPU slots from sysfs under the host root.
+    static func resolve(_ spec: VMSpec) -> VMSpec {
+        let devices = PCIDeviceReader(fileSystem: hostFileSystem)
+        return spec.resolvedForLaunch(
+            exists: { FileManager.default.fileExists(atPath: $0) },
+            functionsOfSlot: { slot in ((try? devices.functions(of: slot)) ?? []).map(\.address) })
+    }
+
+    /// The QEMU backend for a resolved definition.
+    static func machine(_ loaded: LoadedDefinition, logger: Logger) throws -> QEMUMachine {
+        let check = BootPassthroughCheck(fileSystem: hostFileSystem)
+        return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: try QEMULauncher.locate(), logger: logger,
+                           passthroughProblems: { check.problems(for: $0) })
+    }
+
+    /// A logger at `debug` when asked, else `notice`.
+    static func logger(debug: Bool) -> Logger {
+        var logger = Logger(label: "vm")
+        logger.logLevel = debug ? .debug : .notice
+        return logger
+    }
+
+    /// Pretty, key-sorted JSON on stdout.
+    static func printJSON<Value: Encodable>(_ value: Value) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+}

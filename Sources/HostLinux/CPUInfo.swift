@@ -1,0 +1,50 @@
+import Foundation
+
+/// The CPU vendor, as far as virtualization is concerned.
+public enum CPUVendor: String, Sendable, Codable {
+    case intel
+    case amd
+    case other
+}
+
+/// The CPU facts `vm host check` and the isolation planner need, parsed from `/proc/cpuinfo`.
+public struct CPUFlags: Sendable, Hashable, Codable {
+    public var vendor: CPUVendor
+    /// The first processor's flags, as whole words.
+    public var flags: Set<String>
+
+    public init(vendor: CPUVendor, flags: Set<String>) {
+        self.vendor = vendor
+        self.flags = flags
+    }
+
+    /// Intel VT-x (`vmx`) or AMD-V (`svm`) as whole flags: `vme` does not count.
+    public var hasHardwareVirtualization: Bool { flags.contains("vmx") || flags.contains("svm") }
+
+    /// Parses `/proc/cpuinfo` text: the first `vendor_id` and `flags` lines.
+    public static func parse(cpuinfo: String) -> CPUFlags {
+        var vendor: CPUVendor?
+        var flags: Set<String>?
+        for line in cpuinfo.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let key = line[..<colon].trimmingCharacters(in: .whitespaces)
+            let value = line[line.index(after: colon)...]
+            if key == "vendor_id" && vendor == nil {
+                switch value.trimmingCharacters(in: .whitespaces) {
+                case "GenuineIntel": vendor = .intel
+                case "AuthenticAMD", "HygonGenuine": vendor = .amd
+                default: vendor = .other
+                }
+            } else if key == "flags" && flags == nil {
+                flags = Set(value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init))
+            }
+            if vendor != nil && flags != nil { break }
+        }
+        return CPUFlags(vendor: vendor ?? .other, flags: flags ?? [])
+    }
+
+    /// Reads and parses `/proc/cpuinfo`.
+    public static func read(_ fileSystem: any HostFileSystem) throws -> CPUFlags {
+        parse(cpuinfo: try fileSystem.readText("/proc/cpuinfo"))
+    }
+}

@@ -1,1 +1,0 @@
-// HostLinux module: work in progress

@@ -1,0 +1,155 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The real ``HostFileSystem``: host paths are mapped under a ``HostRoot`` and accessed with plain system calls.
+public struct RootedFileSystem: HostFileSystem {
+    public let root: HostRoot
+
+    /// A file system over `root` (the machine itself by default).
+    public init(root: HostRoot = .system) {
+        self.root = root
+    }
+
+    private func real(_ path: String) -> String { root.resolve(path) }
+
+    public func readData(_ path: String) throws -> Data {
+        let fd = open(real(path), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw HostError.io(path: path, operation: "open", errno: errno) }
+        defer { close(fd) }
+        var result = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw HostError.io(path: path, operation: "read", errno: errno)
+            }
+            if count == 0 { break }
+            result.append(contentsOf: buffer[0..<count])
+        }
+        return result
+    }
+
+    public func contentsOfDirectory(_ path: String) throws -> [String] {
+        guard let dir = opendir(real(path)) else { throw HostError.io(path: path, operation: "opendir", errno: errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    public func readLink(_ path: String) throws -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(real(path), &buffer, buffer.count - 1)
+        guard count >= 0 else { throw HostError.io(path: path, operation: "readlink", errno: errno) }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    public func canonicalPath(_ path: String) throws -> String {
+        guard let resolved = realpath(real(path), nil) else {
+            throw HostError.io(path: path, operation: "realpath", errno: errno)
+        }
+        defer { free(resolved) }
+        let realPath = String(cString: resolved)
+        let rootReal = root.isSystemRoot ? root : HostRoot(canonicalRootPath())
+        guard let hostPath = rootReal.hostPath(ofReal: realPath) else { throw HostError.outsideRoot(path: path) }
+        return hostPath
+    }
+
+    private func canonicalRootPath() -> String {
+        guard let resolved = realpath(root.path, nil) else { return root.path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    public func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(real(path), &info) == 0
+    }
+
+    public func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(real(path), &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public func writeAttribute(_ value: String, to path: String) throws {
+        let fd = open(real(path), O_WRONLY | O_TRUNC | O_CLOEXEC)
+        guard fd >= 0 else { throw HostError.io(path: path, operation: "open", errno: errno) }
+        defer { close(fd) }
+        let bytes = Array(value.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else {
+            throw HostError.io(path: path, operation: "write", errno: written < 0 ? errno : EIO)
+        }
+    }
+
+    public func writeFile(_ data: Data, to path: String, mode: UInt16) throws {
+        let target = real(path)
+        let temporary = target + ".vm-tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode))
+        guard fd >= 0 else { throw HostError.io(path: path, operation: "create", errno: errno) }
+        var failure: HostError?
+        let bytes = [UInt8](data)
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                failure = .io(path: path, operation: "write", errno: errno)
+                break
+            }
+            offset += count
+        }
+        if failure == nil && fchmod(fd, mode_t(mode)) != 0 { failure = .io(path: path, operation: "chmod", errno: errno) }
+        if failure == nil && fsync(fd) != 0 { failure = .io(path: path, operation: "fsync", errno: errno) }
+        close(fd)
+        if failure == nil && rename(temporary, target) != 0 { failure = .io(path: path, operation: "rename", errno: errno) }
+        if let failure {
+            unlink(temporary)
+            throw failure
+        }
+    }
+
+    public func permissions(_ path: String) throws -> UInt16 {
+        var info = stat()
+        guard stat(real(path), &info) == 0 else { throw HostError.io(path: path, operation: "stat", errno: errno) }
+        return UInt16(info.st_mode & 0o7777)
+    }
+
+    public func removeFile(_ path: String) throws {
+        guard unlink(real(path)) == 0 else { throw HostError.io(path: path, operation: "unlink", errno: errno) }
+    }
+
+    public func createDirectories(_ path: String) throws -> [String] {
+        var created: [String] = []
+        var current = ""
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if isDirectory(current) { continue }
+            guard mkdir(real(current), 0o755) == 0 else {
+                throw HostError.io(path: current, operation: "mkdir", errno: errno)
+            }
+            created.append(current)
+        }
+        return created
+    }
+
+    public func isReadWritable(_ path: String) -> Bool {
+        access(real(path), R_OK | W_OK) == 0
+    }
+
+    public func removeDirectory(_ path: String) throws {
+        guard rmdir(real(path)) == 0 else { throw HostError.io(path: path, operation: "rmdir", errno: errno) }
+    }
+}

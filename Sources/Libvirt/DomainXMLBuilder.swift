@@ -1,0 +1,198 @@
+import VMCore
+
+/// Turns a resolved ``VMSpec`` into libvirt domain XML (pure: no host access).
+///
+/// "Resolved" means OVMF `code`/`varsTemplate` are filled in and every GPU lists its functions.
+/// The per-VM OVMF vars file is `paths.varsFile` (libvirt copies the template there on first
+/// start) and the serial console is logged to `paths.serialLog`.
+///
+/// Only GPUs with `plug == .boot` appear as `<hostdev>`s; each GPU, hot or not, owns one
+/// `pcie-root-port`, and ``hotplugDevices(forGPU:)`` gives the device XML for plugging a hot GPU
+/// into its port while the domain runs.
+public struct DomainXMLBuilder: Sendable {
+    public let spec: VMSpec
+    public let paths: VMPaths
+
+    public init(spec: VMSpec, paths: VMPaths) {
+        self.spec = spec
+        self.paths = paths
+    }
+
+    /// The complete `<domain>` document.
+    public func domainXML() throws(DomainXMLError) -> String {
+        try checkText()
+        let plan = try RootBusPlan(spec: spec)
+        let usesOverride = spec.gpus.contains { $0.plug == .boot && $0.xVGA }
+        var rootAttributes = [("type", spec.accelerator == .kvm ? "kvm" : "qemu")]
+        if usesOverride {
+            rootAttributes.append(("xmlns:qemu", Self.qemuNamespace))
+        }
+        let domain = try XMLTag("domain", rootAttributes, children: [
+            XMLTag("name", text: spec.name.rawValue),
+            XMLTag("memory", [("unit", "MiB")], text: String(spec.memoryMiB)),
+            XMLTag("currentMemory", [("unit", "MiB")], text: String(spec.memoryMiB)),
+        ] + memoryBacking() + [
+            XMLTag("vcpu", [("placement", "static")], text: String(spec.cpu.count)),
+            osElement(),
+            features(),
+            cpuElement(),
+            clock(),
+            XMLTag("on_poweroff", text: "destroy"),
+            XMLTag("on_reboot", text: "restart"),
+            XMLTag("on_crash", text: "destroy"),
+            devices(plan: plan),
+        ] + qemuOverride())
+        return domain.rendered()
+    }
+
+    /// The `<hostdev>` XML for each function of GPU `index`, in the order to attach them live:
+    /// functions other than 0 first, function 0 last (that is what makes the guest scan the slot).
+    /// Detach function 0 only: the guest powers the whole slot off.
+    public func hotplugDevices(forGPU index: Int) throws(DomainXMLError) -> [HostdevXML] {
+        try checkText()
+        let plan = try RootBusPlan(spec: spec)
+        let devices = try hostdevs(gpuIndex: index, rootPort: plan.gpuRootPorts[index])
+        return devices.filter { $0.guestFunction != 0 } + devices.filter { $0.guestFunction == 0 }
+    }
+
+    /// The `pcie-root-port` controller index (`pci.N`) of GPU `index`.
+    public func rootPortIndex(forGPU index: Int) throws(DomainXMLError) -> Int {
+        try RootBusPlan(spec: spec).gpuRootPorts[index]
+    }
+
+    /// libvirt's QEMU namespace (`<qemu:override>`).
+    static let qemuNamespace = "http://libvirt.org/schemas/domain/qemu/1.0"
+
+    // MARK: - Top-level parts
+
+    private func memoryBacking() -> [XMLTag] {
+        spec.hugepages ? [XMLTag("memoryBacking", children: [XMLTag("hugepages")])] : []
+    }
+
+    private func osElement() throws(DomainXMLError) -> XMLTag {
+        var children = [XMLTag("type", [("arch", "x86_64"), ("machine", spec.machine)], text: "hvm")]
+        switch spec.firmware.kind {
+        case .ovmf:
+            guard let code = spec.firmware.code else { throw .missingFirmwareCode }
+            guard let vars = spec.firmware.varsTemplate else { throw .missingVarsTemplate }
+            var loader = [("readonly", "yes")]
+            if spec.firmware.secureBoot { loader.append(("secure", "yes")) }
+            loader.append(("type", "pflash"))
+            children.append(XMLTag("loader", loader, text: code))
+            children.append(XMLTag("nvram", [("template", vars)], text: paths.varsFile))
+        case .bios:
+            if spec.firmware.secureBoot { throw .secureBootNeedsOVMF }
+        }
+        if let boot = spec.kernelBoot {
+            children.append(XMLTag("kernel", text: boot.kernel))
+            if let initrd = boot.initrd { children.append(XMLTag("initrd", text: initrd)) }
+            if let append = boot.append { children.append(XMLTag("cmdline", text: append)) }
+        } else {
+            children.append(XMLTag("boot", [("dev", "hd")]))
+            if !spec.cdroms.isEmpty { children.append(XMLTag("boot", [("dev", "cdrom")])) }
+        }
+        return XMLTag("os", children: children)
+    }
+
+    private func features() throws(DomainXMLError) -> XMLTag {
+        var children = [XMLTag("acpi"), XMLTag("apic")]
+        let windows = spec.windows
+        if windows.hyperV || windows.hvVendorID != nil {
+            var hyperv: [XMLTag] = []
+            if windows.hyperV {
+                let on = [("state", "on")]
+                hyperv += [
+                    XMLTag("relaxed", on), XMLTag("vapic", on),
+                    XMLTag("spinlocks", on + [("retries", "8191")]),
+                    XMLTag("vpindex", on), XMLTag("synic", on), XMLTag("stimer", on),
+                    XMLTag("reset", on), XMLTag("frequencies", on),
+                ]
+            }
+            if let vendor = windows.hvVendorID {
+                guard vendor.count <= 12, !vendor.contains(",") else { throw .badHyperVVendorID(vendor) }
+                hyperv.append(XMLTag("vendor_id", [("state", "on"), ("value", vendor)]))
+            }
+            children.append(XMLTag("hyperv", [("mode", "custom")], children: hyperv))
+        }
+        if windows.kvmHidden {
+            children.append(XMLTag("kvm", children: [XMLTag("hidden", [("state", "on")])]))
+        }
+        if spec.firmware.secureBoot {
+            children.append(XMLTag("smm", [("state", "on")]))
+        }
+        return XMLTag("features", children: children)
+    }
+
+    /// `host` passes the host CPU through under KVM; TCG cannot, so there (and for `max`) the
+    /// guest gets libvirt's `maximum` mode (QEMU `-cpu max`). Any other name is a QEMU model.
+    private func cpuElement() -> XMLTag {
+        let topology = XMLTag("topology", [
+            ("sockets", String(spec.cpu.sockets)), ("cores", String(spec.cpu.cores)),
+            ("threads", String(spec.cpu.threads)),
+        ])
+        switch (spec.cpu.model, spec.accelerator) {
+        case ("host", .kvm):
+            return XMLTag("cpu", [("mode", "host-passthrough"), ("check", "none")], children: [topology])
+        case ("host", .tcg), ("max", _):
+            return XMLTag("cpu", [("mode", "maximum"), ("check", "none")], children: [topology])
+        case (let model, _):
+            return XMLTag("cpu", [("mode", "custom"), ("match", "exact"), ("check", "none")], children: [
+                XMLTag("model", [("fallback", "forbid")], text: model), topology,
+            ])
+        }
+    }
+
+    /// UTC RTC; Hyper-V's reference clock when the enlightenments are on (`stimer` needs it).
+    private func clock() -> XMLTag {
+        var timers: [XMLTag] = []
+        if spec.windows.hyperV {
+            timers.append(XMLTag("timer", [("name", "hypervclock"), ("present", "yes")]))
+        }
+        return XMLTag("clock", [("offset", "utc")], children: timers)
+    }
+
+    /// `x-vga=on` for boot GPUs that ask for it, set on the display function's QEMU device.
+    private func qemuOverride() throws(DomainXMLError) -> [XMLTag] {
+        var devices: [XMLTag] = []
+        for (index, gpu) in spec.gpus.enumerated() where gpu.plug == .boot && gpu.xVGA {
+            guard let display = gpu.primaryFunction else { throw .gpuWithoutFunctions(index: index) }
+            devices.append(XMLTag("qemu:device", [("alias", Self.alias(gpu: index, function: display.function))], children: [
+                XMLTag("qemu:frontend", children: [
+                    XMLTag("qemu:property", [("name", "x-vga"), ("type", "bool"), ("value", "true")]),
+                ]),
+            ]))
+        }
+        return devices.isEmpty ? [] : [XMLTag("qemu:override", children: devices)]
+    }
+
+    /// The user alias of a GPU function's `<hostdev>` (`ua-` marks aliases chosen by us).
+    static func alias(gpu: Int, function: UInt8) -> String {
+        "ua-gpu\(gpu)-fn\(function)"
+    }
+
+    /// XML 1.0 cannot carry control characters other than tab, CR and LF, not even escaped.
+    private func checkText() throws(DomainXMLError) {
+        var fields: [(String, String?)] = [
+            ("machine", spec.machine), ("cpu.model", spec.cpu.model),
+            ("firmware.code", spec.firmware.code), ("firmware.vars_template", spec.firmware.varsTemplate),
+            ("kernel", spec.kernelBoot?.kernel), ("initrd", spec.kernelBoot?.initrd),
+            ("append", spec.kernelBoot?.append), ("network.bridge", spec.network.bridge),
+            ("network.parent", spec.network.parent), ("network.libvirt_network", spec.network.libvirtNetwork),
+            ("network.model", spec.network.model), ("display.vnc", spec.display.vnc),
+            ("windows.hv_vendor_id", spec.windows.hvVendorID),
+            ("state directory", paths.stateDirectory),
+        ]
+        fields += spec.disks.map { ("disk path", $0.path) }
+        fields += spec.cdroms.map { ("cdrom path", $0.path) }
+        fields += spec.gpus.map { ("gpu rom", $0.romFile) }
+        for case let (field, value?) in fields
+        where value.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" && $0 != "\n" && $0 != "\r" }) {
+            throw .controlCharacter(field: field)
+        }
+    }
+}
+
+/// Shorthand for ``DomainXMLBuilder/domainXML()``.
+public func domainXML(for spec: VMSpec, paths: VMPaths) throws(DomainXMLError) -> String {
+    try DomainXMLBuilder(spec: spec, paths: paths).domainXML()
+}

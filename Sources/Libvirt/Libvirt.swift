@@ -1,2 +1,0 @@
-// Libvirt module: work in progress
-import CLibvirt

@@ -1,0 +1,39 @@
+import Foundation
+
+/// Reads process facts from procfs. A seam so lifecycle tests can inject dead or foreign pids.
+public protocol ProcessTable: Sendable {
+    /// Whether `pid` is alive (exists and is not a zombie).
+    func isAlive(_ pid: Int32) -> Bool
+    /// The process's argv, or nil when it is gone.
+    func commandLine(of pid: Int32) -> [String]?
+    /// Sends `signal`; false when the process does not exist.
+    @discardableResult func send(_ signal: Int32, to pid: Int32) -> Bool
+}
+
+/// The running system's process table under `/proc`.
+public struct SystemProcessTable: ProcessTable {
+    public init() {}
+
+    public func isAlive(_ pid: Int32) -> Bool {
+        guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
+        // A daemonized QEMU whose parent does not reap it lingers as a zombie.
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+        return Self.state(fromStat: stat) != "Z"
+    }
+
+    /// The state letter of a `/proc/PID/stat` line (the field after the parenthesised name).
+    static func state(fromStat stat: String) -> Character? {
+        guard let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].first { $0 != " " }
+    }
+
+    public func commandLine(of pid: Int32) -> [String]? {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else { return nil }
+        return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    @discardableResult
+    public func send(_ signal: Int32, to pid: Int32) -> Bool {
+        kill(pid, signal) == 0
+    }
+}

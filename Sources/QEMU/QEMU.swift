@@ -1,1 +1,0 @@
-// QEMU module: work in progress

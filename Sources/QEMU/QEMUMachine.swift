@@ -1,0 +1,282 @@
+import Foundation
+import Logging
+import QMP
+import VMCore
+
+/// Why `vm up` refused or failed.
+public enum UpError: Error, CustomStringConvertible {
+    case alreadyRunning(name: String, pid: Int32)
+    case kvmMissing(reason: String)
+    case kvmBroken(detail: String)
+    case passthroughNotReady([String])
+    case launchFailed(LaunchError)
+    case monitorUnreachable(QMPError)
+
+    public var description: String {
+        let tcgHint = "set accelerator = \"tcg\" in the definition to run without KVM (much slower)"
+        switch self {
+        case .alreadyRunning(let name, let pid):
+            return "\(name) is already running (QEMU pid \(pid)); `vm status \(name)` shows it, `vm down \(name)` stops it"
+        case .kvmMissing(let reason):
+            return "KVM is not available: \(reason); enable VT-x/AMD-V in the firmware setup and load kvm_intel or kvm_amd, or \(tcgHint)"
+        case .kvmBroken(let detail):
+            return "KVM is present but broken on this host (\(detail)); \(tcgHint)"
+        case .passthroughNotReady(let problems):
+            return "passthrough devices are not ready:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+        case .launchFailed(let error):
+            return error.description
+        case .monitorUnreachable(let error):
+            return "QEMU started but its monitor did not answer: \(error)"
+        }
+    }
+}
+
+/// A QEMU-backed VM: brings it up with a command line we build, and down and inspects it over QMP.
+public struct QEMUMachine: VMBackend {
+    /// The resolved definition (firmware found, GPU functions expanded).
+    public let spec: VMSpec
+    public let paths: VMPaths
+    public let processes: any ProcessTable
+    public let launcher: QEMULauncher
+    public let logger: Logger
+    /// Returns the problems that keep the boot-plugged passthrough devices from being used
+    /// (driver not vfio-pci, IOMMU group not viable), each with its fix; empty when ready.
+    public let passthroughProblems: @Sendable (VMSpec) -> [String]
+
+    public init(spec: VMSpec, paths: VMPaths, launcher: QEMULauncher, processes: any ProcessTable = SystemProcessTable(),
+                logger: Logger = Logger(label: "vm.qemu"),
+                passthroughProblems: @escaping @Sendable (VMSpec) -> [String]) {
+        self.spec = spec
+        self.paths = paths
+        self.launcher = launcher
+        self.processes = processes
+        self.logger = logger
+        self.passthroughProblems = passthroughProblems
+    }
+
+    var qmpSocket: String { spec.qmpSocket ?? paths.qmpSocket }
+
+    // MARK: - Runtime files
+
+    /// What the runtime folder says about the last QEMU of this VM.
+    enum RuntimeProbe: Equatable {
+        /// Nothing there.
+        case clean
+        /// Our QEMU runs with this pid.
+        case alive(Int32)
+        /// The pidfile is left but its process is gone (killed or crashed: QEMU removes the
+        /// pidfile itself when it exits normally).
+        case crashed(Int32?)
+        /// QEMU exited normally (guest powered off) and left its sockets.
+        case exited
+    }
+
+    func probe() -> RuntimeProbe {
+        guard FileManager.default.fileExists(atPath: paths.runtimeDirectory) else { return .clean }
+        guard let text = try? String(contentsOfFile: paths.pidFile, encoding: .utf8) else {
+            let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: paths.runtimeDirectory)) ?? []
+            return leftovers.isEmpty ? .clean : .exited
+        }
+        guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return .crashed(nil) }
+        return isOurQEMU(pid) ? .alive(pid) : .crashed(pid)
+    }
+
+    /// Our QEMU, not a process that reused the pid.
+    func isOurQEMU(_ pid: Int32) -> Bool {
+        guard processes.isAlive(pid), let argv = processes.commandLine(of: pid) else { return false }
+        return argv.contains("guest=\(spec.name),process=vm-\(spec.name)")
+    }
+
+    func cleanRuntimeDirectory() {
+        try? FileManager.default.removeItem(atPath: paths.runtimeDirectory)
+    }
+
+    static func makePrivateDirectory(_ path: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        // An existing folder keeps its mode: tighten it.
+        guard chmod(path, 0o700) == 0 else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+        }
+    }
+
+    func lock() throws -> VMLock {
+        try Self.makePrivateDirectory(paths.stateDirectory)
+        return try VMLock(path: paths.lockFile)
+    }
+
+    // MARK: - up
+
+    /// Starts the VM: refuses when it runs, cleans stale state, checks KVM and passthrough,
+    /// launches QEMU daemonized and returns once QMP answers.
+    public func up(paused: Bool = false) async throws -> UpReport {
+        let lock = try lock()
+        defer { withExtendedLifetime(lock) {} }
+        var recovered = false
+        switch probe() {
+        case .alive(let pid): throw UpError.alreadyRunning(name: spec.name.rawValue, pid: pid)
+        case .crashed, .exited:
+            logger.notice("cleaning stale runtime files of \(spec.name)")
+            cleanRuntimeDirectory()
+            recovered = true
+        case .clean: break
+        }
+        if spec.accelerator == .kvm, let reason = Self.kvmUnavailableReason() {
+            throw UpError.kvmMissing(reason: reason)
+        }
+        let problems = passthroughProblems(spec)
+        guard problems.isEmpty else { throw UpError.passthroughNotReady(problems) }
+
+        try Self.makePrivateDirectory(paths.runtimeDirectory)
+        try prepareFirmwareVars()
+        let arguments = try QEMUCommandLine.arguments(for: spec, paths: paths, options: LaunchOptions(paused: paused, daemonize: true))
+        logger.debug("launching \(launcher.executable) \(arguments.joined(separator: " "))")
+        do {
+            try await launcher.launchDaemonized(arguments: arguments, logFile: paths.qemuLog)
+        } catch let error as LaunchError {
+            cleanRuntimeDirectory()
+            if spec.accelerator == .kvm, case .exited(_, let stderr) = error, stderr.localizedCaseInsensitiveContains("kvm") {
+                throw UpError.kvmBroken(detail: stderr.split(separator: "\n").first.map(String.init) ?? "QEMU aborted")
+            }
+            throw UpError.launchFailed(error)
+        }
+        guard case .alive(let pid) = probe() else {
+            cleanRuntimeDirectory()
+            throw UpError.launchFailed(.exited(status: 0, stderr: "QEMU exited right after starting; see \(paths.qemuLog)"))
+        }
+        try RunRecord(startedAt: Date().timeIntervalSince1970).write(to: paths.runRecord)
+        do {
+            let client = try await QMPClient.connect(path: qmpSocket, timeout: .seconds(10), logger: logger)
+            defer { client.close() }
+            let status = try await client.queryStatus()
+            if spec.accelerator == .kvm {
+                let kvm = try await client.queryKVM()
+                if !kvm.enabled || status.status == "internal-error" {
+                    await forceStop(pid: pid)
+                    throw UpError.kvmBroken(detail: kvm.enabled ? "the guest stopped with an internal error" : "QEMU could not enable KVM")
+                }
+            }
+            return UpReport(name: spec.name.rawValue, pid: pid, qemuStatus: status.status, qemuVersion: client.version.description,
+                            qmpSocket: qmpSocket, recoveredStaleState: recovered)
+        } catch let error as QMPError {
+            await forceStop(pid: pid)
+            throw UpError.monitorUnreachable(error)
+        }
+    }
+
+    /// Why /dev/kvm cannot be used, or nil when it can.
+    static func kvmUnavailableReason() -> String? {
+        let fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return "/dev/kvm: \(String(cString: strerror(errno)))" }
+        close(fd)
+        return nil
+    }
+
+    /// Copies the OVMF vars template once per VM; the copy keeps the guest's boot entries.
+    func prepareFirmwareVars() throws {
+        guard spec.firmware.kind == .ovmf, let template = spec.firmware.varsTemplate,
+              !FileManager.default.fileExists(atPath: paths.varsFile) else { return }
+        try FileManager.default.copyItem(atPath: template, toPath: paths.varsFile)
+        chmod(paths.varsFile, 0o600)
+    }
+
+    /// Ends QEMU without asking the guest (cleanup after a failed `up`).
+    func forceStop(pid: Int32) async {
+        processes.send(SIGKILL, to: pid)
+        _ = await waitForExit(pid: pid, timeout: .seconds(5))
+        cleanRuntimeDirectory()
+    }
+
+    // MARK: - down
+
+    /// Stops the VM: ACPI power button and up to `timeout` for the guest to power off, then
+    /// `quit`, then SIGTERM, then SIGKILL. `force` starts at `quit`.
+    public func down(timeout: Duration, force: Bool = false) async throws -> DownOutcome {
+        let lock = try lock()
+        defer { withExtendedLifetime(lock) {} }
+        guard case .alive(let pid) = probe() else {
+            cleanRuntimeDirectory()
+            return .notRunning
+        }
+        defer { cleanRuntimeDirectory() }
+        let client = try? await QMPClient.connect(path: qmpSocket, timeout: .seconds(3), logger: logger)
+        defer { client?.close() }
+        if let client, !force {
+            do {
+                _ = try await client.execute("system_powerdown", thenAwaitEvent: .named("SHUTDOWN"), eventTimeout: timeout)
+                if await waitForExit(pid: pid, timeout: .seconds(10)) { return .poweredOff }
+            } catch {
+                logger.notice("the guest did not power off within \(timeout): \(error)")
+            }
+        }
+        if let client {
+            _ = try? await client.quit()
+            if await waitForExit(pid: pid, timeout: .seconds(5)) { return .quit }
+        }
+        processes.send(SIGTERM, to: pid)
+        if await waitForExit(pid: pid, timeout: .seconds(5)) { return .terminated }
+        processes.send(SIGKILL, to: pid)
+        _ = await waitForExit(pid: pid, timeout: .seconds(5))
+        return .killed
+    }
+
+    /// Polls until `pid` is gone; false on timeout.
+    func waitForExit(pid: Int32, timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while processes.isAlive(pid) {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return true
+    }
+
+    // MARK: - status
+
+    /// The VM's state: from QMP when it answers, from the pidfile and process table when not.
+    public func status() async -> VMStatusReport {
+        var report = VMStatusReport(name: spec.name.rawValue, state: .stopped)
+        switch probe() {
+        case .clean, .exited:
+            return report
+        case .crashed(let pid):
+            report.state = .crashed
+            report.pid = pid
+            report.note = "QEMU died without shutting down; `vm up` cleans up and starts again"
+            return report
+        case .alive(let pid):
+            report.pid = pid
+            report.qmpSocket = qmpSocket
+            report.state = .running
+            if let record = RunRecord.read(from: paths.runRecord) {
+                report.uptimeSeconds = Int(Date().timeIntervalSince1970 - record.startedAt)
+            }
+            do {
+                let client = try await QMPClient.connect(path: qmpSocket, timeout: .seconds(2), logger: logger)
+                defer { client.close() }
+                let status = try await client.queryStatus()
+                report.qemuStatus = status.status
+                report.state = VMState(qmpStatus: status.status)
+                let passthroughIDs = Set(spec.gpus.indices.flatMap { index in
+                    spec.gpus[index].functions.map { gpuFunctionID(gpu: index, function: $0) }
+                })
+                report.passthroughInGuest = try await client.queryPCI().map(\.qdevID).filter(passthroughIDs.contains).sorted()
+            } catch {
+                report.note = "QMP did not answer (\(error)); state from the process table"
+            }
+            return report
+        }
+    }
+}
+
+/// Facts `vm up` writes into the runtime folder for `vm status`.
+struct RunRecord: Codable {
+    var startedAt: Double
+
+    func write(to path: String) throws {
+        try JSONEncoder().encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    static func read(from path: String) -> RunRecord? {
+        FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder().decode(RunRecord.self, from: $0) }
+    }
+}

@@ -1,0 +1,208 @@
+/// A validated VM definition: everything `vm` needs to build a QEMU command line or a libvirt
+/// domain. Made by ``DefinitionParser`` from a TOML file; every field has the default a user of a
+/// GPU-passthrough VM expects.
+public struct VMSpec: Sendable, Equatable {
+    public var name: VMName
+    /// QEMU machine type (`q35`).
+    public var machine: String = "q35"
+    public var accelerator: Accelerator = .kvm
+    public var backend: Backend = .qemu
+    public var cpu: CPUSpec = CPUSpec()
+    /// Guest memory in MiB.
+    public var memoryMiB: Int = 4096
+    /// Back guest memory with hugepages (`/dev/hugepages`).
+    public var hugepages: Bool = false
+    public var firmware: FirmwareSpec = FirmwareSpec()
+    /// Direct kernel boot, for Linux test guests.
+    public var kernelBoot: KernelBoot?
+    public var disks: [DiskSpec] = []
+    public var cdroms: [CDROMSpec] = []
+    public var gpus: [GPUPassthrough] = []
+    public var windows: WindowsFeatures = WindowsFeatures()
+    public var network: NetworkSpec
+    public var display: DisplaySpec = DisplaySpec()
+    /// Where the orchestrator's QMP socket lives; nil = the runtime folder.
+    public var qmpSocket: String?
+    /// Add the QEMU guest agent channel (virtio-serial `org.qemu.guest_agent.0`).
+    public var guestAgent: Bool = false
+    /// Free `pcie-root-port`s kept for hot-plug beyond those a hot GPU needs.
+    public var spareRootPorts: Int = 1
+    /// Arguments appended to QEMU's command line as they are (an escape hatch).
+    public var extraQEMUArguments: [String] = []
+
+    public init(name: VMName) {
+        self.name = name
+        self.network = NetworkSpec(mac: MACAddress.derived(from: name))
+    }
+}
+
+/// How QEMU executes guest code.
+public enum Accelerator: String, Sendable, CaseIterable {
+    /// Hardware virtualisation; what a GPU-passthrough VM needs.
+    case kvm
+    /// Software emulation; slow, but works without /dev/kvm (tests, CI).
+    case tcg
+}
+
+/// Who runs the VM.
+public enum Backend: Sendable, Equatable {
+    /// `vm` launches QEMU itself and speaks QMP.
+    case qemu
+    /// libvirtd at this connection URI runs a domain we define.
+    case libvirt(uri: String)
+}
+
+/// Guest CPU model and topology.
+public struct CPUSpec: Sendable, Equatable {
+    /// QEMU `-cpu` model (`host` passes the host CPU through; `max` works under TCG).
+    public var model: String = "host"
+    public var sockets: Int = 1
+    public var cores: Int = 2
+    public var threads: Int = 1
+    public init() {}
+    /// Total virtual CPUs.
+    public var count: Int { sockets * cores * threads }
+}
+
+/// UEFI (OVMF) or legacy BIOS firmware.
+public struct FirmwareSpec: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable { case ovmf, bios }
+    public var kind: Kind = .ovmf
+    /// The read-only OVMF code image; nil = found on this host at launch.
+    public var code: String?
+    /// The vars template copied once per VM; nil = found on this host at launch.
+    public var varsTemplate: String?
+    /// Use the secure-boot OVMF variant (and its pre-enrolled vars template).
+    public var secureBoot: Bool = false
+    public init() {}
+}
+
+/// Boot a kernel and initrd directly (no firmware boot menu).
+public struct KernelBoot: Sendable, Equatable {
+    public var kernel: String
+    public var initrd: String?
+    public var append: String?
+    public init(kernel: String, initrd: String? = nil, append: String? = nil) {
+        self.kernel = kernel
+        self.initrd = initrd
+        self.append = append
+    }
+}
+
+/// A disk image.
+public struct DiskSpec: Sendable, Equatable {
+    public enum Format: String, Sendable, CaseIterable { case qcow2, raw }
+    public enum Bus: String, Sendable, CaseIterable { case virtio, sata, nvme }
+    public enum Cache: String, Sendable, CaseIterable {
+        case none, writeback, writethrough, unsafe, directsync
+    }
+    public var path: String
+    public var format: Format = .qcow2
+    public var bus: Bus = .virtio
+    public var cache: Cache = .none
+    public var readOnly: Bool = false
+    public init(path: String) { self.path = path }
+}
+
+/// A CD-ROM image (install ISO, driver ISO, extras ISO).
+public struct CDROMSpec: Sendable, Equatable {
+    public var path: String
+    public init(path: String) { self.path = path }
+}
+
+/// A GPU handed to the guest with every function it needs (display, HDMI audio, USB-C, ...).
+public struct GPUPassthrough: Sendable, Equatable {
+    /// When the GPU enters the guest.
+    public enum Plug: String, Sendable, CaseIterable {
+        /// On the QEMU command line, present from power-on.
+        case boot
+        /// Handed over while the VM runs with `vm gpu attach` (a free root port is kept for it).
+        case hot
+    }
+    /// The slot when given as `address = "0000:05:00"` (every function of it).
+    public var slot: PCISlot?
+    /// The host functions to pass; filled from the host when only `slot` was given.
+    public var functions: [PCIAddress]
+    /// The function that carries the display (default: function 0).
+    public var displayFunction: PCIAddress?
+    /// A ROM file for the display function (a dumped or patched vBIOS).
+    public var romFile: String?
+    /// `x-vga=on` on the display function; only for legacy BIOS guests or when asked.
+    public var xVGA: Bool = false
+    public var plug: Plug = .boot
+    /// What QEMU puts in the guest for each function.
+    public var device: PassthroughDevice = .vfioPCI
+
+    public init(slot: PCISlot?, functions: [PCIAddress]) {
+        self.slot = slot
+        self.functions = functions
+    }
+
+    /// Function 0 of the slot, or the first function when the slot has no function 0.
+    public var primaryFunction: PCIAddress? {
+        displayFunction ?? functions.first(where: { $0.function == 0 }) ?? functions.first
+    }
+}
+
+/// The QEMU device behind each passed-through function.
+public enum PassthroughDevice: String, Sendable, CaseIterable {
+    /// The host function itself, through VFIO (`vfio-pci,host=...`).
+    case vfioPCI = "vfio-pci"
+    /// Emulated stand-ins with a GPU's shape (`bochs-display` for the display function,
+    /// `ich9-intel-hda` for the others), for test beds without a spare GPU.
+    case standIn = "stand-in"
+}
+
+/// Hyper-V enlightenments and hiding the hypervisor, for Windows guests.
+public struct WindowsFeatures: Sendable, Equatable {
+    /// Turn on the Hyper-V enlightenments Windows uses (relaxed, vapic, spinlocks, time, ...).
+    public var hyperV: Bool = false
+    /// `hv_vendor_id` (at most 12 characters); some drivers refuse to run under a known hypervisor.
+    public var hvVendorID: String?
+    /// Hide the KVM signature from the guest (`kvm=off`).
+    public var kvmHidden: Bool = false
+    public init() {}
+}
+
+/// The guest's network card and how it reaches the LAN.
+public struct NetworkSpec: Sendable, Equatable {
+    public enum Mode: String, Sendable, CaseIterable {
+        /// QEMU user networking (NAT, works everywhere, no P2P streaming across subnets).
+        case user
+        /// A tap on an existing host bridge (the guest gets its own LAN address).
+        case bridge
+        /// A macvtap on a host NIC (own LAN address; host <-> guest traffic does not pass).
+        case macvtap
+        /// A libvirt network (libvirt backend only).
+        case network
+        /// No network card.
+        case none
+    }
+    public var mode: Mode = .user
+    /// The host bridge for `bridge` mode.
+    public var bridge: String?
+    /// The host NIC for `macvtap` mode.
+    public var parent: String?
+    /// The libvirt network for `network` mode.
+    public var libvirtNetwork: String?
+    public var mac: MACAddress
+    /// The emulated NIC model.
+    public var model: String = "virtio-net-pci"
+    public init(mac: MACAddress) { self.mac = mac }
+}
+
+/// What the guest shows on an emulated screen.
+public struct DisplaySpec: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// Headless: the passed-through GPU drives the monitor (or a virtual display).
+        case none
+        /// Standard VGA, for installing the OS before the GPU driver is in.
+        case std
+        /// virtio-vga.
+        case virtio
+    }
+    public var kind: Kind = .none
+    /// VNC display for the emulated screen, e.g. `127.0.0.1:0`; nil = no VNC.
+    public var vnc: String?
+    public init() {}
+}

@@ -1,0 +1,88 @@
+import Foundation
+import HostLinux
+import Synchronization
+import VMCore
+
+/// A ``HostFileSystem`` over a ``FakeHostTree`` that reacts to sysfs writes the way the PCI core does:
+/// `driver_override`, `drivers/D/unbind`, `drivers/D/bind` and `drivers_probe`. Faults can be injected:
+/// an unbind that blocks until ``releaseBlockedUnbinds()``, and functions that refuse to bind.
+public final class FakeKernel: HostFileSystem, Sendable {
+    public let tree: FakeHostTree
+    private let base: RootedFileSystem
+    private let state = Mutex(State())
+    private let gate = DispatchSemaphore(value: 0)
+
+    private struct State {
+        var blockingUnbinds: Set<PCIAddress> = []
+        var refusingBind: Set<PCIAddress> = []
+        var writes: [String] = []
+    }
+
+    public init(tree: FakeHostTree) {
+        self.tree = tree
+        self.base = tree.fileSystem
+    }
+
+    public var root: HostRoot { base.root }
+
+    /// Every attribute write, as `path <- value`.
+    public var writes: [String] { state.withLock { $0.writes } }
+
+    /// Unbinding this function blocks (as an NVIDIA unbind does while the card is held).
+    public func blockUnbind(of address: String) { state.withLock { _ = $0.blockingUnbinds.insert(PCIAddress(address)!) } }
+
+    /// Probing this function binds nothing.
+    public func refuseBind(of address: String) { state.withLock { _ = $0.refusingBind.insert(PCIAddress(address)!) } }
+
+    /// Lets every blocked unbind finish.
+    public func releaseBlockedUnbinds() {
+        for _ in 0..<16 { gate.signal() }
+    }
+
+    public func writeAttribute(_ value: String, to path: String) throws {
+        state.withLock { $0.writes.append("\(path) <- \(value.trimmingCharacters(in: .newlines))") }
+        let parts = path.split(separator: "/").map(String.init)
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        if path == "/sys/bus/pci/drivers_probe" {
+            guard let address = PCIAddress(trimmed) else { throw HostError.io(path: path, operation: "write", errno: EINVAL) }
+            try probe(address)
+        } else if parts.count == 6, parts[0...3] == ["sys", "bus", "pci", "drivers"], parts[5] == "unbind" {
+            guard let address = PCIAddress(trimmed), tree.fileSystem.linkBasename(PCIDeviceReader.directory(of: address) + "/driver") == parts[4]
+            else { throw HostError.io(path: path, operation: "write", errno: ENODEV) }
+            if state.withLock({ $0.blockingUnbinds.contains(address) }) { gate.wait() }
+            try tree.unbind(address)
+        } else if parts.count == 6, parts[0...3] == ["sys", "bus", "pci", "drivers"], parts[5] == "bind" {
+            guard let address = PCIAddress(trimmed) else { throw HostError.io(path: path, operation: "write", errno: EINVAL) }
+            try tree.bind(address, to: parts[4])
+        } else if parts.last == "driver_override" {
+            try base.writeAttribute(trimmed.isEmpty ? "(null)\n" : trimmed + "\n", to: path)
+        } else {
+            try base.writeAttribute(value, to: path)
+        }
+    }
+
+    /// `drivers_probe`: an unbound function gets its override driver, else its native driver, if that driver is loaded.
+    private func probe(_ address: PCIAddress) throws {
+        let directory = PCIDeviceReader.directory(of: address)
+        guard tree.fileSystem.linkBasename(directory + "/driver") == nil,
+              !state.withLock({ $0.refusingBind.contains(address) }) else { return }
+        let override = (try? base.readTrimmed(directory + "/driver_override")).flatMap(parseDriverOverride)
+        guard let driver = override ?? tree.nativeDrivers[address],
+              base.isDirectory("/sys/bus/pci/drivers/" + driver) else { return }
+        try tree.bind(address, to: driver)
+    }
+
+    // Everything else goes straight to the tree.
+    public func readData(_ path: String) throws -> Data { try base.readData(path) }
+    public func contentsOfDirectory(_ path: String) throws -> [String] { try base.contentsOfDirectory(path) }
+    public func readLink(_ path: String) throws -> String { try base.readLink(path) }
+    public func canonicalPath(_ path: String) throws -> String { try base.canonicalPath(path) }
+    public func exists(_ path: String) -> Bool { base.exists(path) }
+    public func isDirectory(_ path: String) -> Bool { base.isDirectory(path) }
+    public func writeFile(_ data: Data, to path: String, mode: UInt16) throws { try base.writeFile(data, to: path, mode: mode) }
+    public func permissions(_ path: String) throws -> UInt16 { try base.permissions(path) }
+    public func removeFile(_ path: String) throws { try base.removeFile(path) }
+    public func createDirectories(_ path: String) throws -> [String] { try base.createDirectories(path) }
+    public func removeDirectory(_ path: String) throws { try base.removeDirectory(path) }
+    public func isReadWritable(_ path: String) -> Bool { base.isReadWritable(path) }
+}

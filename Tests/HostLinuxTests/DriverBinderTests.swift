@@ -1,0 +1,132 @@
+import Foundation
+import HostLinux
+import HostLinuxFakes
+import Testing
+import VMCore
+
+@Suite struct DriverBinderTests {
+    let slot = PCISlot("0000:05:00")!
+
+    @Test func roundTripHostDriversToVFIOAndBack() throws {
+        let tree = try Scenarios.twoIdentical3090Ti()
+        let kernel = FakeKernel(tree: tree)
+        let binder = DriverBinder(fileSystem: kernel)
+        let verified = try binder.verify(slot)
+        #expect(verified.group.number == 20)
+        let bindings = try binder.bindSlotToVFIO(verified)
+        #expect(bindings.map(\.originalDriver) == ["nvidia", "snd_hda_intel"])
+        #expect(binder.currentDriver(PCIAddress("0000:05:00.0")!) == "vfio-pci")
+        #expect(binder.currentDriver(PCIAddress("0000:05:00.1")!) == "vfio-pci")
+        // The other, identical card is untouched.
+        #expect(binder.currentDriver(PCIAddress("0000:01:00.0")!) == "nvidia")
+        let members = try verified.group.members.map(PCIDeviceReader(fileSystem: kernel).device(at:))
+        #expect(GroupViability.evaluate(members: members, for: slot).viable)
+
+        try binder.returnSlotToHost(bindings, in: verified)
+        #expect(binder.currentDriver(PCIAddress("0000:05:00.0")!) == "nvidia")
+        #expect(binder.currentDriver(PCIAddress("0000:05:00.1")!) == "snd_hda_intel")
+        #expect(try PCIDeviceReader(fileSystem: kernel).device(at: PCIAddress("0000:05:00.0")!).driverOverride == nil)
+        #expect(kernel.writes.filter { $0.contains("01:00") }.isEmpty)
+        #expect(kernel.writes.first == "/sys/bus/pci/devices/0000:05:00.0/driver_override <- vfio-pci")
+    }
+
+    @Test func driverlessFunctionsStayDriverlessOnReturn() throws {
+        let tree = try FakeHostTree()
+        try tree.driver("vfio-pci")
+        try tree.device("0000:00:03.0", vendor: 0x1234, device: 0x1111, classCode: 0x038000, group: 1)
+        try tree.device("0000:00:03.1", vendor: 0x8086, device: 0x293e, classCode: 0x040300, group: 1)
+        let binder = DriverBinder(fileSystem: FakeKernel(tree: tree))
+        let verified = try binder.verify(PCISlot("0000:00:03")!)
+        let bindings = try binder.bindSlotToVFIO(verified)
+        #expect(bindings.allSatisfy { $0.originalDriver == nil })
+        #expect(binder.currentDriver(PCIAddress("0000:00:03.1")!) == "vfio-pci")
+        try binder.returnSlotToHost(bindings, in: verified)
+        #expect(binder.currentDriver(PCIAddress("0000:00:03.0")!) == nil)
+        #expect(binder.currentDriver(PCIAddress("0000:00:03.1")!) == nil)
+    }
+
+    @Test func blockedUnbindTimesOutWithTypedError() throws {
+        let tree = try Scenarios.twoIdentical3090Ti()
+        let kernel = FakeKernel(tree: tree)
+        defer { kernel.releaseBlockedUnbinds() }
+        kernel.blockUnbind(of: "0000:05:00.0")
+        let binder = DriverBinder(fileSystem: kernel, unbindTimeout: .milliseconds(300))
+        let verified = try binder.verify(slot)
+        #expect(throws: BindError.unbindTimedOut(PCIAddress("0000:05:00.0")!, driver: "nvidia", seconds: 0.3)) {
+            _ = try binder.bindSlotToVFIO(verified)
+        }
+    }
+
+    @Test func functionThatRefusesToRebindIsReported() throws {
+        let tree = try Scenarios.twoIdentical3090Ti()
+        let kernel = FakeKernel(tree: tree)
+        let binder = DriverBinder(fileSystem: kernel, probeTimeout: .milliseconds(100))
+        let verified = try binder.verify(slot)
+        let bindings = try binder.bindSlotToVFIO(verified)
+        kernel.refuseBind(of: "0000:05:00.1")
+        #expect(throws: BindError.wrongDriver(PCIAddress("0000:05:00.1")!, expected: "snd_hda_intel", actual: nil)) {
+            try binder.returnSlotToHost(bindings, in: verified)
+        }
+        // The other function still went back.
+        #expect(binder.currentDriver(PCIAddress("0000:05:00.0")!) == "nvidia")
+    }
+
+    @Test func failedBindRollsBackEarlierFunctions() throws {
+        let tree = try Scenarios.twoIdentical3090Ti()
+        let kernel = FakeKernel(tree: tree)
+        kernel.refuseBind(of: "0000:05:00.1")
+        let binder = DriverBinder(fileSystem: kernel, probeTimeout: .milliseconds(100))
+        let verified = try binder.verify(slot)
+        #expect(throws: BindError.wrongDriver(PCIAddress("0000:05:00.1")!, expected: "vfio-pci", actual: nil)) {
+            _ = try binder.bindSlotToVFIO(verified)
+        }
+        #expect(binder.currentDriver(PCIAddress("0000:05:00.0")!) == "nvidia")
+    }
+
+    @Test func refusesGroupsWithForeignDevicesAndAddressesOutsideTheSlot() throws {
+        let tree = try Scenarios.amdHost()
+        let kernel = FakeKernel(tree: tree)
+        let binder = DriverBinder(fileSystem: kernel)
+        #expect(throws: BindError.foreignGroupMembers(group: 30, members: [PCIAddress("0000:0c:00.3")!])) {
+            _ = try binder.verify(PCISlot("0000:0a:00")!)
+        }
+        let nvidia = try binder.verify(PCISlot("0000:0b:00")!)
+        #expect(throws: BindError.notInSlot(PCIAddress("0000:02:00.0")!, PCISlot("0000:0b:00")!)) {
+            _ = try binder.bindToVFIO(PCIAddress("0000:02:00.0")!, in: nvidia)
+        }
+        #expect(kernel.writes.isEmpty)
+    }
+
+    @Test func refusesWhenIOMMUIsOffOrVFIOMissing() throws {
+        let off = try Scenarios.intelIOMMUOff()
+        #expect(throws: BindError.noIOMMUGroup(PCIAddress("0000:01:00.0")!)) {
+            _ = try DriverBinder(fileSystem: FakeKernel(tree: off)).verify(PCISlot("0000:01:00")!)
+        }
+        let tree = try Scenarios.twoIdentical3090Ti()
+        try tree.remove("/sys/bus/pci/drivers/vfio-pci")
+        let binder = DriverBinder(fileSystem: FakeKernel(tree: tree))
+        #expect(throws: BindError.vfioDriverMissing) { _ = try binder.bindSlotToVFIO(try binder.verify(slot)) }
+    }
+
+    @Test func holderScanFindsProcessesOnTheCardsNodes() throws {
+        let tree = try Scenarios.twoIdentical3090Ti()
+        try tree.drmNodes("0000:05:00.0", card: 1, render: 129)
+        try tree.drmNodes("0000:01:00.0", card: 0, render: 128)
+        try tree.soundCard("0000:05:00.1", card: 2)
+        try tree.process(1200, command: "Xorg", openFiles: ["/dev/nvidiactl", "/dev/nvidia0", "/dev/dri/card0", "/dev/null"])
+        try tree.process(1300, command: "pipewire", openFiles: ["/dev/snd/controlC2", "/dev/snd/pcmC2D3p", "/dev/snd/controlC0"])
+        try tree.process(1400, command: "firefox", openFiles: ["/dev/dri/renderD128", "socket:[1234]"])
+        try tree.process(1500, command: "blender", openFiles: ["/dev/dri/renderD129"])
+        try tree.directory("/proc/self")
+        let scanner = HolderScanner(fileSystem: tree.fileSystem)
+        let functions = try PCIDeviceReader(fileSystem: tree.fileSystem).functions(of: slot)
+        let holders = scanner.holders(of: functions)
+        #expect(holders == [
+            DeviceHolder(pid: 1200, command: "Xorg", deviceNode: "/dev/nvidia0"),
+            DeviceHolder(pid: 1200, command: "Xorg", deviceNode: "/dev/nvidiactl"),
+            DeviceHolder(pid: 1300, command: "pipewire", deviceNode: "/dev/snd/controlC2"),
+            DeviceHolder(pid: 1300, command: "pipewire", deviceNode: "/dev/snd/pcmC2D3p"),
+            DeviceHolder(pid: 1500, command: "blender", deviceNode: "/dev/dri/renderD129"),
+        ])
+    }
+}

@@ -1,0 +1,189 @@
+import Testing
+import VMCore
+@testable import Libvirt
+
+/// The builder's choices and refusals, as pure functions.
+@Suite struct DomainXMLBuilderTests {
+    static func build(_ spec: VMSpec) throws(DomainXMLError) -> String {
+        try domainXML(for: spec, paths: Fixtures.paths)
+    }
+
+    @Test func ovmfNeedsResolvedImages() {
+        var spec = Fixtures.base("fw")
+        spec.firmware.code = nil
+        #expect(throws: DomainXMLError.missingFirmwareCode) { try Self.build(spec) }
+        spec = Fixtures.base("fw")
+        spec.firmware.varsTemplate = nil
+        #expect(throws: DomainXMLError.missingVarsTemplate) { try Self.build(spec) }
+        spec.firmware.kind = .bios
+        spec.firmware.secureBoot = true
+        #expect(throws: DomainXMLError.secureBootNeedsOVMF) { try Self.build(spec) }
+    }
+
+    @Test func biosHasNoLoader() throws {
+        var spec = Fixtures.base("bios")
+        spec.firmware.kind = .bios
+        let xml = try Self.build(spec)
+        #expect(!xml.contains("<loader"))
+        #expect(!xml.contains("<nvram"))
+    }
+
+    @Test(arguments: [
+        ("host", Accelerator.kvm, "<cpu mode='host-passthrough' check='none'>"),
+        ("host", Accelerator.tcg, "<cpu mode='maximum' check='none'>"),
+        ("max", Accelerator.kvm, "<cpu mode='maximum' check='none'>"),
+        ("EPYC-v4", Accelerator.tcg, "<model fallback='forbid'>EPYC-v4</model>"),
+    ])
+    func cpuMode(model: String, accelerator: Accelerator, expected: String) throws {
+        var spec = Fixtures.base("cpu")
+        spec.cpu.model = model
+        spec.accelerator = accelerator
+        let xml = try Self.build(spec)
+        #expect(xml.contains(expected))
+        #expect(xml.hasPrefix("<domain type='\(accelerator == .kvm ? "kvm" : "qemu")'>"))
+    }
+
+    @Test func nvmeDisksAreRefused() {
+        var spec = Fixtures.base("nvme")
+        spec.disks[0].bus = .nvme
+        #expect(throws: DomainXMLError.nvmeDiskUnsupported(path: spec.disks[0].path)) { try Self.build(spec) }
+    }
+
+    @Test func networkModesNeedTheirSource() {
+        var spec = Fixtures.base("net")
+        spec.network.mode = .bridge
+        #expect(throws: DomainXMLError.bridgeMissing) { try Self.build(spec) }
+        spec.network.mode = .macvtap
+        #expect(throws: DomainXMLError.macvtapParentMissing) { try Self.build(spec) }
+        spec.network.mode = .network
+        #expect(throws: DomainXMLError.libvirtNetworkMissing) { try Self.build(spec) }
+    }
+
+    @Test(arguments: ["127.0.0.1", ":0", "host:x", "host:-1", "host:60000"])
+    func badVNCAddresses(vnc: String) {
+        var spec = Fixtures.base("vnc")
+        spec.display.kind = .std
+        spec.display.vnc = vnc
+        #expect(throws: DomainXMLError.badVNCAddress(vnc)) { try Self.build(spec) }
+    }
+
+    @Test func vncOnIPv6() throws {
+        #expect(try DomainXMLBuilder.vncListen("[::1]:2") == ("::1", 5902))
+    }
+
+    @Test func vendorIDLimits() {
+        var spec = Fixtures.base("hv")
+        spec.windows.hvVendorID = "thirteen-char"
+        #expect(throws: DomainXMLError.badHyperVVendorID("thirteen-char")) { try Self.build(spec) }
+        spec.windows.hvVendorID = "a,b"
+        #expect(throws: DomainXMLError.badHyperVVendorID("a,b")) { try Self.build(spec) }
+    }
+
+    @Test func gpuRefusals() {
+        var spec = Fixtures.base("gpu")
+        spec.gpus = [GPUPassthrough(slot: PCISlot("0000:05:00"), functions: [])]
+        #expect(throws: DomainXMLError.gpuWithoutFunctions(index: 0)) { try Self.build(spec) }
+
+        spec.gpus = [GPUPassthrough(slot: nil, functions: [PCIAddress("0000:05:00.0")!, PCIAddress("0000:06:00.1")!])]
+        #expect(throws: DomainXMLError.gpuFunctionsOnSeveralSlots(index: 0)) { try Self.build(spec) }
+
+        var standIn = Fixtures.gpu("0000:05:00", functions: [0])
+        standIn.device = .standIn
+        spec.gpus = [standIn]
+        #expect(throws: DomainXMLError.gpuDriverNotHostdev(index: 0, driver: "stand-in")) { try Self.build(spec) }
+
+        var hot = Fixtures.gpu("0000:05:00", functions: [0])
+        hot.plug = .hot
+        hot.xVGA = true
+        spec.gpus = [hot]
+        #expect(throws: DomainXMLError.xVGAOnHotGPU(index: 0)) { try Self.build(spec) }
+    }
+
+    @Test func rootBusCapacity() {
+        var spec = Fixtures.base("big")
+        spec.spareRootPorts = 27
+        #expect(throws: DomainXMLError.tooManyPCIDevices(needed: 30, available: 29)) { try Self.build(spec) }
+        spec.spareRootPorts = 26
+        #expect(throws: Never.self) { try Self.build(spec) }
+    }
+
+    @Test func sataPortLimit() {
+        var spec = Fixtures.base("sata")
+        spec.cdroms = (0..<6).map { CDROMSpec(path: "/isos/\($0).iso") }
+        spec.disks[0].bus = .sata
+        #expect(throws: DomainXMLError.tooManySATADevices(count: 7)) { try Self.build(spec) }
+    }
+
+    @Test func controlCharactersAreRefused() {
+        var spec = Fixtures.base("ctl")
+        spec.kernelBoot = KernelBoot(kernel: "/boot/vmlinuz", append: "console=ttyS0\u{1}")
+        #expect(throws: DomainXMLError.controlCharacter(field: "append")) { try Self.build(spec) }
+    }
+
+    /// Hot-plug order: functions other than 0 first, function 0 (multifunction) last, all on the
+    /// GPU's own root port, with the aliases detach uses.
+    @Test func hotplugOrderAndAddresses() throws {
+        var spec = Fixtures.hotGPU
+        spec.gpus[0].functions = [PCIAddress("0000:05:00.0")!, PCIAddress("0000:05:00.1")!, PCIAddress("0000:05:00.2")!]
+        let builder = DomainXMLBuilder(spec: spec, paths: Fixtures.paths)
+        let devices = try builder.hotplugDevices(forGPU: 0)
+        #expect(devices.map(\.guestFunction) == [1, 2, 0])
+        #expect(devices.map(\.alias) == ["ua-gpu0-fn1", "ua-gpu0-fn2", "ua-gpu0-fn0"])
+        #expect(try builder.rootPortIndex(forGPU: 0) == 1)
+        #expect(devices[2].xml.contains("bus='0x01' slot='0x00' function='0x0' multifunction='on'"))
+        #expect(!devices[0].xml.contains("multifunction"))
+        #expect(devices[0].xml.contains("<address domain='0x0000' bus='0x05' slot='0x00' function='0x1'/>"))
+        #expect(!(try builder.domainXML()).contains("<hostdev"))
+    }
+
+    /// Without a host function 0 the guest could not see the slot: functions are renumbered
+    /// from 0, the display function first.
+    @Test func renumbersWhenFunctionZeroIsMissing() throws {
+        var spec = Fixtures.base("renumber")
+        var gpu = GPUPassthrough(slot: nil, functions: [PCIAddress("0000:05:00.1")!, PCIAddress("0000:05:00.2")!])
+        gpu.displayFunction = PCIAddress("0000:05:00.2")!
+        gpu.romFile = "/roms/gpu.rom"
+        spec.gpus = [gpu]
+        let devices = try DomainXMLBuilder(spec: spec, paths: Fixtures.paths).hotplugDevices(forGPU: 0)
+        #expect(devices.map(\.hostFunction.description) == ["0000:05:00.1", "0000:05:00.2"])
+        #expect(devices.map(\.guestFunction) == [1, 0])
+        #expect(devices[1].xml.contains("<rom file='/roms/gpu.rom'/>"))
+        #expect(!devices[0].xml.contains("<rom"))
+    }
+
+    @Test func driveLetters() {
+        #expect([0, 1, 25, 26, 27, 701, 702].map(DomainXMLBuilder.driveLetters) == ["a", "b", "z", "aa", "ab", "zz", "aaa"])
+    }
+
+    @Test func nicModelNames() {
+        #expect(DomainXMLBuilder.libvirtNICModel("virtio-net-pci") == "virtio")
+        #expect(DomainXMLBuilder.libvirtNICModel("e1000e") == "e1000e")
+    }
+
+    @Test func escaping() {
+        #expect(XMLEscape.text("a<b>&'\"") == "a&lt;b&gt;&amp;'\"")
+        #expect(XMLEscape.attribute("a<b>&'\"") == "a&lt;b&gt;&amp;&apos;&quot;")
+        #expect(XMLTag("x", [("k", "'")], text: "<").rendered() == "<x k='&apos;'>&lt;</x>\n")
+    }
+}
+
+/// The define bookkeeping, as pure functions.
+@Suite struct DefineBookkeepingTests {
+    @Test func fingerprintIsStableAndParsedBack() {
+        let fingerprint = DomainFingerprint(xml: "<domain/>")
+        #expect(fingerprint == DomainFingerprint(xml: "<domain/>"))
+        #expect(fingerprint != DomainFingerprint(xml: "<domain />"))
+        #expect(fingerprint.description.count == 16)
+        let stored = "<vm:definition xmlns:vm=\"urn:x-vm:definition:1\" fingerprint=\"\(fingerprint)\"/>"
+        #expect(DomainFingerprint.parse(metadata: stored) == fingerprint.description)
+        #expect(DomainFingerprint.parse(metadata: "<other/>") == nil)
+    }
+
+    @Test func uuidGoesAfterTheName() {
+        let uuid = "3a3be269-9526-490e-ac9d-890582d329e2"
+        #expect(LibvirtConnection.insertingUUID(uuid, into: "<domain>\n  <name>a</name>\n</domain>")
+            == "<domain>\n  <name>a</name><uuid>\(uuid)</uuid>\n</domain>")
+        let withUUID = "<domain><name>a</name><uuid>x</uuid></domain>"
+        #expect(LibvirtConnection.insertingUUID(uuid, into: withUUID) == withUUID)
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+@testable import Libvirt
+
+/// Makes sure the system daemons a `qemu:///system` test needs are up: `virtlogd` first (QEMU's
+/// console and log go through it), then `libvirtd` (see TESTBED.md). Starts whichever is missing
+/// and waits until a connection opens. Needs root.
+actor LibvirtDaemon {
+    static let shared = LibvirtDaemon()
+    private var ready = false
+
+    func systemConnection() async throws -> LibvirtConnection {
+        if !ready {
+            try await start()
+            ready = true
+        }
+        return try LibvirtConnection(uri: "qemu:///system")
+    }
+
+    private func start() async throws {
+        if !Self.socketAnswers("/run/libvirt/virtlogd-sock") {
+            try Self.run("/usr/sbin/virtlogd", ["-d"])
+            try await Self.waitFor("/run/libvirt/virtlogd-sock")
+        }
+        if (try? LibvirtConnection(uri: "qemu:///system")) == nil {
+            try Self.run("/usr/sbin/libvirtd", ["-d"])
+        }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while (try? LibvirtConnection(uri: "qemu:///system")) == nil {
+            guard ContinuousClock.now < deadline else {
+                _ = try LibvirtConnection(uri: "qemu:///system")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    /// Runs a daemon's launcher (`-d` forks and returns). A second launcher racing another
+    /// starter fails on the pidfile lock; the wait that follows decides.
+    private static func run(_ path: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+    }
+
+    private static func waitFor(_ socket: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !socketAnswers(socket) {
+            guard ContinuousClock.now < deadline else { throw DaemonError.noSocket(socket) }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Whether something accepts connections on this Unix socket.
+    static func socketAnswers(_ path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            buffer.copyBytes(from: bytes)
+        }
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+            }
+        }
+    }
+
+    enum DaemonError: Error {
+        case noSocket(String)
+    }
+}

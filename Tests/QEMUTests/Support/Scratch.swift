@@ -1,0 +1,67 @@
+import Foundation
+import Logging
+import QEMU
+import VMCore
+
+/// A private folder for one test: definitions, runtime and state live under it. Short paths, so
+/// Unix socket names stay under the 108-byte limit.
+final class Scratch: @unchecked Sendable {
+    let root: String
+    let layout: StateLayout
+
+    init() throws {
+        var template = Array("/tmp/vmt-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
+        root = String(cString: made)
+        layout = StateLayout(definitionDirectories: ["\(root)/d"], runtimeRoot: "\(root)/r", stateRoot: "\(root)/s")
+        try FileManager.default.createDirectory(atPath: "\(root)/d", withIntermediateDirectories: true)
+    }
+
+    /// Writes `NAME.toml` and loads it (firmware resolved from this machine).
+    func define(_ name: String, _ toml: String) throws -> LoadedDefinition {
+        let file = "\(root)/d/\(name).toml"
+        try toml.write(toFile: file, atomically: true, encoding: .utf8)
+        let loaded = try DefinitionLoader(layout: layout).load(name)
+        let spec = loaded.spec.resolvedForLaunch(exists: { FileManager.default.fileExists(atPath: $0) },
+                                                 functionsOfSlot: { _ in [] })
+        return LoadedDefinition(file: loaded.file, spec: spec, paths: loaded.paths)
+    }
+
+    /// A QEMU machine for `loaded` with no passthrough check unless one is given.
+    func machine(_ loaded: LoadedDefinition, passthroughProblems: @escaping @Sendable (VMSpec) -> [String] = { _ in [] }) -> QEMUMachine {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: try! QEMULauncher.locate(), logger: logger,
+                           passthroughProblems: passthroughProblems)
+    }
+
+    /// Waits until the guest's serial log holds `marker`.
+    static func waitForSerial(_ loaded: LoadedDefinition, marker: String, timeout: Duration = .seconds(90)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let text = try? String(contentsOfFile: loaded.paths.serialLog, encoding: .utf8), text.contains(marker) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let text = (try? String(contentsOfFile: loaded.paths.serialLog, encoding: .utf8)) ?? "(no serial log)"
+        throw TestBedError.guestNotReady("no \(marker) within \(timeout); serial log:\n\(text.suffix(2000))")
+    }
+
+    /// QEMU processes running this VM (by the `-name` we give them).
+    static func qemuProcesses(named name: String) -> [Int32] {
+        let table = SystemProcessTable()
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap(Int32.init) ?? []
+        return pids.filter { pid in
+            table.isAlive(pid) && (table.commandLine(of: pid)?.contains("guest=\(name),process=vm-\(name)") ?? false)
+        }
+    }
+
+    deinit {
+        // Never leave a QEMU behind: kill whatever still runs from this scratch folder.
+        let table = SystemProcessTable()
+        for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap(Int32.init) ?? []
+        where table.commandLine(of: pid)?.contains(where: { $0.contains(root) }) ?? false {
+            table.send(SIGKILL, to: pid)
+        }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
