@@ -4,14 +4,17 @@
 //   qmp-bench SOCKET pipelined COUNT DEPTH
 //
 // Modes ending in `-pinned` run the calling tasks with the client's reader-thread executor as
-// their preference (see QMPClient.executor). Prints one line: `MODE COUNT SECONDS PER_SECOND`.
+// their preference (see QMPClient.executor). Prints one line:
+// `MODE COUNT SECONDS PER_SECOND CPU_MICROSECONDS_PER_CALL` (process user + system time).
 // Used by scripts/bench-qmp.
 // QMP_BENCH_OOB=0 negotiates without the `oob` capability.
 import Glibc
 import QMP
 
 /// Runs the measurement off the main actor, as a library caller would.
-func measure(socket: String, mode: String, count: Int, depth: Int, enableOOB: Bool) async throws -> Duration {
+func measure(
+    socket: String, mode: String, count: Int, depth: Int, enableOOB: Bool
+) async throws -> (wall: Duration, cpu: Double) {
     let client = try await QMPClient.connect(
         path: socket, timeout: .seconds(30), options: QMPClient.Options(enableOutOfBand: enableOOB))
     defer { client.close() }
@@ -19,6 +22,7 @@ func measure(socket: String, mode: String, count: Int, depth: Int, enableOOB: Bo
     for _ in 0..<200 { _ = try await client.execute("query-status") }
     let preference: (any TaskExecutor)? = mode.hasSuffix("-pinned") ? client.executor : nil
     let clock = ContinuousClock()
+    let cpuStarted = processCPUSeconds()
     let started = clock.now
     if mode.hasPrefix("sequential") {
         try await Task(executorPreference: preference) {
@@ -35,7 +39,15 @@ func measure(socket: String, mode: String, count: Int, depth: Int, enableOOB: Bo
             try await group.waitForAll()
         }
     }
-    return clock.now - started
+    return (clock.now - started, processCPUSeconds() - cpuStarted)
+}
+
+/// User plus system CPU time of this process so far.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 let arguments = CommandLine.arguments
@@ -48,8 +60,8 @@ else {
 let mode = arguments[2]
 let depth = arguments.count > 4 ? Int(arguments[4]) ?? 8 : 8
 let enableOOB = getenv("QMP_BENCH_OOB").map { String(cString: $0) != "0" } ?? true
-let elapsed = try await Task.detached {
+let (elapsed, cpu) = try await Task.detached {
     try await measure(socket: arguments[1], mode: mode, count: count, depth: depth, enableOOB: enableOOB)
 }.value
 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-print("\(mode) \(count) \(seconds) \(Double(count) / seconds)")
+print("\(mode) \(count) \(seconds) \(Double(count) / seconds) \(cpu / Double(count) * 1e6)")
