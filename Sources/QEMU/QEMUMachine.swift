@@ -138,6 +138,8 @@ public struct QEMUMachine: VMBackend {
         try prepareFirmwareVars()
         let arguments = try QEMUCommandLine.arguments(for: spec, paths: paths, options: LaunchOptions(paused: paused, daemonize: true))
         logger.debug("launching \(launcher.executable) \(arguments.joined(separator: " "))")
+        // QEMU starts its log afresh each run; remove the last one so no old message is mistaken for this run's.
+        try? FileManager.default.removeItem(atPath: paths.qemuLog)
         do {
             try await launcher.launchDaemonized(arguments: arguments, logFile: paths.qemuLog)
         } catch let error as LaunchError {
