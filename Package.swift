@@ -41,6 +41,15 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // Scripted sessions: steps on one VM with cleanup guaranteed.
+        .target(
+            name: "Sessions",
+            dependencies: [
+                "VMCore", "QEMU", "QMP", "HostLinux",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]
+        ),
         // libvirt C API (Debian libvirt-dev).
         .systemLibrary(
             name: "CLibvirt",
@@ -57,7 +66,7 @@ let package = Package(
         .target(
             name: "Commands",
             dependencies: [
-                "QMP", "VMCore", "QEMU", "HostLinux", "Libvirt",
+                "QMP", "VMCore", "QEMU", "HostLinux", "Libvirt", "Sessions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

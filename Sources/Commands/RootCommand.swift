@@ -8,7 +8,7 @@ public struct RootCommand: AsyncParsableCommand {
         subcommands: [
             UpCommand.self, DownCommand.self, StatusCommand.self, ListCommand.self, LogCommand.self,
             InitCommand.self, ConfigCommand.self, QEMUArgsCommand.self,
-            QMPCommand.self,
+            QMPCommand.self, SessionCommand.self,
             HostCommand.self, GPUCommand.self,
         ]
     )

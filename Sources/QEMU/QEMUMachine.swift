@@ -86,6 +86,12 @@ public struct QEMUMachine: VMBackend {
         return isOurQEMU(pid) ? .alive(pid) : .crashed(pid)
     }
 
+    /// Whether this VM's QEMU runs now.
+    public var isRunning: Bool {
+        if case .alive = probe() { return true }
+        return false
+    }
+
     /// Our QEMU, not a process that reused the pid.
     func isOurQEMU(_ pid: Int32) -> Bool {
         guard processes.isAlive(pid), let argv = processes.commandLine(of: pid) else { return false }

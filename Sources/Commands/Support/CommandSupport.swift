@@ -2,6 +2,7 @@ import Foundation
 import HostLinux
 import Logging
 import QEMU
+import Sessions
 import VMCore
 
 /// What every VM command does first: find the definition, fill in what the host provides, and
@@ -32,6 +33,11 @@ enum CommandSupport {
         let check = BootPassthroughCheck(fileSystem: hostFileSystem)
         return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: try QEMULauncher.locate(), logger: logger,
                            passthroughProblems: { check.problems(for: $0) })
+    }
+
+    /// What sessions on this VM can use besides the VM itself.
+    static func sessionServices(_ loaded: LoadedDefinition) -> SessionServices {
+        SessionServices()
     }
 
     /// A logger at `debug` when asked, else `notice`.
