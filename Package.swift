@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(
             name: "QEMUTests",
             dependencies: [
-                "QEMU", "QMP", "VMCore", "HostLinux", "HostLinuxFakes",
+                "QEMU", "QMP", "VMCore", "HostLinux", "HostLinuxFakes", "Sessions",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import QEMU
+import Subprocess
 import VMCore
 
 /// A private folder for one test: definitions, runtime and state live under it. Short paths, so
@@ -15,6 +16,11 @@ final class Scratch: @unchecked Sendable {
         root = String(cString: made)
         layout = StateLayout(definitionDirectories: ["\(root)/d"], runtimeRoot: "\(root)/r", stateRoot: "\(root)/s")
         try FileManager.default.createDirectory(atPath: "\(root)/d", withIntermediateDirectories: true)
+    }
+
+    /// The environment that points a `vm` process at this folder.
+    var environment: Subprocess.Environment {
+        .inherit.updating(["VM_HOME": "\(root)/d", "VM_RUNTIME_DIR": "\(root)/r", "VM_STATE_DIR": "\(root)/s"])
     }
 
     /// Writes `NAME.toml` and loads it (firmware resolved from this machine).
