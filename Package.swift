@@ -91,6 +91,6 @@ let package = Package(
             exclude: ["Golden"]
         ),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "VMCore"], exclude: ["Golden"]),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "QMP", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     ]
 )
