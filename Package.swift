@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "QEMU",
             dependencies: [
-                "VMCore", "QMP", "HostLinux",
+                "VMCore", "QMP", "HostLinux", "Network",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -53,11 +53,26 @@ let package = Package(
             dependencies: ["VMCore", "CLibvirt"],
             linkerSettings: [.linkedLibrary("virt"), .linkedLibrary("virt-qemu")]
         ),
+        // QEMU guest agent client (qemu-ga's JSON-line protocol over the QMP module's transport).
+        .target(
+            name: "GuestAgent",
+            dependencies: ["QMP"]
+        ),
+        // Host networking for the guest: mode checks, macvtap links, fd hand-over to QEMU.
+        .target(
+            name: "Network",
+            dependencies: ["VMCore", "QMP", "HostLinux", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Guest extras: install scripts rendered from templates/guest, the extras ISO, attaching it.
+        .target(
+            name: "Extras",
+            dependencies: ["VMCore", "QMP", "QEMU", "GuestAgent", "HostLinux"]
+        ),
         // The command tree.
         .target(
             name: "Commands",
             dependencies: [
-                "QMP", "VMCore", "QEMU", "HostLinux", "Libvirt",
+                "QMP", "VMCore", "QEMU", "HostLinux", "Libvirt", "GuestAgent", "Network", "Extras",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -81,5 +96,8 @@ let package = Package(
         ),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "VMCore"], exclude: ["Golden"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands"]),
+        .testTarget(name: "GuestAgentTests", dependencies: ["GuestAgent", "QMP", "QEMU", "VMCore"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "QEMU", "QMP", "VMCore", "HostLinux", "GuestAgent"]),
+        .testTarget(name: "ExtrasTests", dependencies: ["Extras", "QEMU", "QMP", "VMCore", "HostLinux", "GuestAgent"], exclude: ["Golden"]),
     ]
 )
