@@ -96,8 +96,19 @@ let package = Package(
         ),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "VMCore"], exclude: ["Golden"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands"]),
-        .testTarget(name: "GuestAgentTests", dependencies: ["GuestAgent", "QMP", "QEMU", "VMCore"]),
-        .testTarget(name: "NetworkTests", dependencies: ["Network", "QEMU", "QMP", "VMCore", "HostLinux", "GuestAgent"]),
-        .testTarget(name: "ExtrasTests", dependencies: ["Extras", "QEMU", "QMP", "VMCore", "HostLinux", "GuestAgent"], exclude: ["Golden"]),
+        // Boots the test-bed guest for the guest-agent, network and extras tests.
+        .target(
+            name: "GuestSupport",
+            dependencies: [
+                "QEMU", "VMCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Tests/GuestSupport"
+        ),
+        .testTarget(name: "GuestAgentTests", dependencies: ["GuestAgent", "GuestSupport", "QMP", "QEMU", "VMCore"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "GuestSupport", "QEMU", "QMP", "VMCore", "HostLinux", "GuestAgent"]),
+        .testTarget(name: "ExtrasTests", dependencies: ["Extras", "GuestSupport", "QEMU", "QMP", "VMCore", "HostLinux", "GuestAgent"], exclude: ["Golden"]),
     ]
 )
