@@ -31,6 +31,15 @@ public struct NetworkVerdict: Sendable, Equatable, Encodable {
     /// No problems found.
     public var ok: Bool { problems.isEmpty }
 
+    public init(mode: String, gives: String, p2p: P2PLikelihood, p2pReason: String, problems: [NetworkProblem], notes: [String]) {
+        self.mode = mode
+        self.gives = gives
+        self.p2p = p2p
+        self.p2pReason = p2pReason
+        self.problems = problems
+        self.notes = notes
+    }
+
     enum CodingKeys: String, CodingKey { case mode, gives, p2p, p2pReason, problems, notes, ok }
 
     public func encode(to encoder: any Encoder) throws {
