@@ -78,6 +78,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "vm", dependencies: ["Commands", .product(name: "Logging", package: "swift-log")]),
+        // Benchmark driver for scripts/bench-qmp.
+        .executableTarget(name: "qmp-bench", dependencies: ["QMP"], path: "Sources/qmp-bench"),
 
         .testTarget(name: "QMPTests", dependencies: ["QMP"]),
         .testTarget(name: "VMCoreTests", dependencies: ["VMCore"]),

@@ -87,7 +87,11 @@ public enum QEMUCommandLine {
             ]
         }
         args += ["-pidfile", paths.pidFile]
-        if options.daemonize { args.append("-daemonize") }
+        if options.daemonize {
+            // With -D, a daemonized QEMU keeps stderr on that file instead of /dev/null, so
+            // runtime errors (an abort during hot-plug, say) reach the log.
+            args += ["-daemonize", "-D", paths.qemuLog]
+        }
         if options.paused { args.append("-S") }
         return args + spec.extraQEMUArguments
     }
@@ -143,7 +147,9 @@ public enum QEMUCommandLine {
             guard !gpu.functions.isEmpty else { throw .gpuFunctionsUnresolved(gpu.slot) }
             chassis += 1
             var port = "pcie-root-port,id=\(gpuRootPortID(index)),chassis=\(chassis),slot=\(chassis)"
-            if gpu.plug == .hot { port += ",pref64-reserve=\(hotGPUPrefetchReserve)" }
+            // OVMF sizes the 64-bit window for a GPU that arrives later; SeaBIOS cannot place
+            // such a window and then hangs before the guest boots, so BIOS guests get none.
+            if gpu.plug == .hot, spec.firmware.kind == .ovmf { port += ",pref64-reserve=\(hotGPUPrefetchReserve)" }
             args += ["-device", port]
             if gpu.plug == .boot {
                 for device in gpuDevices(gpu, index: index) { args += ["-device", device.commandLineValue] }
@@ -182,7 +188,7 @@ public enum QEMUCommandLine {
             let driver: String
             switch gpu.device {
             case .vfioPCI: driver = "vfio-pci"
-            case .standIn: driver = isDisplay ? "bochs-display" : "ich9-intel-hda"
+            case .standIn: driver = isDisplay ? "secondary-vga" : "ES1370"
             }
             return GPUFunctionDevice(function: function, driver: driver, properties: properties)
         }

@@ -44,6 +44,8 @@ public struct QEMUMachine: VMBackend {
     public let paths: VMPaths
     public let processes: any ProcessTable
     public let launcher: QEMULauncher
+    /// The host's sysfs/procfs (under `VM_HOST_ROOT`), for GPU hand-overs.
+    public let hostFileSystem: any HostFileSystem
     public let logger: Logger
     /// Returns the problems that keep the boot-plugged passthrough devices from being used
     /// (driver not vfio-pci, IOMMU group not viable), each with its fix; empty when ready.
@@ -52,12 +54,14 @@ public struct QEMUMachine: VMBackend {
     public var hostCommands: any HostCommandRunner = ProcessCommandRunner()
 
     public init(spec: VMSpec, paths: VMPaths, launcher: QEMULauncher, processes: any ProcessTable = SystemProcessTable(),
+                hostFileSystem: any HostFileSystem = RootedFileSystem(root: .fromEnvironment()),
                 logger: Logger = Logger(label: "vm.qemu"),
                 passthroughProblems: @escaping @Sendable (VMSpec) -> [String]) {
         self.spec = spec
         self.paths = paths
         self.launcher = launcher
         self.processes = processes
+        self.hostFileSystem = hostFileSystem
         self.logger = logger
         self.passthroughProblems = passthroughProblems
     }
@@ -129,6 +133,8 @@ public struct QEMUMachine: VMBackend {
             recovered = true
         case .clean: break
         }
+        // A GPU left on vfio-pci by a crashed run or an interrupted swap goes back to the host first.
+        try await returnGPUsLeftBehind()
         if spec.accelerator == .kvm, let reason = Self.kvmUnavailableReason() {
             throw UpError.kvmMissing(reason: reason)
         }
@@ -145,6 +151,8 @@ public struct QEMUMachine: VMBackend {
         let options = LaunchOptions(paused: paused || tap != nil, daemonize: true, extrasISO: extras)
         let arguments = try QEMUCommandLine.arguments(for: spec, paths: paths, options: options)
         logger.debug("launching \(launcher.executable) \(arguments.joined(separator: " "))")
+        // QEMU starts its log afresh each run; remove the last one so no old message is mistaken for this run's.
+        try? FileManager.default.removeItem(atPath: paths.qemuLog)
         do {
             try await launcher.launchDaemonized(arguments: arguments, logFile: paths.qemuLog)
         } catch let error as LaunchError {
@@ -246,11 +254,23 @@ public struct QEMUMachine: VMBackend {
     // MARK: - down
 
     /// Stops the VM: ACPI power button and up to `timeout` for the guest to power off, then
-    /// `quit`, then SIGTERM, then SIGKILL. `force` starts at `quit`.
+    /// `quit`, then SIGTERM, then SIGKILL. `force` starts at `quit`. A hot-plugged GPU goes back
+    /// to its host drivers afterwards unless `keepGPUOnVFIO`.
     public func down(timeout: Duration, force: Bool = false) async throws -> DownOutcome {
+        try await down(timeout: timeout, force: force, keepGPUOnVFIO: false)
+    }
+
+    /// ``down(timeout:force:)`` with the choice of leaving a hot-plugged GPU on vfio-pci.
+    public func down(timeout: Duration, force: Bool, keepGPUOnVFIO: Bool) async throws -> DownOutcome {
         let lock = try lock()
         defer { withExtendedLifetime(lock) {} }
         defer { removeMacvtap() }
+        let outcome = try await stopQEMU(timeout: timeout, force: force)
+        if !keepGPUOnVFIO { try await returnGPUsLeftBehind() }
+        return outcome
+    }
+
+    private func stopQEMU(timeout: Duration, force: Bool) async throws -> DownOutcome {
         guard case .alive(let pid) = probe() else {
             cleanRuntimeDirectory()
             return .notRunning

@@ -35,11 +35,12 @@ final class Scratch: @unchecked Sendable {
                            passthroughProblems: passthroughProblems)
     }
 
-    /// Waits until the guest's serial log holds `marker`.
-    static func waitForSerial(_ loaded: LoadedDefinition, marker: String, timeout: Duration = .seconds(90)) async throws {
+    /// Waits until the guest's serial log holds `marker` (at least `count` times).
+    static func waitForSerial(_ loaded: LoadedDefinition, marker: String, count: Int = 1, timeout: Duration = .seconds(90)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let text = try? String(contentsOfFile: loaded.paths.serialLog, encoding: .utf8), text.contains(marker) { return }
+            if let text = try? String(contentsOfFile: loaded.paths.serialLog, encoding: .utf8),
+               text.components(separatedBy: marker).count - 1 >= count { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         let text = (try? String(contentsOfFile: loaded.paths.serialLog, encoding: .utf8)) ?? "(no serial log)"
