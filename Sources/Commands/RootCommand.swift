@@ -10,6 +10,7 @@ public struct RootCommand: AsyncParsableCommand {
             InitCommand.self, ConfigCommand.self, QEMUArgsCommand.self,
             QMPCommand.self, SessionCommand.self,
             HostCommand.self, GPUCommand.self,
+            GuestCommand.self, ExtrasCommand.self, NetCommand.self,
         ]
     )
 

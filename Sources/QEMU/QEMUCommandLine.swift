@@ -1,4 +1,5 @@
 import Foundation
+import Network
 import VMCore
 
 /// Why a definition cannot be turned into a command line yet.
@@ -24,12 +25,18 @@ public struct LaunchOptions: Sendable, Equatable {
     public var paused: Bool = false
     /// Let QEMU fork into the background once it is initialised (`-daemonize`).
     public var daemonize: Bool = false
-    /// The file descriptor QEMU inherits for a macvtap's `/dev/tapN`.
-    public var macvtapFileDescriptor: Int32 = 3
-    public init(paused: Bool = false, daemonize: Bool = false) {
+    /// The extras ISO (`vm extras stage`) to attach as one more CD-ROM; set when the file exists.
+    public var extrasISO: String?
+    public init(paused: Bool = false, daemonize: Bool = false, extrasISO: String? = nil) {
         self.paused = paused
         self.daemonize = daemonize
+        self.extrasISO = extrasISO
     }
+}
+
+extension VMPaths {
+    /// The extras ISO that `vm extras stage` writes and `vm up` attaches as a CD-ROM.
+    public var extrasISO: String { "\(stateDirectory)/extras.iso" }
 }
 
 /// The id of the root port that holds GPU `index` (cold or hot).
@@ -63,8 +70,8 @@ public enum QEMUCommandLine {
             if let append = boot.append { args += ["-append", append] }
         }
         args += try rootPortsAndGPUs(spec)
-        args += disks(spec)
-        args += network(spec, options: options)
+        args += disks(spec, extrasISO: options.extrasISO)
+        args += network(spec)
         args += display(spec)
         args += [
             "-chardev", "socket,id=serial0,path=\(escape(paths.consoleSocket)),server=on,wait=off,logfile=\(escape(paths.serialLog))",
@@ -187,7 +194,10 @@ public enum QEMUCommandLine {
         }
     }
 
-    static func disks(_ spec: VMSpec) -> [String] {
+    /// The block-backend id of the extras CD-ROM.
+    public static let extrasDriveID = "cd-extras"
+
+    static func disks(_ spec: VMSpec, extrasISO: String? = nil) -> [String] {
         var args: [String] = []
         var sataPort = 0
         for (index, disk) in spec.disks.enumerated() {
@@ -207,16 +217,25 @@ public enum QEMUCommandLine {
                      "-device", "ide-cd,drive=cd\(index),bus=ide.\(sataPort),bootindex=\(spec.disks.count + index + 1)"]
             sataPort += 1
         }
+        if let extrasISO {
+            args += ["-drive", "file=\(escape(extrasISO)),if=none,id=\(extrasDriveID),media=cdrom,readonly=on",
+                     "-device", "ide-cd,drive=\(extrasDriveID),id=\(extrasDriveID)-dev,bus=ide.\(sataPort)"]
+        }
         return args
     }
 
-    static func network(_ spec: VMSpec, options: LaunchOptions) -> [String] {
+    static func network(_ spec: VMSpec) -> [String] {
         let netdev: String
         switch spec.network.mode {
         case .none, .network: return []
         case .user: netdev = "user,id=net0"
         case .bridge: netdev = "bridge,id=net0,br=\(escape(spec.network.bridge ?? ""))"
-        case .macvtap: netdev = "tap,id=net0,fd=\(options.macvtapFileDescriptor)"
+        case .macvtap:
+            // QEMU cannot inherit the /dev/tapN descriptor through our launcher: it starts paused
+            // and gets the descriptor, the netdev and the NIC over QMP (MacvtapNIC.attach) on
+            // this port (no device can be added to pcie.0 once QEMU runs).
+            let chassis = spec.gpus.count + spec.spareRootPorts + 1
+            return ["-device", "pcie-root-port,id=\(MacvtapNIC.rootPortID),chassis=\(chassis),slot=\(chassis)"]
         }
         return ["-netdev", netdev, "-device", "\(spec.network.model),netdev=net0,mac=\(spec.network.mac)"]
     }
