@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "Sessions",
             dependencies: [
-                "VMCore", "QEMU", "QMP", "HostLinux",
+                "VMCore", "QEMU", "QMP", "HostLinux", "GuestAgent",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ]

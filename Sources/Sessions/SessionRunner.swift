@@ -141,9 +141,9 @@ public struct SessionRunner: Sendable {
             if let output { try data.write(to: URL(fileURLWithPath: output)) }
             guard code == expectExit else { throw SessionError.exitCode(code, expected: expectExit) }
             return "exit \(code)" + (output.map { ", output in \($0)" } ?? "")
-        case .stageExtras:
+        case .stageExtras(let driverDirectory):
             guard let stage = services.stageExtras else { throw SessionError.serviceMissing("extras staging") }
-            return "staged \(try await stage())"
+            return try await stage(driverDirectory)
         }
     }
 

@@ -26,10 +26,10 @@ public struct GuestCommandResult: Sendable, Equatable {
 public struct SessionServices: Sendable {
     /// The guest agent of the VM (its definition must say `guest_agent = true`).
     public var guestAgent: (any GuestAgentAccess)?
-    /// Builds the extras ISO for the VM; returns its path.
-    public var stageExtras: (@Sendable () async throws -> String)?
+    /// Builds the extras ISO for the VM from the driver folder given; returns what it did.
+    public var stageExtras: (@Sendable (_ driverDirectory: String?) async throws -> String)?
 
-    public init(guestAgent: (any GuestAgentAccess)? = nil, stageExtras: (@Sendable () async throws -> String)? = nil) {
+    public init(guestAgent: (any GuestAgentAccess)? = nil, stageExtras: (@Sendable (String?) async throws -> String)? = nil) {
         self.guestAgent = guestAgent
         self.stageExtras = stageExtras
     }

@@ -33,7 +33,8 @@ public struct SessionStep: Sendable, Equatable {
         case guestExec(command: [String], output: String?, expectExit: Int32)
         /// A command on the host (argument array, never a shell), output saved to `output`.
         case hostExec(command: [String], output: String?, expectExit: Int32)
-        case stageExtras
+        /// Builds the extras ISO (driver files from `driverDirectory`) and loads it when the VM runs.
+        case stageExtras(driverDirectory: String?)
     }
 
     public var action: Action

@@ -65,7 +65,7 @@ public struct SessionParser: Sendable {
         case "gpu-detach": allowed = common + ["gpu"]
         case "wait": allowed = common + ["serial", "agent", "event", "seconds", "until_stopped"]
         case "exec": allowed = common + ["guest", "host", "output", "expect_exit"]
-        case "stage-extras": allowed = common
+        case "stage-extras": allowed = common + ["driver_dir"]
         default:
             let hint = closestMatch(to: action, among: Self.actions).map { "did you mean \"\($0)\"? " } ?? ""
             reader.issues.report(reader.keyPath("action"), "'\(action)' is not a step action",
@@ -90,7 +90,7 @@ public struct SessionParser: Sendable {
         case "exec":
             guard let exec = exec(reader) else { return nil }
             kind = exec
-        default: kind = .stageExtras
+        default: kind = .stageExtras(driverDirectory: reader.string("driver_dir", example: "\"drivers\"").map(resolved))
         }
         return SessionStep(action: kind, timeout: timeout, onFailure: onFailure, line: lines[reader.path])
     }

@@ -219,3 +219,43 @@ enum VMBinary {
         return found
     }
 }
+
+/// Guest steps through the real qemu-ga in the test-bed guest.
+@Suite(.serialized)
+struct SessionGuestAgentTests {
+    @Test func waitForTheAgentAndRunCommandsInTheGuest() async throws {
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let loaded = try scratch.define("agent", bed.definition(extraCmdline: "vmtest.ga=1", extra: "guest_agent = true"))
+        let session = try SessionParser(file: "\(scratch.root)/session.toml").parse("""
+            vm = "agent"
+            [[step]]
+            action = "up"
+            [[step]]
+            action = "wait"
+            agent = true
+            timeout = 90
+            [[step]]
+            action = "exec"
+            guest = ["/bin/sh", "-c", "echo guest-says-hi; ls /sys/bus/pci/devices | wc -l"]
+            output = "guest.txt"
+            [[step]]
+            action = "exec"
+            guest = ["/bin/false"]
+            on_failure = "continue"
+            [[step]]
+            action = "down"
+            """)
+        let runner = SessionRunner(session: session, machine: scratch.machine(loaded),
+                                   services: SessionServices(guestAgent: GuestAgentSocket(socket: loaded.paths.agentSocket)),
+                                   report: { _ in })
+        let outcome = await runner.run()
+        #expect(outcome.status == .completed)
+        #expect(outcome.exitCode == 1, "a step failed (with on_failure = continue)")
+        #expect(outcome.steps.map(\.status) == [.ok, .ok, .ok, .failed, .ok])
+        #expect(outcome.steps[3].message == "exited with 1, expected 0")
+        let output = try String(contentsOfFile: "\(scratch.root)/guest.txt", encoding: .utf8)
+        #expect(output.hasPrefix("guest-says-hi\n"))
+        #expect(Scratch.qemuProcesses(named: "agent").isEmpty)
+    }
+}

@@ -51,7 +51,7 @@ private func sessionErrors(_ text: String) -> [String] {
     #expect(session.steps.map(\.action) == [
         .up(paused: true), .wait(.serial(pattern: "^login:")), .gpuAttach(gpu: 1, force: true),
         .guestExec(command: ["cmd.exe", "/c", "ver"], output: "/s/ver.txt", expectExit: 0),
-        .hostExec(command: ["true"], output: nil, expectExit: 0), .wait(.stopRequest), .stageExtras,
+        .hostExec(command: ["true"], output: nil, expectExit: 0), .wait(.stopRequest), .stageExtras(driverDirectory: nil),
         .gpuDetach(gpu: 1), .down(force: true),
     ])
     #expect(session.steps[1].timeout == 60 && session.steps[0].timeout == 120 && session.steps[5].timeout == 300)

@@ -32,23 +32,9 @@ struct ExtrasStageCommand: AsyncParsableCommand {
     func run() async throws {
         let size = try Resolution(parsing: resolution)
         let loaded = try CommandSupport.loadResolved(name)
-        let stager = ExtrasStager(templates: try TemplateDirectory.locate())
-        let result = try stager.stage(vm: loaded.spec.name, paths: loaded.paths, driverDirectory: driverDirectory,
-                                      virtioWinISO: virtioWin, resolution: size)
-        let logger = CommandSupport.logger(debug: global.debug)
-        let status = await (try CommandSupport.machine(loaded, logger: logger)).status()
-        var attached: String
-        if status.state == .running || status.state == .paused {
-            do {
-                let drive = try await ExtrasAttacher.attach(iso: result.iso, vm: loaded.spec.name.rawValue,
-                                                            qmpSocket: loaded.spec.qmpSocket ?? loaded.paths.qmpSocket, logger: logger)
-                attached = "loaded into the running VM's CD drive \(drive.qdev.isEmpty ? drive.device : drive.qdev)"
-            } catch {
-                attached = "not loaded now: \(error)"
-            }
-        } else {
-            attached = "attached as a CD-ROM at the next `vm up \(loaded.spec.name)`"
-        }
+        let (result, attached) = try await ExtrasStaging.stageAndAttach(
+            loaded, driverDirectory: driverDirectory, virtioWinISO: virtioWin, resolution: size,
+            logger: CommandSupport.logger(debug: global.debug))
         if global.json {
             return try CommandSupport.printJSON(StageJSON(iso: result.iso, files: result.files, missing: result.missing, attach: attached))
         }

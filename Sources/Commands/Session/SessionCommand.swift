@@ -41,9 +41,10 @@ struct SessionCommand: AsyncParsableCommand {
         func run() async throws {
             let session = try SessionCommand.load(file)
             let loaded = try CommandSupport.loadResolved(SessionCommand.vmReference(session, sessionFile: file))
-            let machine = try CommandSupport.machine(loaded, logger: CommandSupport.logger(debug: global.debug))
+            let logger = CommandSupport.logger(debug: global.debug)
+            let machine = try CommandSupport.machine(loaded, logger: logger)
             let printer = SessionPrinter(json: global.json, terminal: isatty(STDOUT_FILENO) == 1)
-            let runner = SessionRunner(session: session, machine: machine, services: CommandSupport.sessionServices(loaded),
+            let runner = SessionRunner(session: session, machine: machine, services: CommandSupport.sessionServices(loaded, logger: logger),
                                        report: { printer.show($0) })
             let work = Task { await runner.run() }
             let signals = SignalCancellation(signals: [SIGINT, SIGTERM]) { work.cancel() }

@@ -1,6 +1,7 @@
 import Foundation
 import HostLinux
 import Logging
+import Extras
 import QEMU
 import Sessions
 import VMCore
@@ -36,8 +37,14 @@ enum CommandSupport {
     }
 
     /// What sessions on this VM can use besides the VM itself.
-    static func sessionServices(_ loaded: LoadedDefinition) -> SessionServices {
-        SessionServices()
+    static func sessionServices(_ loaded: LoadedDefinition, logger: Logger) -> SessionServices {
+        SessionServices(
+            guestAgent: loaded.spec.guestAgent ? GuestAgentSocket(socket: loaded.paths.agentSocket) : nil,
+            stageExtras: { driverDirectory in
+                let (result, attached) = try await ExtrasStaging.stageAndAttach(
+                    loaded, driverDirectory: driverDirectory, virtioWinISO: nil, resolution: .uhd, logger: logger)
+                return "\(result.iso): \(attached)"
+            })
     }
 
     /// A logger at `debug` when asked, else `notice`.
