@@ -110,7 +110,7 @@ public enum HostChecks {
 
     static func firmware(_ facts: HostFacts) -> HostCheck {
         if let first = facts.firmware.first {
-            return HostCheck(name: "ovmf", status: .ok, message: "OVMF: \(first.code) + \(first.variables)")
+            return HostCheck(name: "ovmf", status: .ok, message: "OVMF: \(first.code) + \(first.varsTemplate)")
         }
         return HostCheck(name: "ovmf", status: .fail, message: "no OVMF (UEFI) firmware found",
                          fix: facts.distribution.installCommand(debian: "ovmf", fedora: "edk2-ovmf", arch: "edk2-ovmf"))

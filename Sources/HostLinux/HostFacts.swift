@@ -9,7 +9,7 @@ public struct HostFacts: Sendable, Hashable, Codable {
     public var commandLine: KernelCommandLine
     /// States of `vfio`, `vfio_iommu_type1` and `vfio_pci`, by module name.
     public var modules: [String: ModuleState]
-    public var firmware: [FirmwareImage]
+    public var firmware: [OVMFImages]
     public var hugePages: HugePages?
     public var qemuVersion: String?
     public var libvirtVersion: String?
@@ -20,7 +20,7 @@ public struct HostFacts: Sendable, Hashable, Codable {
     public var hasKernelCmdlineFile: Bool
 
     public init(cpu: CPUFlags?, kvmDevicePresent: Bool, kvmDeviceAccessible: Bool, iommuGroupCount: Int,
-                commandLine: KernelCommandLine, modules: [String: ModuleState], firmware: [FirmwareImage],
+                commandLine: KernelCommandLine, modules: [String: ModuleState], firmware: [OVMFImages],
                 hugePages: HugePages?, qemuVersion: String?, libvirtVersion: String?, distribution: Distribution,
                 hasGrubDefaults: Bool, hasKernelCmdlineFile: Bool) {
         self.cpu = cpu

@@ -1,5 +1,5 @@
 /// A matching pair of OVMF images: read-only code and the vars template copied per VM.
-public struct OVMFImages: Sendable, Equatable {
+public struct OVMFImages: Sendable, Hashable, Codable {
     public let code: String
     public let varsTemplate: String
     public let secureBoot: Bool
@@ -23,6 +23,7 @@ public struct OVMFImages: Sendable, Equatable {
         // Arch (package edk2-ovmf)
         .init(code: "/usr/share/edk2/x64/OVMF_CODE.4m.fd", varsTemplate: "/usr/share/edk2/x64/OVMF_VARS.4m.fd", secureBoot: false),
         .init(code: "/usr/share/edk2/x64/OVMF_CODE.secboot.4m.fd", varsTemplate: "/usr/share/edk2/x64/OVMF_VARS.4m.fd", secureBoot: true),
+        .init(code: "/usr/share/edk2-ovmf/x64/OVMF_CODE.fd", varsTemplate: "/usr/share/edk2-ovmf/x64/OVMF_VARS.fd", secureBoot: false),
     ]
 
     /// The first installed pair of the wanted kind; `exists` checks a path (under a host root in tests).

@@ -75,7 +75,7 @@ public struct GPUSwapper: Sendable {
     public func attach(gpu index: Int, client: QMPClient, force: Bool = false) async throws -> SwapReport {
         let gpu = try hotGPU(index)
         if let pending = try journal.read() {
-            throw pending.gpu == index && pending.phase == .inGuest ? SwapError.stepFailed(step: "attach", reason: "gpu[\(index)] is already in the guest", rolledBack: true) : SwapError.pendingSwap(pending.phase)
+            throw pending.gpu == index && pending.phase == .inGuest ? SwapError.alreadyInGuest(index: index) : SwapError.pendingSwap(pending.phase)
         }
         var clock = SwapClock()
         let devices = devices(of: index)

@@ -8,6 +8,7 @@ public enum SwapError: Error, CustomStringConvertible {
     case bootPlugged(index: Int)
     case pendingSwap(SwapJournal.Phase)
     case notInGuest(index: Int)
+    case alreadyInGuest(index: Int)
     case heldByHost([DeviceHolder])
     case notVisibleInGuest([String])
     case unplugTimedOut(stillPresent: [String], seconds: Double)
@@ -25,6 +26,8 @@ public enum SwapError: Error, CustomStringConvertible {
             return "gpu[\(index)] is plugged at boot (plug = \"boot\"); set plug = \"hot\" to hand it over while the VM runs"
         case .pendingSwap(let phase):
             return "an earlier swap stopped at '\(phase.rawValue)'; run `vm gpu recover` first"
+        case .alreadyInGuest(let index):
+            return "gpu[\(index)] is already in the guest; `vm gpu detach` takes it back"
         case .notInGuest(let index):
             return "gpu[\(index)] is not in the guest; nothing to detach"
         case .heldByHost(let holders):
