@@ -1,3 +1,5 @@
+import VMCore
+
 /// One line of `vm host check`.
 public struct HostCheck: Sendable, Hashable, Codable {
     public enum Status: String, Sendable, Codable {

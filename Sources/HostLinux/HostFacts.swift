@@ -1,4 +1,5 @@
 import Foundation
+import VMCore
 
 /// Everything `vm host check` looks at, read once from the host. ``HostChecks`` judges it without I/O.
 public struct HostFacts: Sendable, Hashable, Codable {
