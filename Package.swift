@@ -35,10 +35,19 @@ let package = Package(
         .target(
             name: "QEMU",
             dependencies: [
-                "VMCore", "QMP", "HostLinux",
+                "VMCore", "QMP", "HostLinux", "Network",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // Scripted sessions: steps on one VM with cleanup guaranteed.
+        .target(
+            name: "Sessions",
+            dependencies: [
+                "VMCore", "QEMU", "QMP", "HostLinux", "GuestAgent",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
             ]
         ),
         // libvirt C API (Debian libvirt-dev).
@@ -53,16 +62,33 @@ let package = Package(
             dependencies: ["VMCore", "CLibvirt"],
             linkerSettings: [.linkedLibrary("virt"), .linkedLibrary("virt-qemu")]
         ),
+        // QEMU guest agent client (qemu-ga's JSON-line protocol over the QMP module's transport).
+        .target(
+            name: "GuestAgent",
+            dependencies: ["QMP"]
+        ),
+        // Host networking for the guest: mode checks, macvtap links, fd hand-over to QEMU.
+        .target(
+            name: "Network",
+            dependencies: ["VMCore", "QMP", "HostLinux", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Guest extras: install scripts rendered from templates/guest, the extras ISO, attaching it.
+        .target(
+            name: "Extras",
+            dependencies: ["VMCore", "QMP", "QEMU", "GuestAgent", "HostLinux"]
+        ),
         // The command tree.
         .target(
             name: "Commands",
             dependencies: [
-                "QMP", "VMCore", "QEMU", "HostLinux", "Libvirt",
+                "QMP", "VMCore", "QEMU", "HostLinux", "Libvirt", "Sessions", "GuestAgent", "Network", "Extras",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "vm", dependencies: ["Commands", .product(name: "Logging", package: "swift-log")]),
+        // Benchmark driver for scripts/bench-qmp.
+        .executableTarget(name: "qmp-bench", dependencies: ["QMP"], path: "Sources/qmp-bench"),
 
         .testTarget(name: "QMPTests", dependencies: ["QMP"]),
         .testTarget(name: "VMCoreTests", dependencies: ["VMCore"]),
@@ -72,7 +98,7 @@ let package = Package(
         .testTarget(
             name: "QEMUTests",
             dependencies: [
-                "QEMU", "QMP", "VMCore", "HostLinux", "HostLinuxFakes",
+                "QEMU", "QMP", "VMCore", "HostLinux", "HostLinuxFakes", "Sessions",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -80,6 +106,20 @@ let package = Package(
             exclude: ["Golden"]
         ),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "VMCore"], exclude: ["Golden"]),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "QMP", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Boots the test-bed guest for the guest-agent, network and extras tests.
+        .target(
+            name: "GuestSupport",
+            dependencies: [
+                "QEMU", "VMCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Tests/GuestSupport"
+        ),
+        .testTarget(name: "GuestAgentTests", dependencies: ["GuestAgent", "GuestSupport", "QMP", "QEMU", "VMCore"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "GuestSupport", "QEMU", "QMP", "VMCore", "HostLinux", "GuestAgent"]),
+        .testTarget(name: "ExtrasTests", dependencies: ["Extras", "GuestSupport", "QEMU", "QMP", "VMCore", "HostLinux", "GuestAgent"], exclude: ["Golden"]),
     ]
 )

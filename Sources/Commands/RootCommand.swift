@@ -8,8 +8,9 @@ public struct RootCommand: AsyncParsableCommand {
         subcommands: [
             UpCommand.self, DownCommand.self, StatusCommand.self, ListCommand.self, LogCommand.self,
             InitCommand.self, ConfigCommand.self, QEMUArgsCommand.self, LibvirtXMLCommand.self,
-            QMPCommand.self,
+            QMPCommand.self, SessionCommand.self,
             HostCommand.self, GPUCommand.self,
+            GuestCommand.self, ExtrasCommand.self, NetCommand.self,
         ]
     )
 

@@ -1,4 +1,5 @@
 import Foundation
+import Network
 import VMCore
 
 /// Why a definition cannot be turned into a command line yet.
@@ -24,12 +25,18 @@ public struct LaunchOptions: Sendable, Equatable {
     public var paused: Bool = false
     /// Let QEMU fork into the background once it is initialised (`-daemonize`).
     public var daemonize: Bool = false
-    /// The file descriptor QEMU inherits for a macvtap's `/dev/tapN`.
-    public var macvtapFileDescriptor: Int32 = 3
-    public init(paused: Bool = false, daemonize: Bool = false) {
+    /// The extras ISO (`vm extras stage`) to attach as one more CD-ROM; set when the file exists.
+    public var extrasISO: String?
+    public init(paused: Bool = false, daemonize: Bool = false, extrasISO: String? = nil) {
         self.paused = paused
         self.daemonize = daemonize
+        self.extrasISO = extrasISO
     }
+}
+
+extension VMPaths {
+    /// The extras ISO that `vm extras stage` writes and `vm up` attaches as a CD-ROM.
+    public var extrasISO: String { "\(stateDirectory)/extras.iso" }
 }
 
 /// The id of the root port that holds GPU `index` (cold or hot).
@@ -63,8 +70,8 @@ public enum QEMUCommandLine {
             if let append = boot.append { args += ["-append", append] }
         }
         args += try rootPortsAndGPUs(spec)
-        args += disks(spec)
-        args += network(spec, options: options)
+        args += disks(spec, extrasISO: options.extrasISO)
+        args += network(spec)
         args += display(spec)
         args += [
             "-chardev", "socket,id=serial0,path=\(escape(paths.consoleSocket)),server=on,wait=off,logfile=\(escape(paths.serialLog))",
@@ -80,7 +87,11 @@ public enum QEMUCommandLine {
             ]
         }
         args += ["-pidfile", paths.pidFile]
-        if options.daemonize { args.append("-daemonize") }
+        if options.daemonize {
+            // With -D, a daemonized QEMU keeps stderr on that file instead of /dev/null, so
+            // runtime errors (an abort during hot-plug, say) reach the log.
+            args += ["-daemonize", "-D", paths.qemuLog]
+        }
         if options.paused { args.append("-S") }
         return args + spec.extraQEMUArguments
     }
@@ -136,7 +147,9 @@ public enum QEMUCommandLine {
             guard !gpu.functions.isEmpty else { throw .gpuFunctionsUnresolved(gpu.slot) }
             chassis += 1
             var port = "pcie-root-port,id=\(gpuRootPortID(index)),chassis=\(chassis),slot=\(chassis)"
-            if gpu.plug == .hot { port += ",pref64-reserve=\(hotGPUPrefetchReserve)" }
+            // OVMF sizes the 64-bit window for a GPU that arrives later; SeaBIOS cannot place
+            // such a window and then hangs before the guest boots, so BIOS guests get none.
+            if gpu.plug == .hot, spec.firmware.kind == .ovmf { port += ",pref64-reserve=\(hotGPUPrefetchReserve)" }
             args += ["-device", port]
             if gpu.plug == .boot {
                 for device in gpuDevices(gpu, index: index) { args += ["-device", device.commandLineValue] }
@@ -175,13 +188,16 @@ public enum QEMUCommandLine {
             let driver: String
             switch gpu.device {
             case .vfioPCI: driver = "vfio-pci"
-            case .standIn: driver = isDisplay ? "bochs-display" : "ich9-intel-hda"
+            case .standIn: driver = isDisplay ? "secondary-vga" : "ES1370"
             }
             return GPUFunctionDevice(function: function, driver: driver, properties: properties)
         }
     }
 
-    static func disks(_ spec: VMSpec) -> [String] {
+    /// The block-backend id of the extras CD-ROM.
+    public static let extrasDriveID = "cd-extras"
+
+    static func disks(_ spec: VMSpec, extrasISO: String? = nil) -> [String] {
         var args: [String] = []
         var sataPort = 0
         for (index, disk) in spec.disks.enumerated() {
@@ -201,16 +217,25 @@ public enum QEMUCommandLine {
                      "-device", "ide-cd,drive=cd\(index),bus=ide.\(sataPort),bootindex=\(spec.disks.count + index + 1)"]
             sataPort += 1
         }
+        if let extrasISO {
+            args += ["-drive", "file=\(escape(extrasISO)),if=none,id=\(extrasDriveID),media=cdrom,readonly=on",
+                     "-device", "ide-cd,drive=\(extrasDriveID),id=\(extrasDriveID)-dev,bus=ide.\(sataPort)"]
+        }
         return args
     }
 
-    static func network(_ spec: VMSpec, options: LaunchOptions) -> [String] {
+    static func network(_ spec: VMSpec) -> [String] {
         let netdev: String
         switch spec.network.mode {
         case .none, .network: return []
         case .user: netdev = "user,id=net0"
         case .bridge: netdev = "bridge,id=net0,br=\(escape(spec.network.bridge ?? ""))"
-        case .macvtap: netdev = "tap,id=net0,fd=\(options.macvtapFileDescriptor)"
+        case .macvtap:
+            // QEMU cannot inherit the /dev/tapN descriptor through our launcher: it starts paused
+            // and gets the descriptor, the netdev and the NIC over QMP (MacvtapNIC.attach) on
+            // this port (no device can be added to pcie.0 once QEMU runs).
+            let chassis = spec.gpus.count + spec.spareRootPorts + 1
+            return ["-device", "pcie-root-port,id=\(MacvtapNIC.rootPortID),chassis=\(chassis),slot=\(chassis)"]
         }
         return ["-netdev", netdev, "-device", "\(spec.network.model),netdev=net0,mac=\(spec.network.mac)"]
     }

@@ -1,5 +1,7 @@
 import Foundation
+import HostLinux
 import Logging
+import Network
 import QMP
 import VMCore
 
@@ -11,6 +13,8 @@ public enum UpError: Error, CustomStringConvertible {
     case passthroughNotReady([String])
     case launchFailed(LaunchError)
     case monitorUnreachable(QMPError)
+    /// The macvtap link or the NIC hand-over failed.
+    case networkSetupFailed(String)
 
     public var description: String {
         let tcgHint = "set accelerator = \"tcg\" in the definition to run without KVM (much slower)"
@@ -27,6 +31,8 @@ public enum UpError: Error, CustomStringConvertible {
             return error.description
         case .monitorUnreachable(let error):
             return "QEMU started but its monitor did not answer: \(error)"
+        case .networkSetupFailed(let why):
+            return "macvtap network setup failed: \(why); `vm net check` shows what the host lacks"
         }
     }
 }
@@ -38,18 +44,24 @@ public struct QEMUMachine: VMBackend {
     public let paths: VMPaths
     public let processes: any ProcessTable
     public let launcher: QEMULauncher
+    /// The host's sysfs/procfs (under `VM_HOST_ROOT`), for GPU hand-overs.
+    public let hostFileSystem: any HostFileSystem
     public let logger: Logger
     /// Returns the problems that keep the boot-plugged passthrough devices from being used
     /// (driver not vfio-pci, IOMMU group not viable), each with its fix; empty when ready.
     public let passthroughProblems: @Sendable (VMSpec) -> [String]
+    /// Runs `ip` for the macvtap link (tests wrap it in `ip netns exec`).
+    public var hostCommands: any HostCommandRunner = ProcessCommandRunner()
 
     public init(spec: VMSpec, paths: VMPaths, launcher: QEMULauncher, processes: any ProcessTable = SystemProcessTable(),
+                hostFileSystem: any HostFileSystem = RootedFileSystem(root: .fromEnvironment()),
                 logger: Logger = Logger(label: "vm.qemu"),
                 passthroughProblems: @escaping @Sendable (VMSpec) -> [String]) {
         self.spec = spec
         self.paths = paths
         self.launcher = launcher
         self.processes = processes
+        self.hostFileSystem = hostFileSystem
         self.logger = logger
         self.passthroughProblems = passthroughProblems
     }
@@ -79,6 +91,12 @@ public struct QEMUMachine: VMBackend {
         }
         guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return .crashed(nil) }
         return isOurQEMU(pid) ? .alive(pid) : .crashed(pid)
+    }
+
+    /// Whether this VM's QEMU runs now.
+    public var isRunning: Bool {
+        if case .alive = probe() { return true }
+        return false
     }
 
     /// Our QEMU, not a process that reused the pid.
@@ -121,6 +139,8 @@ public struct QEMUMachine: VMBackend {
             recovered = true
         case .clean: break
         }
+        // A GPU left on vfio-pci by a crashed run or an interrupted swap goes back to the host first.
+        try await returnGPUsLeftBehind()
         if spec.accelerator == .kvm, let reason = Self.kvmUnavailableReason() {
             throw UpError.kvmMissing(reason: reason)
         }
@@ -129,12 +149,21 @@ public struct QEMUMachine: VMBackend {
 
         try Self.makePrivateDirectory(paths.runtimeDirectory)
         try prepareFirmwareVars()
-        let arguments = try QEMUCommandLine.arguments(for: spec, paths: paths, options: LaunchOptions(paused: paused, daemonize: true))
+        // macvtap: create the link and open its /dev/tapN now; QEMU starts paused and gets the
+        // descriptor over QMP (see MacvtapNIC).
+        let tap = try openMacvtap()
+        defer { if let tap { close(tap) } }
+        let extras = FileManager.default.fileExists(atPath: paths.extrasISO) ? paths.extrasISO : nil
+        let options = LaunchOptions(paused: paused || tap != nil, daemonize: true, extrasISO: extras)
+        let arguments = try QEMUCommandLine.arguments(for: spec, paths: paths, options: options)
         logger.debug("launching \(launcher.executable) \(arguments.joined(separator: " "))")
+        // QEMU starts its log afresh each run; remove the last one so no old message is mistaken for this run's.
+        try? FileManager.default.removeItem(atPath: paths.qemuLog)
         do {
             try await launcher.launchDaemonized(arguments: arguments, logFile: paths.qemuLog)
         } catch let error as LaunchError {
             cleanRuntimeDirectory()
+            removeMacvtap()
             if spec.accelerator == .kvm, case .exited(_, let stderr) = error, stderr.localizedCaseInsensitiveContains("kvm") {
                 throw UpError.kvmBroken(detail: stderr.split(separator: "\n").first.map(String.init) ?? "QEMU aborted")
             }
@@ -142,12 +171,23 @@ public struct QEMUMachine: VMBackend {
         }
         guard case .alive(let pid) = probe() else {
             cleanRuntimeDirectory()
+            removeMacvtap()
             throw UpError.launchFailed(.exited(status: 0, stderr: "QEMU exited right after starting; see \(paths.qemuLog)"))
         }
         try RunRecord(startedAt: Date().timeIntervalSince1970).write(to: paths.runRecord)
+        if let tap {
+            do {
+                try await MacvtapNIC.attach(tapDescriptor: tap, qmpSocket: qmpSocket, network: spec.network, logger: logger)
+            } catch {
+                await forceStop(pid: pid)
+                removeMacvtap()
+                throw UpError.networkSetupFailed("handing the tap to QEMU: \(error)")
+            }
+        }
         do {
             let client = try await QMPClient.connect(path: qmpSocket, timeout: .seconds(10), logger: logger)
             defer { client.close() }
+            if tap != nil, !paused { try await client.cont() }
             let status = try await client.queryStatus()
             if spec.accelerator == .kvm {
                 let kvm = try await client.queryKVM()
@@ -161,6 +201,36 @@ public struct QEMUMachine: VMBackend {
         } catch let error as QMPError {
             await forceStop(pid: pid)
             throw UpError.monitorUnreachable(error)
+        }
+    }
+
+    /// The macvtap link of this VM.
+    var macvtapLink: MacvtapLink { MacvtapLink(vm: spec.name, runner: hostCommands) }
+
+    /// In macvtap mode: creates the link on the parent NIC and opens its tap device.
+    func openMacvtap() throws -> Int32? {
+        guard spec.network.mode == .macvtap else { return nil }
+        guard let parent = spec.network.parent else { throw UpError.networkSetupFailed("no parent NIC under [network]") }
+        do {
+            let index = try macvtapLink.create(parent: parent, mac: spec.network.mac)
+            do {
+                return try MacvtapLink.openTap(ifindex: index)
+            } catch {
+                try? macvtapLink.remove()
+                throw error
+            }
+        } catch {
+            throw UpError.networkSetupFailed("\(error)")
+        }
+    }
+
+    /// In macvtap mode: removes the link when it is there.
+    func removeMacvtap() {
+        guard spec.network.mode == .macvtap, macvtapLink.exists else { return }
+        do {
+            try macvtapLink.remove()
+        } catch {
+            logger.warning("could not remove macvtap link \(macvtapLink.name): \(error)")
         }
     }
 
@@ -190,10 +260,23 @@ public struct QEMUMachine: VMBackend {
     // MARK: - down
 
     /// Stops the VM: ACPI power button and up to `timeout` for the guest to power off, then
-    /// `quit`, then SIGTERM, then SIGKILL. `force` starts at `quit`.
+    /// `quit`, then SIGTERM, then SIGKILL. `force` starts at `quit`. A hot-plugged GPU goes back
+    /// to its host drivers afterwards unless `keepGPUOnVFIO`.
     public func down(timeout: Duration, force: Bool = false) async throws -> DownOutcome {
+        try await down(timeout: timeout, force: force, keepGPUOnVFIO: false)
+    }
+
+    /// ``down(timeout:force:)`` with the choice of leaving a hot-plugged GPU on vfio-pci.
+    public func down(timeout: Duration, force: Bool, keepGPUOnVFIO: Bool) async throws -> DownOutcome {
         let lock = try lock()
         defer { withExtendedLifetime(lock) {} }
+        defer { removeMacvtap() }
+        let outcome = try await stopQEMU(timeout: timeout, force: force)
+        if !keepGPUOnVFIO { try await returnGPUsLeftBehind() }
+        return outcome
+    }
+
+    private func stopQEMU(timeout: Duration, force: Bool) async throws -> DownOutcome {
         guard case .alive(let pid) = probe() else {
             cleanRuntimeDirectory()
             return .notRunning

@@ -51,6 +51,8 @@ public final class JSONLineConnection: Sendable {
     private let timer = Mutex(TimerState())
     private let writeLock = Mutex(())
     private let closeRequested = Atomic<Bool>(false)
+    /// Runs tasks that prefer it on the reader thread; see ``ReaderThreadExecutor``.
+    public let executor: ReaderThreadExecutor
 
     /// - Parameters:
     ///   - maximumLineLength: longer incoming lines end the connection with ``JSONLineEnd/lineTooLong(limit:)``.
@@ -59,9 +61,11 @@ public final class JSONLineConnection: Sendable {
         self.transport = transport
         self.maximumLineLength = maximumLineLength
         self.wireLog = wireLog
+        executor = ReaderThreadExecutor(wake: { [transport] in transport.wake() })
     }
 
-    /// Starts the reader thread. Call once. The connection keeps `receiver` until the stream ends.
+    /// Starts the reader thread. Call once. The reader thread keeps the connection and `receiver`
+    /// alive until the stream ends (the peer closes or ``close()`` is called).
     public func start(receiver: some JSONLineReceiver) {
         let first = timer.withLock { state in
             defer { state.started = true }
@@ -76,10 +80,11 @@ public final class JSONLineConnection: Sendable {
     /// Sends `line` (compact JSON without a newline) followed by a newline.
     public func send(line: consuming [UInt8]) throws(TransportError) {
         var bytes = line
-        if let wireLog { bytes.withUnsafeBufferPointer { wireLog.record(.outgoing, $0) } }
         bytes.append(0x0A)
         let result = writeLock.withLock { _ in
-            bytes.withUnsafeBytes { raw in Result { () throws(TransportError) in try transport.write(raw) } }
+            // Logged under the write lock so the log shows the order on the wire.
+            if let wireLog { bytes.withUnsafeBufferPointer { wireLog.record(.outgoing, UnsafeBufferPointer(rebasing: $0.dropLast())) } }
+            return bytes.withUnsafeBytes { raw in Result { () throws(TransportError) in try transport.write(raw) } }
         }
         try result.get()
     }
@@ -112,8 +117,10 @@ public final class JSONLineConnection: Sendable {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readChunk, alignment: 16)
         defer { buffer.deallocate() }
         var framer = LineFramer(maximumLineLength: maximumLineLength)
+        executor.attachReaderThread()
         let end: JSONLineEnd
         loop: while true {
+            executor.drain()
             let timeout = timer.withLock { state -> Duration? in
                 state.sleeping = true
                 state.sleepingUntil = state.wakeAt
@@ -150,6 +157,7 @@ public final class JSONLineConnection: Sendable {
         }
         transport.close()
         receiver.ended(end)
+        executor.drain(finish: true)
     }
 
     /// Frames and decodes `chunk`; returns why to stop, or `nil` to keep reading.

@@ -10,8 +10,8 @@ import Logging
 ///
 /// Calls may come from any number of tasks at once; each waits for its own reply (matched by a
 /// client-generated id) with its own timeout. When the socket closes, every waiting call fails at
-/// once and later calls fail with ``QMPError/closed``. Call ``close()`` when done: the reader
-/// thread keeps the client alive until the connection ends.
+/// once and later calls fail with ``QMPError/closed``. Call ``close()`` when done; releasing the
+/// client closes the connection too.
 public final class QMPClient: Sendable {
     /// Connection settings.
     public struct Options: Sendable {
@@ -42,6 +42,10 @@ public final class QMPClient: Sendable {
     /// The timeout table used when a call gives none.
     public let timeouts: QMPTimeouts
     let dispatcher: QMPDispatcher
+
+    deinit {
+        dispatcher.connection.close()
+    }
 
     /// The QEMU version from the greeting.
     public var version: QMPVersion { greeting.version }
@@ -127,6 +131,11 @@ public final class QMPClient: Sendable {
     public func close() {
         dispatcher.connection.close()
     }
+
+    /// Runs tasks on the connection's reader thread. A task that makes many calls back to back
+    /// can prefer it (`Task(executorPreference: client.executor) { ... }`) to save a thread
+    /// hand-off per call; its code must not block, as the connection reads only between its jobs.
+    public var executor: ReaderThreadExecutor { dispatcher.connection.executor }
 
     /// Whether the connection has ended.
     public var isClosed: Bool { dispatcher.isEnded }

@@ -148,8 +148,9 @@ public struct GPUPassthrough: Sendable, Equatable {
 public enum PassthroughDevice: String, Sendable, CaseIterable {
     /// The host function itself, through VFIO (`vfio-pci,host=...`).
     case vfioPCI = "vfio-pci"
-    /// Emulated stand-ins with a GPU's shape (`bochs-display` for the display function,
-    /// `ich9-intel-hda` for the others), for test beds without a spare GPU.
+    /// Emulated stand-ins with a GPU's shape (`secondary-vga` for the display function, an
+    /// `ES1370` sound card for the others), for test beds without a spare GPU. QEMU 7.2 can
+    /// plug and unplug these repeatedly (a `bochs-display` cannot be plugged twice).
     case standIn = "stand-in"
 }
 

@@ -34,6 +34,9 @@ public final class FakeKernel: HostFileSystem, Sendable {
     /// Probing this function binds nothing.
     public func refuseBind(of address: String) { state.withLock { _ = $0.refusingBind.insert(PCIAddress(address)!) } }
 
+    /// Probing this function binds again (undoes ``refuseBind(of:)``).
+    public func allowBind(of address: String) { state.withLock { _ = $0.refusingBind.remove(PCIAddress(address)!) } }
+
     /// Lets every blocked unbind finish.
     public func releaseBlockedUnbinds() {
         for _ in 0..<16 { gate.signal() }

@@ -330,6 +330,56 @@ struct FaultInjectionTests {
         #expect(try await client.execute("fast") == "second")
     }
 
+    @Test("tasks preferring the reader-thread executor get their replies and outlive the connection")
+    func readerThreadExecutor() async throws {
+        let server = FakeQMPServer { peer in
+            try peer.greetAndNegotiate()
+            for _ in 0..<50 {
+                let command = try peer.readCommand()
+                try peer.reply(id: command.id, #"{"echo": \#(command.arguments["n"]!)}"#)
+            }
+        }
+        let client = try await connect(server)
+        defer { client.close() }
+        let outcome = await Task(executorPreference: client.executor) { () async -> Result<Int, QMPError> in
+            var answered = 0
+            for n in 0..<60 {
+                do throws(QMPError) {
+                    let reply = try await client.execute("echo", arguments: ["n": .int(Int64(n))])
+                    #expect(reply["echo"] == .int(Int64(n)))
+                    answered += 1
+                } catch {
+                    // The server leaves after 50 replies; later calls fail, and this task keeps
+                    // running on the global executor once the reader thread is gone.
+                    try? await Task.sleep(for: .milliseconds(1))
+                    return answered == 50 ? .failure(error) : .success(answered)
+                }
+            }
+            return .success(answered)
+        }.value
+        #expect(outcome == .failure(.closed))
+    }
+
+    @Test("the wire log shows every message with a timestamp and its direction")
+    func wireLog() async throws {
+        let server = FakeQMPServer { peer in
+            try peer.greetAndNegotiate()
+            let command = try peer.readCommand()
+            try peer.reply(id: command.id, #""ok""#)
+            peer.waitForHangUp()
+        }
+        let lines = Mutex<[String]>([])
+        let log = WireLog { line in lines.withLock { $0.append(line) } }
+        let client = try await connect(server, options: .init(wireLog: log))
+        defer { client.close() }
+        _ = try await client.execute("query-status")
+        let recorded = lines.withLock { $0 }
+        #expect(recorded.count == 5)
+        #expect(recorded.map { $0.split(separator: " ")[1] } == ["<<", ">>", "<<", ">>", "<<"])
+        #expect(recorded[3].hasSuffix(#" >> {"execute":"query-status","id":2}"#))
+        #expect(recorded.allSatisfy { $0.first?.isNumber == true && $0.split(separator: " ")[0].hasSuffix("Z") })
+    }
+
     @Test("event streams finish when the connection closes")
     func streamsFinish() async throws {
         let server = FakeQMPServer { peer in

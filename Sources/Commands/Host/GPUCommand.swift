@@ -1,11 +1,11 @@
 import ArgumentParser
 
 /// `vm gpu`: the host's GPUs.
-public struct GPUCommand: ParsableCommand {
+public struct GPUCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "gpu",
         abstract: "List and move GPUs.",
-        subcommands: [GPUListCommand.self]
+        subcommands: [GPUListCommand.self, GPUAttachCommand.self, GPUDetachCommand.self, GPURecoverCommand.self]
     )
 
     public init() {}

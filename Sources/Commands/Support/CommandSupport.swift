@@ -2,7 +2,9 @@ import Foundation
 import HostLinux
 import Libvirt
 import Logging
+import Extras
 import QEMU
+import Sessions
 import VMCore
 
 /// What every VM command does first: find the definition, fill in what the host provides, and
@@ -46,6 +48,17 @@ enum CommandSupport {
             return LibvirtMachine(spec: loaded.spec, paths: loaded.paths, uri: uri, redefine: redefine,
                                   passthroughProblems: { check.problems(for: $0) })
         }
+    }
+
+    /// What sessions on this VM can use besides the VM itself.
+    static func sessionServices(_ loaded: LoadedDefinition, logger: Logger) -> SessionServices {
+        SessionServices(
+            guestAgent: loaded.spec.guestAgent ? GuestAgentSocket(socket: loaded.paths.agentSocket) : nil,
+            stageExtras: { driverDirectory in
+                let (result, attached) = try await ExtrasStaging.stageAndAttach(
+                    loaded, driverDirectory: driverDirectory, virtioWinISO: nil, resolution: .uhd, logger: logger)
+                return "\(result.iso): \(attached)"
+            })
     }
 
     /// A logger at `debug` when asked, else `notice`.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import QEMU
+import Subprocess
 import VMCore
 
 /// A private folder for one test: definitions, runtime and state live under it. Short paths, so
@@ -15,6 +16,11 @@ final class Scratch: @unchecked Sendable {
         root = String(cString: made)
         layout = StateLayout(definitionDirectories: ["\(root)/d"], runtimeRoot: "\(root)/r", stateRoot: "\(root)/s")
         try FileManager.default.createDirectory(atPath: "\(root)/d", withIntermediateDirectories: true)
+    }
+
+    /// The environment that points a `vm` process at this folder.
+    var environment: Subprocess.Environment {
+        .inherit.updating(["VM_HOME": "\(root)/d", "VM_RUNTIME_DIR": "\(root)/r", "VM_STATE_DIR": "\(root)/s"])
     }
 
     /// Writes `NAME.toml` and loads it (firmware resolved from this machine).
@@ -35,11 +41,12 @@ final class Scratch: @unchecked Sendable {
                            passthroughProblems: passthroughProblems)
     }
 
-    /// Waits until the guest's serial log holds `marker`.
-    static func waitForSerial(_ loaded: LoadedDefinition, marker: String, timeout: Duration = .seconds(90)) async throws {
+    /// Waits until the guest's serial log holds `marker` (at least `count` times).
+    static func waitForSerial(_ loaded: LoadedDefinition, marker: String, count: Int = 1, timeout: Duration = .seconds(90)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let text = try? String(contentsOfFile: loaded.paths.serialLog, encoding: .utf8), text.contains(marker) { return }
+            if let text = try? String(contentsOfFile: loaded.paths.serialLog, encoding: .utf8),
+               text.components(separatedBy: marker).count - 1 >= count { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         let text = (try? String(contentsOfFile: loaded.paths.serialLog, encoding: .utf8)) ?? "(no serial log)"

@@ -226,43 +226,59 @@ def stubborn(env, report):
         g.close()
 
 
-def hotplug(env, report, kernel_key="KERNEL", initrd_key="INITRD", cycles=2):
-    g = Guest(env[kernel_key], env[initrd_key], env["CMDLINE"], qemu_args=HOTPLUG)
+# Stand-in GPU pairs: (driver, vendor:device, class) for function 0 and function 1.
+PAIR_BOCHS_HDA = (("bochs-display", "1234:1111", "0x038000"), ("ich9-intel-hda", "8086:293e", "0x040300"))
+PAIR_VGA_ES1370 = (("secondary-vga", "1234:1111", "0x038000"), ("ES1370", "1274:5000", "0x040100"))
+
+
+def peripherals(g):
+    return {p["name"] for p in g.qmp.call("qom-list", path="/machine/peripheral")["return"]}
+
+
+def hotplug(env, report, kernel_key="KERNEL", initrd_key="INITRD", cycles=2, pair=PAIR_BOCHS_HDA,
+            params=""):
+    """Hot-add function 1 then function 0 on a root port, device_del function 0. The guest must
+    report both ADDs and both REMOVEs and QEMU must drop both devices; DEVICE_DELETED is reported
+    (QEMU 7.2 never sends it for bochs-display or ich9-intel-hda: see docs/testbed.md)."""
+    (f0, id0, cl0), (f1, id1, cl1) = pair
+    g = Guest(env[kernel_key], env[initrd_key], env["CMDLINE"], params, qemu_args=HOTPLUG)
     try:
         mark, _ = g.wait_ready()
         for cycle in range(cycles):
             t0 = time.monotonic()
-            r = g.qmp.call("device_add", driver="ich9-intel-hda", id="gpu-audio", bus="rp1",
-                           addr="0.1")
-            check("return" in r, f"device_add audio: {r}")
-            r = g.qmp.call("device_add", driver="bochs-display", id="gpu", bus="rp1",
-                           addr="0.0", multifunction="on")
-            check("return" in r, f"device_add display: {r}")
-            i, _ = g.wait_line(r"^VMTEST-PCI-ADD 0000:01:00\.0 1234:1111 class=0x038000$", 60, mark)
-            j, _ = g.wait_line(r"^VMTEST-PCI-ADD 0000:01:00\.1 8086:293e class=0x040300$", 60, mark)
+            r = g.qmp.call("device_add", driver=f1, id="gpu-audio", bus="rp1", addr="0.1")
+            check("return" in r, f"device_add {f1}: {r}")
+            r = g.qmp.call("device_add", driver=f0, id="gpu", bus="rp1", addr="0.0",
+                           multifunction="on")
+            check("return" in r, f"device_add {f0}: {r}")
+            i, _ = g.wait_line(rf"^VMTEST-PCI-ADD 0000:01:00\.0 {id0} class={cl0}$", 60, mark)
+            j, _ = g.wait_line(rf"^VMTEST-PCI-ADD 0000:01:00\.1 {id1} class={cl1}$", 60, mark)
             t_add = time.monotonic() - t0
             mark = max(i, j) + 1
             t0 = time.monotonic()
             r = g.qmp.call("device_del", id="gpu")
             check("return" in r, f"device_del: {r}")
+            g.wait_line(r"^VMTEST-PCI-REMOVE 0000:01:00\.0$", 60, mark)
+            g.wait_line(r"^VMTEST-PCI-REMOVE 0000:01:00\.1$", 60, mark)
+            t_guest = time.monotonic() - t0
             deleted = set()
-            while deleted != {"gpu", "gpu-audio"}:
-                ev = g.qmp.wait_event("DEVICE_DELETED", 60, lambda e: "device" in e["data"])
-                check(ev is not None, f"DEVICE_DELETED for both functions (got {deleted})")
-                deleted.add(ev["data"]["device"])
-            t_del = time.monotonic() - t0
-            g.wait_line(r"^VMTEST-PCI-REMOVE 0000:01:00\.0$", 10, mark)
-            g.wait_line(r"^VMTEST-PCI-REMOVE 0000:01:00\.1$", 10, mark)
+            deadline = time.monotonic() + 15
+            while deleted != {"gpu", "gpu-audio"} and time.monotonic() < deadline:
+                ev = g.qmp.wait_event("DEVICE_DELETED", deadline - time.monotonic(),
+                                      lambda e: "device" in e["data"])
+                if ev:
+                    deleted.add(ev["data"]["device"])
+            t_event = time.monotonic() - t0
+            left = peripherals(g) & {"gpu", "gpu-audio"}
+            check(not left, f"QEMU still holds {left} after the guest removed them")
             mark = len(g.lines())
-            pci = g.qmp.call("query-pci")["return"]
-            ids = [d.get("qdev_id") for b in pci for d in b["devices"]]
-            for b in pci:
-                for d in b["devices"]:
-                    ids += [x.get("qdev_id") for x in d.get("pci_bridge", {}).get("devices", [])]
-            check("gpu" not in ids and "gpu-audio" not in ids, "query-pci clean after unplug")
-            report(f"hot-plug cycle {cycle + 1} ({kernel_key})",
-                   f"add -> both VMTEST-PCI-ADD {t_add:.2f} s; "
-                   f"device_del -> both DEVICE_DELETED {t_del:.2f} s")
+            events = (f"both DEVICE_DELETED {t_event:.2f} s" if len(deleted) == 2 else
+                      f"DEVICE_DELETED for {sorted(deleted) or 'none'} within 15 s")
+            report(f"hot-plug cycle {cycle + 1} {f0}+{f1} ({kernel_key})",
+                   f"add -> both VMTEST-PCI-ADD {t_add:.2f} s; device_del -> both "
+                   f"VMTEST-PCI-REMOVE {t_guest:.2f} s; {events}; qom-list clean")
+            if pair != PAIR_BOCHS_HDA:
+                check(len(deleted) == 2, f"DEVICE_DELETED for both functions, got {deleted}")
     finally:
         g.close()
 
@@ -299,7 +315,8 @@ def net(env, report):
         _, t_ready = g.wait_ready()
         _, m = g.wait_line(r"^VMTEST-NET eth0 (\S+)$", 60)
         check(m.group(1) == "10.0.2.15/24", f"DHCP lease from QEMU user net: {m.group(1)}")
-        report("vmtest.net=dhcp", f"{m.group(1)} {time.monotonic() - g.started - t_ready:.2f} s after READY")
+        report("vmtest.net=dhcp", f"VMTEST-NET eth0 {m.group(1)} {time.monotonic() - g.started:.2f} s "
+                                  f"after QEMU start (READY at {t_ready:.2f} s)")
     finally:
         g.close()
     g = Guest(env["KERNEL"], env["INITRD"], env["CMDLINE"], "vmtest.net=10.0.2.20/24", qemu_args=nic)
@@ -348,6 +365,38 @@ def agent(env, report):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def overlay_elf(env, report):
+    """An ELF binary with many shared libraries (QEMU itself) and a folder, in an overlay."""
+    work = tempfile.mkdtemp(prefix="testbed-selftest-")
+    try:
+        qemu = shutil.which("qemu-system-x86_64")
+        tree = os.path.join(work, "tree")
+        os.makedirs(os.path.join(tree, "sub"))
+        with open(os.path.join(tree, "sub", "hello.txt"), "w") as f:
+            f.write("hello from the overlay\n")
+        script = os.path.join(work, "run.sh")
+        with open(script, "w") as f:
+            f.write("cat /opt/tree/sub/hello.txt\n/usr/bin/qemu-system-x86_64 --version | head -n1\n")
+        initrd = overlay_initrd(env["INITRD"], work,
+                                [f"{qemu}:/usr/bin/qemu-system-x86_64", f"{tree}:/opt/tree", f"{script}:/run.sh"])
+        size = os.path.getsize(initrd) - os.path.getsize(env["INITRD"])
+        g = Guest(env["KERNEL"], initrd, env["CMDLINE"], "vmtest.run=/run.sh")
+        try:
+            _, t_ready = g.wait_ready(180)
+            _, m = g.wait_line(r"^VMTEST-RUN-END rc=(\d+)$", 60)
+            lines = g.lines()
+            out = lines[lines.index("VMTEST-RUN-BEGIN") + 1:-1]
+            check(m.group(1) == "0" and "hello from the overlay" in out and
+                  any(l.startswith("QEMU emulator version") for l in out),
+                  "overlay ELF + folder ran in the guest:\n" + "\n".join(out))
+            report("QEMU binary + its libraries in a concatenated overlay",
+                   f"overlay {size / 1e6:.1f} MB, READY {t_ready:.2f} s, ran: {out[-1]}")
+        finally:
+            g.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def full_boot(env, report):
     g = Guest(env["KERNEL_FULL"], env["INITRD_FULL"], env["CMDLINE"])
     try:
@@ -360,16 +409,21 @@ def full_boot(env, report):
 SCENARIOS = {
     "basic": lambda env, rep: basic(env, rep),
     "stubborn": lambda env, rep: stubborn(env, rep),
-    "hotplug": lambda env, rep: hotplug(env, rep),
+    # One cycle only: QEMU 7.2 leaks the unplugged bochs-display, and adding it again at the same
+    # slot aborts QEMU ("RAMBlock ... bochs-display-vram already registered").
+    "hotplug": lambda env, rep: hotplug(env, rep, cycles=1),
+    "hotplug-vga": lambda env, rep: hotplug(env, rep, cycles=3, pair=PAIR_VGA_ES1370),
     "vfio": lambda env, rep: vfio(env, rep),
     "net": lambda env, rep: net(env, rep),
     "agent": lambda env, rep: agent(env, rep),
+    "overlay-elf": lambda env, rep: overlay_elf(env, rep),
 }
 FULL_SCENARIOS = {
     "full-boot": lambda env, rep: full_boot(env, rep),
     "full-vfio": lambda env, rep: vfio(env, rep, "KERNEL_FULL", "INITRD_FULL",
                                        ("bochs-drm", "snd_hda_intel")),
-    "full-hotplug": lambda env, rep: hotplug(env, rep, "KERNEL_FULL", "INITRD_FULL", 1),
+    "full-hotplug": lambda env, rep: hotplug(env, rep, "KERNEL_FULL", "INITRD_FULL", 2,
+                                             PAIR_VGA_ES1370),
 }
 
 

@@ -1,0 +1,22 @@
+import ArgumentParser
+
+/// `vm guest ping NAME`
+struct GuestPingCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ping", abstract: "Check that the guest agent answers.")
+
+    @Argument(help: "The VM name or a path to its definition.")
+    var name: String
+
+    @Option(help: "Seconds to wait for the agent.")
+    var timeout: Int = 10
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let (agent, loaded) = try await GuestCommand.connect(name, timeout: timeout)
+        defer { agent.close() }
+        try await agent.ping()
+        if global.json { return try CommandSupport.printJSON(["name": loaded.spec.name.rawValue, "agent": "answering"]) }
+        print("\(loaded.spec.name): the guest agent answers")
+    }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import QEMU
+import VMCore
+
+/// Flags shared by `vm gpu attach|detach|recover`.
+struct GPUSwapOptions: ParsableArguments {
+    @Argument(help: "The VM name or a path to its definition.")
+    var name: String
+
+    @Option(help: "Which [[gpu]] of the definition (0 is the first).")
+    var gpu: Int = 0
+
+    @OptionGroup var global: GlobalOptions
+
+    func machine() throws -> QEMUMachine {
+        try CommandSupport.machine(CommandSupport.loadResolved(name), logger: CommandSupport.logger(debug: global.debug))
+    }
+
+    func print(_ report: SwapReport, verb: String) throws {
+        if global.json { return try CommandSupport.printJSON(report) }
+        for step in report.steps { Swift.print("  \(step)") }
+        Swift.print("gpu[\(report.gpu)] \(verb): \(report.devices.joined(separator: ", "))")
+        Swift.print(String(format: "  own work %.1f ms, waiting on QEMU and the guest %.1f ms",
+                           report.ownWorkMilliseconds, report.waitingMilliseconds))
+    }
+}
+
+/// `vm gpu attach NAME`
+struct GPUAttachCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attach",
+        abstract: "Hand a GPU (every function of it) from the host to the running guest.",
+        discussion: "Binds each function to vfio-pci, then device_add (function 0 last). Every step is journaled; `vm gpu recover` finishes or rolls back an interrupted swap.")
+
+    @OptionGroup var options: GPUSwapOptions
+
+    @Flag(help: "Continue although host processes hold the card.")
+    var force = false
+
+    @Flag(help: "Print the plan; change nothing.")
+    var dryRun = false
+
+    func run() async throws {
+        let machine = try options.machine()
+        if dryRun {
+            for line in try machine.swapper().plan(attach: options.gpu) { print(line) }
+            return
+        }
+        try options.print(try await machine.attachGPU(options.gpu, force: force), verb: "is in the guest")
+    }
+}
+
+/// `vm gpu detach NAME`
+struct GPUDetachCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detach",
+        abstract: "Take a GPU back from the running guest and return it to its host drivers.")
+
+    @OptionGroup var options: GPUSwapOptions
+
+    @Flag(help: "Print the plan; change nothing.")
+    var dryRun = false
+
+    func run() async throws {
+        let machine = try options.machine()
+        if dryRun {
+            for line in try machine.swapper().plan(detach: options.gpu) { print(line) }
+            return
+        }
+        try options.print(try await machine.detachGPU(options.gpu), verb: "is back on the host")
+    }
+}
+
+/// `vm gpu recover NAME`
+struct GPURecoverCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recover",
+        abstract: "Finish or roll back an interrupted GPU swap so that no function is left without its driver.")
+
+    @Argument(help: "The VM name or a path to its definition.")
+    var name: String
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let machine = try CommandSupport.machine(CommandSupport.loadResolved(name), logger: CommandSupport.logger(debug: global.debug))
+        let done = try await machine.recoverGPU()
+        if global.json { return try CommandSupport.printJSON(done) }
+        for line in done { print(line) }
+    }
+}

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import QEMU
+import Sessions
+import VMCore
+
+/// `vm session run|check|stop`
+struct SessionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "session",
+        abstract: "Run a scripted session (up, attach GPU, wait, exec, detach, down) with cleanup guaranteed.",
+        subcommands: [Run.self, Check.self, Stop.self])
+
+    static func load(_ file: String) throws -> SessionDefinition {
+        let path = URL(fileURLWithPath: file).standardizedFileURL.path
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ValidationError("cannot read the session file \(path)")
+        }
+        return try SessionParser(file: path).parse(text)
+    }
+
+    /// The VM a session names: a name, or a definition path relative to the session file.
+    static func vmReference(_ session: SessionDefinition, sessionFile: String) -> String {
+        guard session.vm.contains("/") || session.vm.hasSuffix(".toml"), !session.vm.hasPrefix("/") else { return session.vm }
+        return URL(fileURLWithPath: sessionFile).deletingLastPathComponent().appendingPathComponent(session.vm).path
+    }
+
+    /// `vm session run FILE`
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run",
+            abstract: "Run the steps of a session file; on a failed step, Ctrl-C or a QEMU crash the GPU goes back and the VM comes down.",
+            discussion: "Exit status: 0 every step ok, 1 a step failed, 130 interrupted.")
+
+        @Argument(help: "The session file (TOML).")
+        var file: String
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let session = try SessionCommand.load(file)
+            let loaded = try CommandSupport.loadResolved(SessionCommand.vmReference(session, sessionFile: file))
+            let logger = CommandSupport.logger(debug: global.debug)
+            let machine = try CommandSupport.machine(loaded, logger: logger)
+            let printer = SessionPrinter(json: global.json, terminal: isatty(STDOUT_FILENO) == 1)
+            let runner = SessionRunner(session: session, machine: machine, services: CommandSupport.sessionServices(loaded, logger: logger),
+                                       report: { printer.show($0) })
+            let work = Task { await runner.run() }
+            let signals = SignalCancellation(signals: [SIGINT, SIGTERM]) { work.cancel() }
+            let outcome = await work.value
+            withExtendedLifetime(signals) {}
+            if !global.json { printer.summary(outcome) }
+            if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+        }
+    }
+
+    /// `vm session check FILE`
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check", abstract: "Validate a session file without running it (file:line errors).")
+
+        @Argument(help: "The session file (TOML).")
+        var file: String
+
+        func run() async throws {
+            let session = try SessionCommand.load(file)
+            _ = try CommandSupport.loader.load(SessionCommand.vmReference(session, sessionFile: file))
+            print("\(file): ok (\(session.steps.count) steps on \(session.vm))")
+            for (index, step) in session.steps.enumerated() { print("  \(index + 1). \(step.summary)") }
+        }
+    }
+
+    /// `vm session stop NAME`
+    struct Stop: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "stop", abstract: "End the `until_stopped` wait of the session running on a VM.")
+
+        @Argument(help: "The VM name or a path to its definition.")
+        var name: String
+
+        func run() async throws {
+            let loaded = try CommandSupport.loader.load(name)
+            guard FileManager.default.fileExists(atPath: loaded.paths.runtimeDirectory) else {
+                throw ValidationError("\(loaded.spec.name) is not running")
+            }
+            FileManager.default.createFile(atPath: SessionRunner.stopRequestFile(loaded.paths), contents: nil,
+                                           attributes: [.posixPermissions: 0o600])
+            print("asked the session on \(loaded.spec.name) to go on")
+        }
+    }
+}
+
+/// Turns SIGINT/SIGTERM into a callback (the default action, exiting, is switched off while it lives).
+final class SignalCancellation {
+    private let sources: [any DispatchSourceSignal]
+
+    init(signals: [Int32], handler: @escaping @Sendable () -> Void) {
+        sources = signals.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            return source
+        }
+    }
+
+    deinit {
+        for source in sources { source.cancel() }
+    }
+}

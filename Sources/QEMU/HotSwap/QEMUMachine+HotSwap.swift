@@ -1,0 +1,54 @@
+import HostLinux
+import QMP
+import VMCore
+
+extension QEMUMachine {
+    /// The swapper for this VM's GPUs, journaling into its state folder.
+    public func swapper() -> GPUSwapper {
+        GPUSwapper(spec: spec, journal: SwapJournalStore(path: paths.journalFile), fileSystem: hostFileSystem, logger: logger)
+    }
+
+    /// Hands GPU `index` to the running guest (`vm gpu attach`).
+    public func attachGPU(_ index: Int, force: Bool = false, swapper: GPUSwapper? = nil) async throws -> SwapReport {
+        let lock = try lock()
+        defer { withExtendedLifetime(lock) {} }
+        let client = try await runningClient()
+        defer { client.close() }
+        return try await (swapper ?? self.swapper()).attach(gpu: index, client: client, force: force)
+    }
+
+    /// Takes GPU `index` back from the guest (`vm gpu detach`).
+    public func detachGPU(_ index: Int, swapper: GPUSwapper? = nil) async throws -> SwapReport {
+        let lock = try lock()
+        defer { withExtendedLifetime(lock) {} }
+        let client = try await runningClient()
+        defer { client.close() }
+        return try await (swapper ?? self.swapper()).detach(gpu: index, client: client)
+    }
+
+    /// Finishes or rolls back an interrupted swap (`vm gpu recover`), with QMP when the VM runs.
+    public func recoverGPU(swapper: GPUSwapper? = nil) async throws -> [String] {
+        let lock = try lock()
+        defer { withExtendedLifetime(lock) {} }
+        var client: QMPClient?
+        if case .alive = probe() { client = try await QMPClient.connect(path: qmpSocket, timeout: .seconds(5), logger: logger) }
+        defer { client?.close() }
+        return try await (swapper ?? self.swapper()).recover(client: client)
+    }
+
+    /// A QMP connection to this VM, which must be running.
+    func runningClient() async throws -> QMPClient {
+        guard case .alive = probe() else { throw SwapError.vmNotRunning(spec.name.rawValue) }
+        return try await QMPClient.connect(path: qmpSocket, timeout: .seconds(5), logger: logger)
+    }
+
+    /// Gives back to the host a GPU that a journal still records while QEMU is gone (crash, or
+    /// `vm down` of a VM holding a hot-plugged GPU). Called with the VM lock held.
+    func returnGPUsLeftBehind() async throws {
+        let swapper = swapper()
+        guard try swapper.journal.read() != nil else { return }
+        for line in try await swapper.recover(client: nil) {
+            logger.notice("\(line)")
+        }
+    }
+}

@@ -1,0 +1,231 @@
+import Foundation
+import Logging
+import QEMU
+import QMP
+import VMCore
+
+/// Runs a session's steps on one QEMU VM. Whatever happens (a failed step, Ctrl-C, QEMU dying),
+/// the GPU goes back to the host and the VM comes down (unless the session keeps it running).
+public struct SessionRunner: Sendable {
+    public let session: SessionDefinition
+    public let machine: QEMUMachine
+    public let services: SessionServices
+    /// Receives every event as it happens.
+    public let report: @Sendable (SessionEvent) -> Void
+    /// How often waits look again (and report progress).
+    public var pollInterval: Duration = .milliseconds(200)
+
+    public init(session: SessionDefinition, machine: QEMUMachine, services: SessionServices,
+                report: @escaping @Sendable (SessionEvent) -> Void) {
+        self.session = session
+        self.machine = machine
+        self.services = services
+        self.report = report
+    }
+
+    /// The file `vm session stop NAME` creates to end a `until_stopped` wait.
+    public static func stopRequestFile(_ paths: VMPaths) -> String { "\(paths.runtimeDirectory)/session-stop" }
+
+    /// Runs every step; cancel the calling task to interrupt (cleanup still runs).
+    public func run() async -> SessionOutcome {
+        report(.started(vm: session.vm, steps: session.steps.count))
+        var results: [StepResult] = []
+        var status = SessionOutcome.Status.completed
+        for (offset, step) in session.steps.enumerated() {
+            let index = offset + 1
+            report(.stepStarted(index: index, total: session.steps.count, summary: step.summary))
+            let started = ContinuousClock.now
+            var result = StepResult(index: index, summary: step.summary, status: .ok, seconds: 0, message: nil)
+            do {
+                result.message = try await withTimeout(step) { try await perform(step, index: index) }
+            } catch {
+                result.status = .failed
+                result.message = Self.describe(error)
+            }
+            result.seconds = (ContinuousClock.now - started).sessionSeconds
+            results.append(result)
+            report(.stepFinished(result))
+            if Task.isCancelled {
+                status = .interrupted
+                break
+            }
+            if result.status == .failed, step.onFailure == .abort {
+                status = .failed
+                break
+            }
+        }
+        for skipped in session.steps.indices.dropFirst(results.count) {
+            results.append(StepResult(index: skipped + 1, summary: session.steps[skipped].summary, status: .skipped, seconds: 0, message: nil))
+        }
+        var cleanup: [String] = []
+        if status != .completed {
+            // A new task: the cleanup must not inherit the cancellation that interrupted the steps.
+            cleanup = await Task { await self.cleanUp() }.value
+        }
+        let outcome = SessionOutcome(status: status, steps: results, cleanup: cleanup)
+        report(.finished(outcome))
+        return outcome
+    }
+
+    /// Returns the GPU to the host and, unless the session keeps the VM, brings it down.
+    func cleanUp() async -> [String] {
+        var done: [String] = []
+        func note(_ line: String) {
+            done.append(line)
+            report(.cleanup(line))
+        }
+        do {
+            if let journal = try machine.swapper().journal.read() {
+                if journal.phase == .inGuest, await machine.status().state == .running {
+                    _ = try await machine.detachGPU(journal.gpu)
+                    note("gpu[\(journal.gpu)] detached and returned to the host")
+                } else {
+                    for line in try await machine.recoverGPU() { note(line) }
+                }
+            }
+        } catch {
+            note("returning the GPU failed: \(Self.describe(error)); run `vm gpu recover \(session.vm)`")
+        }
+        guard !session.keepRunning else {
+            note("the VM is kept running (keep_running = true)")
+            return done
+        }
+        do {
+            let outcome = try await machine.down(timeout: .seconds(30))
+            if outcome != .notRunning { note("VM down: \(outcome.rawValue)") }
+        } catch {
+            note("bringing the VM down failed: \(Self.describe(error))")
+        }
+        return done
+    }
+
+    /// Runs `body`, failing with a timeout error after the step's limit. A `until_stopped`
+    /// wait that reaches its limit succeeds: the limit is the session's time limit.
+    func withTimeout(_ step: SessionStep, _ body: @escaping @Sendable () async throws -> String?) async throws -> String? {
+        try await withThrowingTaskGroup(of: String?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: .seconds(step.timeout))
+                if case .wait(.stopRequest) = step.action { return "time limit of \(step.timeout) s reached" }
+                throw SessionError.timedOut(seconds: step.timeout)
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw CancellationError() }
+            return first
+        }
+    }
+
+    func perform(_ step: SessionStep, index: Int) async throws -> String? {
+        switch step.action {
+        case .up(let paused):
+            let report = try await machine.up(paused: paused)
+            return "pid \(report.pid.map(String.init) ?? "?"), \(report.qemuStatus)"
+        case .down(let force):
+            return try await machine.down(timeout: .seconds(max(1, step.timeout - 15)), force: force).rawValue
+        case .gpuAttach(let gpu, let force):
+            let report = try await machine.attachGPU(gpu, force: force)
+            return "\(report.devices.joined(separator: ", ")) in the guest"
+        case .gpuDetach(let gpu):
+            let report = try await machine.detachGPU(gpu)
+            return "\(report.devices.joined(separator: ", ")) back on the host"
+        case .wait(let condition):
+            return try await wait(for: condition, index: index)
+        case .guestExec(let command, let output, let expectExit):
+            guard let agent = services.guestAgent else { throw SessionError.serviceMissing("the guest agent (set guest_agent = true)") }
+            let result = try await agent.exec(command, timeout: .seconds(step.timeout))
+            if let output { try (result.standardOutput + result.standardError).write(to: URL(fileURLWithPath: output)) }
+            guard result.exitCode == expectExit else { throw SessionError.exitCode(result.exitCode, expected: expectExit) }
+            return "exit \(result.exitCode)" + (output.map { ", output in \($0)" } ?? "")
+        case .hostExec(let command, let output, let expectExit):
+            let (code, data) = try await HostCommand.run(command)
+            if let output { try data.write(to: URL(fileURLWithPath: output)) }
+            guard code == expectExit else { throw SessionError.exitCode(code, expected: expectExit) }
+            return "exit \(code)" + (output.map { ", output in \($0)" } ?? "")
+        case .stageExtras(let driverDirectory):
+            guard let stage = services.stageExtras else { throw SessionError.serviceMissing("extras staging") }
+            return try await stage(driverDirectory)
+        }
+    }
+
+    func wait(for condition: WaitCondition, index: Int) async throws -> String? {
+        let started = ContinuousClock.now
+        switch condition {
+        case .event(let name):
+            try requireRunning()
+            let client = try await QMPClient.connect(path: machine.spec.qmpSocket ?? machine.paths.qmpSocket)
+            defer { client.close() }
+            for await event in client.events(matching: .named(name)) {
+                return "\(event.name) at \(String(format: "%.1f", (ContinuousClock.now - started).sessionSeconds)) s"
+            }
+            throw SessionError.vmGone
+        default:
+            break
+        }
+        if case .stopRequest = condition { try? FileManager.default.removeItem(atPath: Self.stopRequestFile(machine.paths)) }
+        while true {
+            let elapsed = (ContinuousClock.now - started).sessionSeconds
+            switch condition {
+            case .serial(let pattern):
+                try requireRunning()
+                if let line = try Self.serialLine(matching: pattern, in: machine.paths.serialLog) { return "matched: \(line)" }
+            case .agent:
+                try requireRunning()
+                guard let agent = services.guestAgent else { throw SessionError.serviceMissing("the guest agent (set guest_agent = true)") }
+                if (try? await agent.ping(timeout: .seconds(1))) != nil { return "the agent answered" }
+            case .duration(let seconds):
+                if elapsed >= Double(seconds) { return nil }
+            case .stopRequest:
+                try requireRunning()
+                if FileManager.default.fileExists(atPath: Self.stopRequestFile(machine.paths)) {
+                    try? FileManager.default.removeItem(atPath: Self.stopRequestFile(machine.paths))
+                    return "stopped by `vm session stop`"
+                }
+            case .event:
+                break
+            }
+            report(.waiting(index: index, elapsed: elapsed, what: condition.summary))
+            try await Task.sleep(for: pollInterval)
+        }
+    }
+
+    /// Fails the wait at once when QEMU is gone (crash, guest powered off).
+    func requireRunning() throws {
+        guard machine.isRunning else { throw SessionError.vmGone }
+    }
+
+    /// The first line of the serial log matching `pattern`.
+    static func serialLine(matching pattern: String, in file: String) throws -> String? {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
+        let expression = try NSRegularExpression(pattern: pattern)
+        return text.split(whereSeparator: \.isNewline).lazy.map(String.init).first { line in
+            expression.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)) != nil
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if error is CancellationError { return "interrupted" }
+        if case QMPError.cancelled = error { return "interrupted" }
+        return "\(error)"
+    }
+}
+
+/// Why a session step failed.
+public enum SessionError: Error, CustomStringConvertible, Equatable {
+    case timedOut(seconds: Int)
+    case vmGone
+    case serviceMissing(String)
+    case exitCode(Int32, expected: Int32)
+
+    public var description: String {
+        switch self {
+        case .timedOut(let seconds): return "did not finish within \(seconds) s"
+        case .vmGone: return "the VM is not running (QEMU exited or crashed)"
+        case .serviceMissing(let what): return "\(what) is not available for this VM"
+        case .exitCode(let code, let expected): return "exited with \(code), expected \(expected)"
+        }
+    }
+}
+
+extension Duration {
+    var sessionSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

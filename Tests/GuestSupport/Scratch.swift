@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+import QEMU
+import VMCore
+
+/// A private folder for one test: definitions, runtime and state live under it (short paths for
+/// Unix socket names). Kills any QEMU still running from it when released.
+public final class Scratch: @unchecked Sendable {
+    public let root: String
+    public let layout: StateLayout
+
+    public init() throws {
+        var template = Array("/tmp/vmx-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
+        root = String(cString: made)
+        layout = StateLayout(definitionDirectories: ["\(root)/d"], runtimeRoot: "\(root)/r", stateRoot: "\(root)/s")
+        try FileManager.default.createDirectory(atPath: "\(root)/d", withIntermediateDirectories: true)
+    }
+
+    /// Writes `NAME.toml` and loads it (firmware resolved from this machine).
+    public func define(_ name: String, _ toml: String) throws -> LoadedDefinition {
+        let file = "\(root)/d/\(name).toml"
+        try toml.write(toFile: file, atomically: true, encoding: .utf8)
+        let loaded = try DefinitionLoader(layout: layout).load(name)
+        let spec = loaded.spec.resolvedForLaunch(exists: { FileManager.default.fileExists(atPath: $0) }, functionsOfSlot: { _ in [] })
+        return LoadedDefinition(file: loaded.file, spec: spec, paths: loaded.paths)
+    }
+
+    /// A QEMU machine for `loaded`, launched with `qemu` (default: from PATH).
+    public func machine(_ loaded: LoadedDefinition, qemu: String? = nil) throws -> QEMUMachine {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let launcher = try qemu.map(QEMULauncher.init(executable:)) ?? QEMULauncher.locate()
+        return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: launcher, logger: logger, passthroughProblems: { _ in [] })
+    }
+
+    /// Waits until the guest's serial log holds `marker`.
+    public static func waitForSerial(_ loaded: LoadedDefinition, marker: String, timeout: Duration = .seconds(120)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let text = try? String(contentsOfFile: loaded.paths.serialLog, encoding: .utf8), text.contains(marker) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let text = (try? String(contentsOfFile: loaded.paths.serialLog, encoding: .utf8)) ?? "(no serial log)"
+        throw TestBedError.guestNotReady("no \(marker) within \(timeout); serial log:\n\(text.suffix(2000))")
+    }
+
+    deinit {
+        let table = SystemProcessTable()
+        for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap(Int32.init) ?? []
+        where table.commandLine(of: pid)?.contains(where: { $0.contains(root) }) ?? false {
+            table.send(SIGKILL, to: pid)
+        }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}

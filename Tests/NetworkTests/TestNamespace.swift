@@ -1,0 +1,78 @@
+import Foundation
+import HostLinux
+
+/// A network namespace this test creates and deletes: nothing in it touches the machine's own
+/// interfaces, and its 10.x/192.168.x addresses have no route out.
+final class TestNamespace: @unchecked Sendable {
+    let name: String
+    let runner = ProcessCommandRunner()
+    /// `/etc/netns/NAME`: `ip netns exec` bind-mounts its entries over `/etc` (bridge.conf).
+    var etcDirectory: String { "/etc/netns/\(name)" }
+
+    init() throws {
+        name = "vmt-\(UInt32.random(in: 0...0xffffff))"
+        try run(["ip", "netns", "add", name])
+        try ip("link", "set", "lo", "up")
+    }
+
+    deinit {
+        _ = try? runner.run(["ip", "netns", "delete", name], timeout: .seconds(20))
+        try? FileManager.default.removeItem(atPath: etcDirectory)
+    }
+
+    /// `ip -n NAME ARGS...`, which must succeed.
+    @discardableResult
+    func ip(_ arguments: String...) throws -> String {
+        try run(["ip", "-n", name] + arguments)
+    }
+
+    /// Runs `argv` inside the namespace; returns the exit status.
+    func status(_ argv: [String]) throws -> Int32 {
+        try runner.run(["ip", "netns", "exec", name] + argv, timeout: .seconds(30)).status
+    }
+
+    @discardableResult
+    func run(_ argv: [String]) throws -> String {
+        let result = try runner.run(argv, timeout: .seconds(30))
+        guard result.status == 0 else { throw NamespaceError.failed(argv, result.standardError) }
+        return result.standardOutput
+    }
+
+    /// Writes `/etc/netns/NAME/qemu/bridge.conf`, seen as `/etc/qemu/bridge.conf` inside.
+    func writeBridgeConf(_ text: String) throws {
+        try FileManager.default.createDirectory(atPath: "\(etcDirectory)/qemu", withIntermediateDirectories: true)
+        try text.write(toFile: "\(etcDirectory)/qemu/bridge.conf", atomically: true, encoding: .utf8)
+    }
+
+    /// A QEMU "binary" for the launcher: a fixed script that runs the real QEMU inside this
+    /// namespace with the arguments it was given (no user text passes through a shell).
+    func qemuWrapper(in directory: String) throws -> String {
+        let qemu = try QEMUPath.find()
+        let path = "\(directory)/qemu-in-\(name)"
+        try "#!/bin/sh\nexec ip netns exec \(name) \(qemu) \"$@\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o755)
+        return path
+    }
+
+    /// Runs `ip` commands for `vm` inside this namespace.
+    var commandRunner: NamespacedRunner { NamespacedRunner(namespace: name) }
+}
+
+/// A ``HostCommandRunner`` that runs each program inside a network namespace.
+struct NamespacedRunner: HostCommandRunner {
+    let namespace: String
+    func run(_ arguments: [String], timeout: Duration) throws -> CommandResult {
+        try ProcessCommandRunner().run(["ip", "netns", "exec", namespace] + arguments, timeout: timeout)
+    }
+}
+
+enum QEMUPath {
+    static func find() throws -> String {
+        guard let path = ProcessCommandRunner().locate("qemu-system-x86_64") else { throw NamespaceError.failed(["qemu-system-x86_64"], "not found") }
+        return path
+    }
+}
+
+enum NamespaceError: Error {
+    case failed([String], String)
+}

@@ -1,0 +1,173 @@
+import Foundation
+import HostLinux
+import HostLinuxFakes
+import Logging
+import QMP
+import Testing
+import VMCore
+@testable import QEMU
+
+/// The hand-over of an NVIDIA pair on a fake host (fake sysfs with a fake kernel reacting to
+/// driver_override/unbind/drivers_probe) and a fake QMP monitor: the host states and faults this
+/// machine cannot have. The QMP half against real QEMU is in HotSwapGuestTests.
+struct HotSwapHostTests {
+    static let display = PCIAddress("0000:05:00.0")!
+    static let audio = PCIAddress("0000:05:00.1")!
+
+    /// A fake host with two identical 3090 Ti, a journal folder and a fake monitor.
+    struct Rig {
+        let tree: FakeHostTree
+        let kernel: FakeKernel
+        let monitor: FakeQMPServer
+        let swapper: GPUSwapper
+
+        init(checkpoint: @escaping @Sendable (SwapJournal.Phase, String) throws -> Void = { _, _ in }) throws {
+            tree = try Scenarios.twoIdentical3090Ti()
+            kernel = FakeKernel(tree: tree)
+            monitor = try FakeQMPServer(path: tree.rootPath + "/qmp.sock")
+            var spec = VMSpec(name: try VMName("nv"))
+            var gpu = GPUPassthrough(slot: PCISlot("0000:05:00"), functions: [HotSwapHostTests.display, HotSwapHostTests.audio])
+            gpu.plug = .hot
+            spec.gpus = [gpu]
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            var swapper = GPUSwapper(spec: spec, journal: SwapJournalStore(path: tree.rootPath + "/journal.json"),
+                                     fileSystem: kernel, logger: logger)
+            swapper.binder = DriverBinder(fileSystem: kernel, unbindTimeout: .milliseconds(300), probeTimeout: .milliseconds(200))
+            swapper.unplugTimeout = .seconds(5)
+            swapper.checkpoint = checkpoint
+            self.swapper = swapper
+        }
+
+        func client() async throws -> QMPClient { try await QMPClient.connect(path: monitor.path) }
+        func driver(_ address: PCIAddress) -> String? { swapper.binder.currentDriver(address) }
+        var onOriginalDrivers: Bool { driver(display) == "nvidia" && driver(audio) == "snd_hda_intel" }
+    }
+
+    @Test func attachBindsBothFunctionsAndPlugsFunctionZeroLast() async throws {
+        let rig = try Rig()
+        defer { rig.monitor.close() }
+        let client = try await rig.client()
+        let report = try await rig.swapper.attach(gpu: 0, client: client)
+        #expect(rig.driver(Self.display) == "vfio-pci" && rig.driver(Self.audio) == "vfio-pci")
+        #expect(rig.driver(PCIAddress("0000:01:00.0")!) == "nvidia", "the identical host card is untouched")
+        #expect(rig.monitor.log.filter { $0.hasPrefix("device_add") } == [
+            #"device_add {"addr":"0.1","bus":"rp-gpu0","driver":"vfio-pci","host":"0000:05:00.1","id":"gpu0-f1"}"#,
+            #"device_add {"addr":"0.0","bus":"rp-gpu0","driver":"vfio-pci","host":"0000:05:00.0","id":"gpu0-f0","multifunction":true}"#,
+        ])
+        #expect(report.steps.first == "0000:05:00.0: nvidia -> vfio-pci")
+        let journal = try #require(try rig.swapper.journal.read())
+        #expect(journal.phase == .inGuest)
+        #expect(journal.originals.map(\.originalDriver) == ["nvidia", "snd_hda_intel"])
+
+        let back = try await rig.swapper.detach(gpu: 0, client: client)
+        #expect(rig.onOriginalDrivers)
+        #expect(rig.monitor.devices.isEmpty)
+        #expect(rig.monitor.log.filter { $0.hasPrefix("device_del") } == [#"device_del {"id":"gpu0-f0"}"#])
+        #expect(back.steps.last == "0000:05:00.1: vfio-pci -> snd_hda_intel")
+        #expect(try rig.swapper.journal.read() == nil)
+    }
+
+    @Test func aHostProcessHoldingTheCardStopsTheAttach() async throws {
+        let rig = try Rig()
+        defer { rig.monitor.close() }
+        try rig.tree.file("/dev/nvidia0", "")
+        try rig.tree.process(4242, command: "Xorg", openFiles: ["/dev/nvidia0"])
+        let client = try await rig.client()
+        do {
+            _ = try await rig.swapper.attach(gpu: 0, client: client)
+            Issue.record("attach should have been refused")
+        } catch let error as SwapError {
+            #expect(error.description.contains("4242 Xorg (/dev/nvidia0)"))
+        }
+        #expect(rig.onOriginalDrivers)
+        #expect(try rig.swapper.journal.read() == nil)
+        #expect(rig.monitor.devices.isEmpty)
+    }
+
+    @Test func aBlockedUnbindTimesOutAndIsRolledBack() async throws {
+        let rig = try Rig()
+        defer { rig.monitor.close(); rig.kernel.releaseBlockedUnbinds() }
+        rig.kernel.blockUnbind(of: "0000:05:00.1")
+        let client = try await rig.client()
+        do {
+            _ = try await rig.swapper.attach(gpu: 0, client: client)
+            Issue.record("attach should have failed")
+        } catch let SwapError.stepFailed(step, reason, rolledBack) {
+            #expect(step == "binding 0000:05:00.1 to vfio-pci")
+            #expect(reason.contains("did not finish within 0.3 s"))
+            #expect(rolledBack)
+        }
+        #expect(rig.driver(Self.display) == "nvidia", "the function already moved went back")
+        #expect(try rig.swapper.journal.read() == nil)
+    }
+
+    @Test func aFunctionThatRefusesToRebindKeepsTheJournalUntilRecover() async throws {
+        let rig = try Rig()
+        defer { rig.monitor.close() }
+        let client = try await rig.client()
+        _ = try await rig.swapper.attach(gpu: 0, client: client)
+        rig.kernel.refuseBind(of: "0000:05:00.1")
+        await #expect(throws: BindError.self) { try await rig.swapper.detach(gpu: 0, client: client) }
+        #expect(try rig.swapper.journal.read()?.phase == .returningToHost)
+        #expect(rig.monitor.devices.isEmpty, "the guest already let go")
+        // Once the driver binds again, recover finishes the job.
+        rig.kernel.allowBind(of: "0000:05:00.1")
+        _ = try await rig.swapper.recover(client: client)
+        #expect(rig.onOriginalDrivers)
+        #expect(try rig.swapper.journal.read() == nil)
+    }
+
+    /// Every checkpoint of an attach followed by a detach, as (phase, detail).
+    static let checkpoints: [(SwapJournal.Phase, String)] = [
+        (.bindingToVFIO, "0000:05:00.0"), (.bindingToVFIO, "0000:05:00.1"), (.plugging, "gpu0-f1"), (.plugging, "gpu0-f0"),
+        (.inGuest, "done"), (.unplugging, "gpu0-f1,gpu0-f0"), (.returningToHost, "0000:05:00.0"), (.returningToHost, "0000:05:00.1"),
+    ]
+
+    /// Killed at any journal step, with the VM still running or gone, `recover` (plus a detach
+    /// when the GPU was fully in the guest) ends with every function on its original driver.
+    @Test(arguments: checkpoints.indices, [true, false])
+    func killedAtEveryStepRecoverRestoresTheHost(index: Int, vmStillRunning: Bool) async throws {
+        let (phase, detail) = Self.checkpoints[index]
+        let rig = try Rig(checkpoint: { at, what in
+            if at == phase, what == detail { throw SwapInterrupted(phase: at, detail: what) }
+        })
+        defer { rig.monitor.close() }
+        let client = try await rig.client()
+        do {
+            _ = try await rig.swapper.attach(gpu: 0, client: client)
+            _ = try await rig.swapper.detach(gpu: 0, client: client)
+            Issue.record("the checkpoint \(phase) \(detail) was never reached")
+        } catch is SwapInterrupted {}
+        #expect(try rig.swapper.journal.read() != nil)
+
+        var clean = rig.swapper
+        clean.checkpoint = { _, _ in }
+        if vmStillRunning {
+            _ = try await clean.recover(client: client)
+            if try clean.journal.read()?.phase == .inGuest {
+                _ = try await clean.detach(gpu: 0, client: client)
+            }
+            #expect(rig.monitor.devices.isEmpty)
+        } else {
+            // QEMU died: whatever it held is gone with it.
+            _ = try await clean.recover(client: nil)
+        }
+        #expect(rig.onOriginalDrivers)
+        #expect(try clean.journal.read() == nil)
+    }
+
+    @Test func dryRunPlansListEveryStep() throws {
+        let rig = try Rig()
+        defer { rig.monitor.close() }
+        #expect(try rig.swapper.plan(attach: 0) == [
+            "check that no host process holds 0000:05:00.0, 0000:05:00.1",
+            "bind 0000:05:00.0 to vfio-pci (driver_override, unbind, drivers_probe), remembering its driver",
+            "bind 0000:05:00.1 to vfio-pci (driver_override, unbind, drivers_probe), remembering its driver",
+            "device_add vfio-pci,host=0000:05:00.1,id=gpu0-f1,bus=rp-gpu0,addr=0.1",
+            "device_add vfio-pci,host=0000:05:00.0,id=gpu0-f0,bus=rp-gpu0,addr=0.0,multifunction=on",
+            "check with query-pci that the guest has gpu0-f1, gpu0-f0",
+        ])
+        #expect(try rig.swapper.plan(detach: 0).first == "device_del gpu0-f0 (function 0: the guest releases the whole slot)")
+    }
+}
