@@ -7,7 +7,7 @@ public struct RootCommand: AsyncParsableCommand {
         abstract: "Run GPU-passthrough virtual machines on Linux.",
         subcommands: [
             UpCommand.self, DownCommand.self, StatusCommand.self, ListCommand.self, LogCommand.self,
-            InitCommand.self, ConfigCommand.self, QEMUArgsCommand.self,
+            InitCommand.self, ConfigCommand.self, QEMUArgsCommand.self, LibvirtXMLCommand.self,
             QMPCommand.self, SessionCommand.self,
             HostCommand.self, GPUCommand.self,
             GuestCommand.self, ExtrasCommand.self, NetCommand.self,

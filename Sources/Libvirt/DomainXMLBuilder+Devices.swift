@@ -191,11 +191,11 @@ extension DomainXMLBuilder {
         qemuDevice == "virtio-net-pci" ? "virtio" : qemuDevice
     }
 
-    /// A pty serial port, logged to `paths.serialLog` by virtlogd, and the console on it.
+    /// A pty serial port, logged to `paths.serialLog` by virtlogd when asked, and the console on it.
     private func serialConsole() -> [XMLTag] {
-        [
-            XMLTag("serial", [("type", "pty")], children: [
-                XMLTag("log", [("file", paths.serialLog), ("append", "on")]),
+        let log = logsSerialConsole ? [XMLTag("log", [("file", paths.serialLog), ("append", "on")])] : []
+        return [
+            XMLTag("serial", [("type", "pty")], children: log + [
                 XMLTag("target", [("type", "isa-serial"), ("port", "0")], children: [
                     XMLTag("model", [("name", "isa-serial")]),
                 ]),

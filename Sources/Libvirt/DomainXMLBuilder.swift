@@ -3,8 +3,13 @@ import VMCore
 /// Turns a resolved ``VMSpec`` into libvirt domain XML (pure: no host access).
 ///
 /// "Resolved" means OVMF `code`/`varsTemplate` are filled in and every GPU lists its functions.
-/// The per-VM OVMF vars file is `paths.varsFile` (libvirt copies the template there on first
-/// start) and the serial console is logged to `paths.serialLog`.
+///
+/// Files QEMU opens itself live where libvirt's QEMU user can reach them: the per-VM OVMF vars
+/// file is left to libvirt (`<nvram template=...>` with no path: libvirt copies the template to
+/// its own `nvram` folder, e.g. `/var/lib/libvirt/qemu/nvram/NAME_VARS.fd` for `qemu:///system`,
+/// on whichever host the connection points at), because `vm`'s state folder is 0700 root and
+/// `qemu:///system` runs QEMU as `libvirt-qemu`. The serial console log is written by virtlogd
+/// (root, or the session user), so it stays in `paths.serialLog` when `logsSerialConsole` is set.
 ///
 /// Only GPUs with `plug == .boot` appear as `<hostdev>`s; each GPU, hot or not, owns one
 /// `pcie-root-port`, and ``hotplugDevices(forGPU:)`` gives the device XML for plugging a hot GPU
@@ -12,10 +17,14 @@ import VMCore
 public struct DomainXMLBuilder: Sendable {
     public let spec: VMSpec
     public let paths: VMPaths
+    /// Log the serial console to `paths.serialLog`. Off for a remote libvirt host, which does
+    /// not have `vm`'s state folder (its console is still there for `virsh console`).
+    public let logsSerialConsole: Bool
 
-    public init(spec: VMSpec, paths: VMPaths) {
+    public init(spec: VMSpec, paths: VMPaths, logsSerialConsole: Bool = true) {
         self.spec = spec
         self.paths = paths
+        self.logsSerialConsole = logsSerialConsole
     }
 
     /// The complete `<domain>` document.
@@ -79,7 +88,7 @@ public struct DomainXMLBuilder: Sendable {
             if spec.firmware.secureBoot { loader.append(("secure", "yes")) }
             loader.append(("type", "pflash"))
             children.append(XMLTag("loader", loader, text: code))
-            children.append(XMLTag("nvram", [("template", vars)], text: paths.varsFile))
+            children.append(XMLTag("nvram", [("template", vars)]))
         case .bios:
             if spec.firmware.secureBoot { throw .secureBootNeedsOVMF }
         }
@@ -193,6 +202,6 @@ public struct DomainXMLBuilder: Sendable {
 }
 
 /// Shorthand for ``DomainXMLBuilder/domainXML()``.
-public func domainXML(for spec: VMSpec, paths: VMPaths) throws(DomainXMLError) -> String {
-    try DomainXMLBuilder(spec: spec, paths: paths).domainXML()
+public func domainXML(for spec: VMSpec, paths: VMPaths, logsSerialConsole: Bool = true) throws(DomainXMLError) -> String {
+    try DomainXMLBuilder(spec: spec, paths: paths, logsSerialConsole: logsSerialConsole).domainXML()
 }

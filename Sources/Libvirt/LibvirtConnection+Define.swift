@@ -87,12 +87,13 @@ extension LibvirtDomain {
 
 extension LibvirtConnection {
     /// Defines the domain for a resolved definition (see ``DomainXMLBuilder``), with the same
-    /// "unchanged / other content / replaced" rules as ``define(name:xml:replacing:)``.
+    /// "unchanged / other content / replaced" rules as ``define(name:xml:replacing:)``. The serial
+    /// console is logged into `paths` only when the daemon is local (``isLocal``).
     @discardableResult
     public func define(spec: VMSpec, paths: VMPaths, replacing: Bool = false)
         throws -> (domain: LibvirtDomain, outcome: DefineOutcome)
     {
-        let xml = try DomainXMLBuilder(spec: spec, paths: paths).domainXML()
+        let xml = try DomainXMLBuilder(spec: spec, paths: paths, logsSerialConsole: isLocal).domainXML()
         return try define(name: spec.name.rawValue, xml: xml, replacing: replacing)
     }
 }

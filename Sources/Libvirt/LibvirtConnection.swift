@@ -53,3 +53,29 @@ public final class LibvirtConnection: @unchecked Sendable {
         }
     }
 }
+
+extension LibvirtConnection {
+    /// The hypervisor's version as `major.minor.micro` (for the QEMU driver, QEMU's version).
+    public func hypervisorVersion() throws(LibvirtError) -> String {
+        var version: UInt = 0
+        guard virConnectGetVersion(pointer, &version) == 0 else { throw LibvirtError.last("virConnectGetVersion") }
+        return "\(version / 1_000_000).\(version / 1000 % 1000).\(version % 1000)"
+    }
+
+    /// Why the host behind this connection cannot run `machine` guests under KVM, per libvirt's
+    /// domain capabilities; nil when it can, or when the driver cannot tell (the test driver).
+    public func kvmUnavailableReason(machine: String) -> String? {
+        guard let xml = takeString(virConnectGetDomainCapabilities(pointer, nil, "x86_64", machine, "kvm", 0)) else {
+            let error = LibvirtError.last("virConnectGetDomainCapabilities")
+            if case .api(_, let code, _, let message) = error {
+                return code == Int32(VIR_ERR_NO_SUPPORT.rawValue) ? nil : message
+            }
+            return error.description
+        }
+        return xml.contains("<domain>kvm</domain>") ? nil : "libvirt does not offer KVM on this host"
+    }
+
+    /// Whether the daemon runs on this machine (no host in the URI), so its files and processes
+    /// are ours to read.
+    public var isLocal: Bool { LibvirtURI(uri).isLocal }
+}

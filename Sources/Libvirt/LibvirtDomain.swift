@@ -49,9 +49,19 @@ public final class LibvirtDomain: @unchecked Sendable {
         return xml
     }
 
-    /// Boots a defined, shut-off domain.
-    public func start() throws(LibvirtError) {
-        guard virDomainCreate(pointer) == 0 else { throw LibvirtError.last("virDomainCreate(\(name))") }
+    /// Boots a defined, shut-off domain; `paused` leaves its vCPUs stopped (QEMU `-S`).
+    public func start(paused: Bool = false) throws(LibvirtError) {
+        let flags = paused ? VIR_DOMAIN_START_PAUSED.rawValue : 0
+        guard virDomainCreateWithFlags(pointer, flags) == 0 else {
+            throw LibvirtError.last("virDomainCreateWithFlags(\(name))")
+        }
+    }
+
+    /// Whether a QEMU runs for the domain (running, paused, shutting down, ...).
+    public func isActive() throws(LibvirtError) -> Bool {
+        let result = virDomainIsActive(pointer)
+        guard result >= 0 else { throw LibvirtError.last("virDomainIsActive(\(name))") }
+        return result == 1
     }
 
     /// Pulls the plug (`virDomainDestroy`).

@@ -5,9 +5,13 @@ import VMCore
 /// group can be handed to VFIO; each problem comes with the command that fixes it.
 public struct BootPassthroughCheck: Sendable {
     public let fileSystem: any HostFileSystem
+    /// The devices go to libvirt as managed `<hostdev>`s, which rebind them to vfio-pci
+    /// themselves: only presence and IOMMU group viability are checked, not the current driver.
+    public let driverSwitchedByLibvirt: Bool
 
-    public init(fileSystem: any HostFileSystem) {
+    public init(fileSystem: any HostFileSystem, driverSwitchedByLibvirt: Bool = false) {
         self.fileSystem = fileSystem
+        self.driverSwitchedByLibvirt = driverSwitchedByLibvirt
     }
 
     /// The problems for `spec`'s boot-plugged VFIO functions; empty when QEMU can open them all.
@@ -23,7 +27,7 @@ public struct BootPassthroughCheck: Sendable {
                     problems.append("\(function) is not present on this host; check the address with `vm gpu list`")
                     continue
                 }
-                if device.driver != vfioDriverName {
+                if device.driver != vfioDriverName, !driverSwitchedByLibvirt {
                     let current = device.driver.map { "bound to \($0)" } ?? "not bound to any driver"
                     problems.append("\(function) [\(device.ids)] is \(current), not \(vfioDriverName); run `vm host bind \(slot) vfio-pci` now, or `vm host isolate \(slot) --apply` and reboot to keep it off the host driver")
                 }

@@ -28,6 +28,25 @@ import VMCore
         #expect(!xml.contains("<nvram"))
     }
 
+    /// The vars file is libvirt's (its nvram folder is reachable by its QEMU user; `vm`'s 0700
+    /// state folder is not): only the template is named.
+    @Test func ovmfVarsAreLeftToLibvirt() throws {
+        let xml = try Self.build(Fixtures.base("fw"))
+        #expect(xml.contains("<nvram template='/usr/share/OVMF/OVMF_VARS_4M.fd'/>"))
+        #expect(!xml.contains(Fixtures.paths.varsFile))
+    }
+
+    /// A remote host has no `vm` state folder: no serial log there, the console stays.
+    @Test func remoteHostHasNoSerialLog() throws {
+        let local = try domainXML(for: Fixtures.noGPU, paths: Fixtures.paths)
+        let remote = try domainXML(for: Fixtures.noGPU, paths: Fixtures.paths, logsSerialConsole: false)
+        #expect(local.contains("<log file='\(Fixtures.paths.serialLog)' append='on'/>"))
+        #expect(!remote.contains("<log"))
+        #expect(remote.contains("<serial type='pty'>"))
+        let validation = try XMLValidator.validateDomain(remote)
+        #expect(validation.status == 0, "virt-xml-validate: \(validation.output)")
+    }
+
     @Test(arguments: [
         ("host", Accelerator.kvm, "<cpu mode='host-passthrough' check='none'>"),
         ("host", Accelerator.tcg, "<cpu mode='maximum' check='none'>"),

@@ -8,14 +8,14 @@ import VMCore
 /// while PCIe unplug and ACPI power-off need a guest OS and are checked to time out here (the
 /// test-bed guest will cover their success path).
 @Suite(.serialized) struct SystemDaemonTests {
-    /// A per-test state folder the `libvirt-qemu` user can reach (libvirt chowns the files, not
-    /// the folders), and a TCG definition with a user NIC and two spare root ports.
+    /// A private (0700, like `vm`'s own) per-test state folder, which only virtlogd (root) writes
+    /// into, and a TCG definition with a user NIC and two spare root ports.
     static func makeVM() throws -> (spec: VMSpec, paths: VMPaths, cleanup: @Sendable () -> Void) {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("vm-libvirt-\(UUID().uuidString)")
         let state = root.appendingPathComponent("state")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o755])
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root.path)
+                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: root.path)
         let paths = VMPaths(runtimeDirectory: root.appendingPathComponent("run").path, stateDirectory: state.path)
         var spec = VMSpec(name: try VMName("vmtest-\(UUID().uuidString.prefix(8).lowercased())"))
         spec.accelerator = .tcg
@@ -44,7 +44,9 @@ import VMCore
 
         try domain.start()
         #expect(try domain.state() == .running)
-        #expect(FileManager.default.fileExists(atPath: paths.varsFile), "libvirt copies the vars template")
+        let nvram = "/var/lib/libvirt/qemu/nvram/\(name)_VARS.fd"
+        #expect(FileManager.default.fileExists(atPath: nvram), "libvirt copies the vars template into its own folder")
+        #expect(try domain.xml(inactive: true).contains(">\(nvram)</nvram>"))
         #expect(FileManager.default.fileExists(atPath: paths.serialLog), "virtlogd writes the serial log")
         let startAgain = try #require(throws: LibvirtError.self) { try domain.start() }
         #expect(startAgain.isOperationInvalid)
@@ -79,7 +81,7 @@ import VMCore
 
         try domain.undefine(nvram: .remove)
         #expect(try connection.domainIfDefined(named: name) == nil)
-        #expect(!FileManager.default.fileExists(atPath: paths.varsFile))
+        #expect(!FileManager.default.fileExists(atPath: nvram))
     }
 
     /// Plugging a hot GPU whose host device does not exist surfaces libvirt's own message (here

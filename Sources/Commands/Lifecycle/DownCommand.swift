@@ -9,7 +9,8 @@ struct DownCommand: AsyncParsableCommand {
         abstract: "Stop a VM: ACPI power button, then quit, then SIGTERM, then SIGKILL.",
         discussion: """
             Exit status: 0 powered off by the guest (or not running), 3 ended by QMP quit, \
-            4 by SIGTERM, 5 by SIGKILL, 1 on error.
+            4 by SIGTERM, 5 by SIGKILL, 1 on error. With the libvirt backend: the power button \
+            (virDomainShutdown), then virDomainDestroy, which exits with 5.
             """)
 
     @Argument(help: "The VM name or a path to its definition.")
@@ -18,25 +19,31 @@ struct DownCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for the guest to power off after the power button.")
     var timeout: Int = 60
 
-    @Flag(help: "Skip the power button: end QEMU with quit at once.")
+    @Flag(help: "Skip the power button: end QEMU with quit at once (libvirt: destroy the domain).")
     var force = false
+
+    @OptionGroup var backendOptions: BackendOptions
 
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         let loaded = try CommandSupport.loader.load(name)
-        let machine = try CommandSupport.machine(loaded, logger: CommandSupport.logger(debug: global.debug))
+        let backend = try backendOptions.resolve(loaded.spec.backend)
+        let machine = try CommandSupport.backend(loaded, backend, logger: CommandSupport.logger(debug: global.debug))
         let outcome = try await machine.down(timeout: .seconds(timeout), force: force)
         if global.json {
             try CommandSupport.printJSON(["name": loaded.spec.name.rawValue, "outcome": outcome.rawValue])
         } else {
-            print(Self.message(outcome, name: loaded.spec.name.rawValue, timeout: timeout, force: force))
+            print(Self.message(outcome, name: loaded.spec.name.rawValue, timeout: timeout, force: force, backend: backend))
         }
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
     }
 
-    static func message(_ outcome: DownOutcome, name: String, timeout: Int, force: Bool) -> String {
+    static func message(_ outcome: DownOutcome, name: String, timeout: Int, force: Bool, backend: Backend = .qemu) -> String {
         let ignored = force ? "" : "the guest did not power off within \(timeout) s; "
+        if case .libvirt = backend, outcome == .killed {
+            return "\(name): \(ignored)libvirt destroyed the domain (virDomainDestroy)"
+        }
         switch outcome {
         case .notRunning: return "\(name) is not running"
         case .poweredOff: return "\(name) powered off (ACPI power button)"

@@ -8,6 +8,8 @@ struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List every defined VM with its state.")
 
+    @OptionGroup var backendOptions: BackendOptions
+
     @OptionGroup var global: GlobalOptions
 
     /// One row of `vm list`.
@@ -15,7 +17,10 @@ struct ListCommand: AsyncParsableCommand {
         var name: String
         var file: String
         var state: String
+        var backend: String?
         var pid: Int32?
+        /// What the backend added (libvirt unreachable, QMP did not answer, ...).
+        var note: String?
         var error: String?
     }
 
@@ -25,8 +30,10 @@ struct ListCommand: AsyncParsableCommand {
         for file in CommandSupport.loader.definitionFiles() {
             do {
                 let loaded = try CommandSupport.loadResolved(file)
-                let status = try await CommandSupport.machine(loaded, logger: logger).status()
-                rows.append(Row(name: status.name, file: file, state: status.state.rawValue, pid: status.pid))
+                let backend = try backendOptions.resolve(loaded.spec.backend)
+                let status = try await CommandSupport.backend(loaded, backend, logger: logger).status()
+                rows.append(Row(name: status.name, file: file, state: status.state.rawValue, backend: backend.label,
+                                pid: status.pid, note: status.note))
             } catch {
                 rows.append(Row(name: DefinitionParser.stem(of: file), file: file, state: "invalid", error: "\(error)"))
             }
@@ -37,10 +44,13 @@ struct ListCommand: AsyncParsableCommand {
             return
         }
         let width = max(4, rows.map(\.name.count).max() ?? 0)
-        print("NAME".padding(toLength: width, withPad: " ", startingAt: 0) + "  STATE          PID")
+        let backendWidth = max(7, rows.map { $0.backend?.count ?? 1 }.max() ?? 0)
+        print("NAME".padding(toLength: width, withPad: " ", startingAt: 0) + "  STATE          "
+              + "BACKEND".padding(toLength: backendWidth, withPad: " ", startingAt: 0) + "  PID")
         for row in rows {
             let state = row.state.padding(toLength: 13, withPad: " ", startingAt: 0)
-            print(row.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  \(state)  \(row.pid.map(String.init) ?? "-")")
+            let backend = (row.backend ?? "-").padding(toLength: backendWidth, withPad: " ", startingAt: 0)
+            print(row.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  \(state)  \(backend)  \(row.pid.map(String.init) ?? "-")")
         }
     }
 }

@@ -10,17 +10,21 @@ struct StatusCommand: AsyncParsableCommand {
     @Argument(help: "The VM name or a path to its definition.")
     var name: String
 
+    @OptionGroup var backendOptions: BackendOptions
+
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         let loaded = try CommandSupport.loadResolved(name)
-        let report = try await CommandSupport.machine(loaded, logger: CommandSupport.logger(debug: global.debug)).status()
+        let backend = try backendOptions.resolve(loaded.spec.backend)
+        let report = try await CommandSupport.backend(loaded, backend, logger: CommandSupport.logger(debug: global.debug)).status()
         if global.json { return try CommandSupport.printJSON(report) }
-        print(Self.render(report))
+        print(Self.render(report, backend: backend))
     }
 
-    static func render(_ report: VMStatusReport) -> String {
+    static func render(_ report: VMStatusReport, backend: Backend = .qemu) -> String {
         var lines = ["\(report.name): \(report.state.rawValue)"]
+        if case .libvirt(let uri) = backend { lines.append("  libvirt:      \(uri)") }
         if let pid = report.pid { lines.append("  pid:          \(pid)") }
         if let status = report.qemuStatus { lines.append("  QEMU status:  \(status)") }
         if let uptime = report.uptimeSeconds { lines.append("  uptime:       \(uptime / 3600)h \(uptime / 60 % 60)m \(uptime % 60)s") }

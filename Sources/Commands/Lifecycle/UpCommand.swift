@@ -13,15 +13,23 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Leave the vCPUs stopped (QEMU -S); `vm qmp NAME cont` starts them.")
     var paused = false
 
+    @Flag(help: "libvirt backend: replace a shut-off domain of the same name that was defined from other content.")
+    var redefine = false
+
+    @OptionGroup var backendOptions: BackendOptions
+
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         let loaded = try CommandSupport.loadResolved(name)
         let logger = CommandSupport.logger(debug: global.debug)
-        let report = try await CommandSupport.machine(loaded, logger: logger).up(paused: paused)
+        let backend = try backendOptions.resolve(loaded.spec.backend)
+        if redefine, backend == .qemu { throw ValidationError("--redefine applies to the libvirt backend only") }
+        let report = try await CommandSupport.backend(loaded, backend, redefine: redefine, logger: logger).up(paused: paused)
         if global.json { return try CommandSupport.printJSON(report) }
         if report.recoveredStaleState { print("cleaned up the files a crashed run of \(report.name) left behind") }
         print("\(report.name) is up: QEMU \(report.qemuVersion), pid \(report.pid.map(String.init) ?? "?"), state \(report.qemuStatus)")
         if let socket = report.qmpSocket { print("QMP: \(socket)") }
+        if case .libvirt(let uri) = backend { print("libvirt: domain \(report.name) at \(uri)") }
     }
 }

@@ -67,6 +67,9 @@ struct QMPCommand: AsyncParsableCommand {
         switch invocation.target {
         case .socket(let socket): path = socket
         case .vm(let name):
+            if let uri = LibvirtQMP.uri(forVM: name) {
+                return try runThroughLibvirt(uri: uri, name: name, invocation: invocation)
+            }
             let layout = StateLayout(environment: ProcessInfo.processInfo.environment, uid: getuid())
             path = layout.paths(for: try VMName(name)).qmpSocket
         }
@@ -88,6 +91,13 @@ struct QMPCommand: AsyncParsableCommand {
             seen += 1
             if let count, seen >= count { return }
         }
+    }
+
+    /// A libvirt-backed VM: one command through libvirt's QMP pass-through (no events).
+    private func runThroughLibvirt(uri: String, name: String, invocation: QMPInvocation) throws {
+        guard !events, let command = invocation.command else { throw LibvirtQMP.Failure.eventsUnsupported(name: name) }
+        let reply = try LibvirtQMP.execute(uri: uri, domain: name, command: command.name, arguments: command.arguments)
+        print(raw ? JSONWriter.string(reply, sortedKeys: true) : JSONWriter.pretty(reply))
     }
 
     private func invocation() throws(QMPInvocation.Problem) -> QMPInvocation {

@@ -1,5 +1,6 @@
 import Foundation
 import HostLinux
+import Libvirt
 import Logging
 import Extras
 import QEMU
@@ -34,6 +35,19 @@ enum CommandSupport {
         let check = BootPassthroughCheck(fileSystem: hostFileSystem)
         return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: try QEMULauncher.locate(), logger: logger,
                            passthroughProblems: { check.problems(for: $0) })
+    }
+
+    /// The backend that runs `loaded`: `vm` launching QEMU, or libvirtd at a URI. `redefine` lets
+    /// the libvirt backend replace a shut-off domain defined from other content.
+    static func backend(_ loaded: LoadedDefinition, _ backend: Backend, redefine: Bool = false, logger: Logger) throws -> any VMBackend {
+        switch backend {
+        case .qemu:
+            return try machine(loaded, logger: logger)
+        case .libvirt(let uri):
+            let check = BootPassthroughCheck(fileSystem: hostFileSystem, driverSwitchedByLibvirt: true)
+            return LibvirtMachine(spec: loaded.spec, paths: loaded.paths, uri: uri, redefine: redefine,
+                                  passthroughProblems: { check.problems(for: $0) })
+        }
     }
 
     /// What sessions on this VM can use besides the VM itself.

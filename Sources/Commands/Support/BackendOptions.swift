@@ -1,0 +1,36 @@
+import ArgumentParser
+import Libvirt
+import VMCore
+
+/// `--backend` and `--connect`, taken by the lifecycle verbs.
+struct BackendOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Run the VM with this backend instead of the definition's.", valueName: "qemu|libvirt"))
+    var backend: String?
+
+    @Option(help: ArgumentHelp("libvirt connection URI (implies --backend libvirt), e.g. qemu:///system or qemu+ssh://host/system.",
+                               valueName: "uri"))
+    var connect: String?
+
+    func validate() throws {
+        do {
+            _ = try BackendSelection.resolve(definition: .qemu, backend: backend, connect: connect)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// The backend for a definition that chose `definition`.
+    func resolve(_ definition: Backend) throws -> Backend {
+        try BackendSelection.resolve(definition: definition, backend: backend, connect: connect)
+    }
+}
+
+extension Backend {
+    /// `qemu`, or `libvirt URI`.
+    var label: String {
+        switch self {
+        case .qemu: return "qemu"
+        case .libvirt(let uri): return "libvirt \(uri)"
+        }
+    }
+}
