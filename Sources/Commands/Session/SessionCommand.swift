@@ -84,7 +84,7 @@ struct SessionCommand: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: loaded.paths.runtimeDirectory) else {
                 throw ValidationError("\(loaded.spec.name) is not running")
             }
-            FileManager.default.createFile(atPath: SessionRunner.stopRequestFile(loaded.paths), contents: nil,
+            _ = FileManager.default.createFile(atPath: SessionRunner.stopRequestFile(loaded.paths), contents: nil,
                                            attributes: [.posixPermissions: 0o600])
             print("asked the session on \(loaded.spec.name) to go on")
         }

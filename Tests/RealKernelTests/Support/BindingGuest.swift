@@ -1,0 +1,80 @@
+import Foundation
+
+/// One boot of the test-bed guest running Guest/bind-cycle.sh with the real `vm` binary inside.
+struct BindingGuest: Sendable {
+    /// What the boot produced.
+    struct Run: Sendable {
+        var transcript: GuestTranscript
+        /// The whole serial log, for failure messages.
+        var serial: String
+        var qemuStatus: Int32
+        var qemuStandardError: String
+        /// QEMU start to exit (boot, overlay unpacking, the script, power-off).
+        var duration: Duration
+        /// Time spent making the initramfs (the cached `vm` overlay + the script overlay + concatenation).
+        var preparation: Duration
+
+        /// The last part of the serial log, for `#require` comments.
+        var serialTail: String { String(serial.suffix(6000)) }
+    }
+
+    var image: TestBed.Image
+    var baseCmdline: String
+    var pairs: [StandInPair]
+    var cycles: Int
+    var holderCheck: Bool
+    /// Boot, unpacking, the script and power-off together; TCG on a loaded 2-core host is slow.
+    var timeout: Duration = .seconds(600)
+
+    /// Builds the initramfs (test-bed initrd + `vm` overlay + script overlay), boots QEMU, waits for it to exit
+    /// (the guest powers off after the script) and parses the serial log. QEMU is killed on timeout, on
+    /// cancellation and on any error.
+    func run() async throws -> Run {
+        let scratch = try ScratchDirectory()
+        let clock = ContinuousClock()
+        let preparationStart = clock.now
+        let vmOverlay = try await VMOverlay.current()
+        let scriptOverlay = scratch.file("script.cpio.gz")
+        _ = try await ChildProcess.runChecked(
+            Repository.path("scripts/testbed"),
+            ["overlay", scriptOverlay, "\(Repository.guestScript("bind-cycle.sh")):\(GuestMachine.scriptPath)"],
+            name: "script-overlay", outputDirectory: scratch.path, timeout: .seconds(120))
+        let initrd = scratch.file("initrd")
+        try Self.concatenate([image.initrd, vmOverlay, scriptOverlay], into: initrd)
+        let preparation = clock.now - preparationStart
+
+        let serialLog = scratch.file("serial.log")
+        let machine = GuestMachine(
+            kernel: image.kernel, initrd: initrd, baseCmdline: baseCmdline, pairs: pairs,
+            scriptParameters: ["rktest.slots=" + pairs.map(\.slot).joined(separator: ","), "rktest.cycles=\(cycles)",
+                               "rktest.holder=\(holderCheck ? 1 : 0)"],
+            serialLog: serialLog)
+        let outcome: ChildOutcome
+        do {
+            outcome = try await ChildProcess.run(try ChildProcess.locate("qemu-system-x86_64"), machine.arguments, name: "qemu",
+                                                 outputDirectory: scratch.path, timeout: timeout)
+        } catch let error as ChildProcessError {
+            let serial = (try? String(contentsOfFile: serialLog, encoding: .utf8)) ?? "(no serial log)"
+            throw TestBedError("\(error)\nserial log:\n\(serial.suffix(6000))")
+        }
+        let serial = (try? String(contentsOfFile: serialLog, encoding: .utf8)) ?? ""
+        return Run(transcript: GuestTranscript(serial: serial), serial: serial, qemuStatus: outcome.status,
+                   qemuStandardError: outcome.standardError, duration: outcome.duration, preparation: preparation)
+    }
+
+    /// Linux unpacks concatenated (compressed) cpio archives in order: later files win.
+    private static func concatenate(_ parts: [String], into output: String) throws {
+        guard FileManager.default.createFile(atPath: output, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: output])
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        defer { try? handle.close() }
+        for part in parts {
+            let input = try FileHandle(forReadingFrom: URL(fileURLWithPath: part))
+            defer { try? input.close() }
+            while let chunk = try input.read(upToCount: 1 << 22), !chunk.isEmpty {
+                try handle.write(contentsOf: chunk)
+            }
+        }
+    }
+}
