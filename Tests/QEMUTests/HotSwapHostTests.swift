@@ -171,3 +171,33 @@ struct HotSwapHostTests {
         #expect(try rig.swapper.plan(detach: 0).first == "device_del gpu0-f0 (function 0: the guest releases the whole slot)")
     }
 }
+
+/// `vm down` of a VM whose QEMU is gone while the journal records a GPU in the guest: the GPU
+/// goes back to its host drivers, unless asked to stay on vfio-pci.
+struct DownReturnsTheGPUTests {
+    @Test(arguments: [false, true])
+    func downReturnsTheGPUUnlessKept(keep: Bool) async throws {
+        let rig = try HotSwapHostTests.Rig()
+        defer { rig.monitor.close() }
+        let paths = VMPaths(runtimeDirectory: rig.tree.rootPath + "/run", stateDirectory: rig.tree.rootPath + "/state")
+        let machine = QEMUMachine(spec: rig.swapper.spec, paths: paths, launcher: QEMULauncher(executable: "/nonexistent"),
+                                  hostFileSystem: rig.kernel, passthroughProblems: { _ in [] })
+        try FileManager.default.createDirectory(atPath: paths.stateDirectory, withIntermediateDirectories: true)
+        var swapper = machine.swapper()
+        swapper.binder = rig.swapper.binder
+        let client = try await rig.client()
+        _ = try await swapper.attach(gpu: 0, client: client)
+        client.close()
+        #expect(rig.driver(HotSwapHostTests.display) == "vfio-pci")
+
+        // QEMU is not running (it crashed, or the guest powered off): down finds nothing to stop.
+        #expect(try await machine.down(timeout: .seconds(1), force: false, keepGPUOnVFIO: keep) == .notRunning)
+        if keep {
+            #expect(rig.driver(HotSwapHostTests.display) == "vfio-pci" && rig.driver(HotSwapHostTests.audio) == "vfio-pci")
+            #expect(try swapper.journal.read()?.phase == .inGuest)
+        } else {
+            #expect(rig.onOriginalDrivers)
+            #expect(try swapper.journal.read() == nil)
+        }
+    }
+}

@@ -22,6 +22,9 @@ struct DownCommand: AsyncParsableCommand {
     @Flag(help: "Skip the power button: end QEMU with quit at once (libvirt: destroy the domain).")
     var force = false
 
+    @Flag(help: "Leave a hot-plugged GPU on vfio-pci after the VM stops (default: back to its host drivers). QEMU backend; libvirt's managed hostdevs always go back.")
+    var keepGPUOnVFIO = false
+
     @OptionGroup var backendOptions: BackendOptions
 
     @OptionGroup var global: GlobalOptions
@@ -30,7 +33,12 @@ struct DownCommand: AsyncParsableCommand {
         let loaded = try CommandSupport.loader.load(name)
         let backend = try backendOptions.resolve(loaded.spec.backend)
         let machine = try CommandSupport.backend(loaded, backend, logger: CommandSupport.logger(debug: global.debug))
-        let outcome = try await machine.down(timeout: .seconds(timeout), force: force)
+        let outcome: DownOutcome
+        if let qemu = machine as? QEMUMachine {
+            outcome = try await qemu.down(timeout: .seconds(timeout), force: force, keepGPUOnVFIO: keepGPUOnVFIO)
+        } else {
+            outcome = try await machine.down(timeout: .seconds(timeout), force: force)
+        }
         if global.json {
             try CommandSupport.printJSON(["name": loaded.spec.name.rawValue, "outcome": outcome.rawValue])
         } else {
