@@ -98,14 +98,14 @@ let package = Package(
         .testTarget(
             name: "QEMUTests",
             dependencies: [
-                "QEMU", "QMP", "VMCore", "HostLinux", "HostLinuxFakes", "Sessions",
+                "QEMU", "QMP", "VMCore", "HostLinux", "HostLinuxFakes", "Sessions", "GuestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             exclude: ["Golden"]
         ),
-        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "VMCore"], exclude: ["Golden"]),
+        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "VMCore", "GuestSupport"], exclude: ["Golden"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "QMP", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Boots the test-bed guest for the guest-agent, network and extras tests.
         .target(

@@ -18,11 +18,11 @@ public enum MacvtapNIC {
     /// QEMU must still be paused (`-S`) so the guest finds the NIC at boot.
     public static func attach(tapDescriptor: Int32, qmpSocket: String, network: NetworkSpec,
                               timeout: Duration = .seconds(10), logger: Logger) async throws(QMPError) {
-        let transport: FileDescriptorPassingTransport
+        let transport: UnixSocketTransport
         do {
-            transport = try await FileDescriptorPassingTransport.connect(path: qmpSocket, timeout: timeout)
+            transport = try await UnixSocketTransport.connect(path: qmpSocket, timeout: timeout)
         } catch {
-            throw QMPError.connectFailed(path: qmpSocket, reason: .other(errno: ECONNREFUSED))
+            throw QMPError(connecting: qmpSocket, error)
         }
         let client = try await QMPClient.connect(transport: transport, timeout: timeout, logger: logger)
         defer { client.close() }

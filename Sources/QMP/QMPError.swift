@@ -68,7 +68,7 @@ public enum QMPError: Error, Equatable, Sendable, CustomStringConvertible {
 
 extension QMPError {
     /// Maps a transport connect failure.
-    init(connecting path: String, _ error: TransportError) {
+    public init(connecting path: String, _ error: TransportError) {
         switch error {
         case .connectFailed(_, let code) where code == ENOENT: self = .connectFailed(path: path, reason: .noSocket)
         case .connectFailed(_, let code) where code == ECONNREFUSED: self = .connectFailed(path: path, reason: .refused)

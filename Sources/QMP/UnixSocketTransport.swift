@@ -10,6 +10,7 @@ public final class UnixSocketTransport: ByteTransport {
     private let wakeRead: Int32
     private let wakeWrite: Int32
     private let isClosed = Atomic<Bool>(false)
+    private let pendingDescriptor = Mutex<Int32?>(nil)
 
     private init(socket: Int32, wakeRead: Int32, wakeWrite: Int32) {
         self.socket = socket
@@ -78,21 +79,66 @@ public final class UnixSocketTransport: ByteTransport {
         return UnixSocketTransport(socket: fd, wakeRead: pipeEnds[0], wakeWrite: pipeEnds[1])
     }
 
+    /// Sends `descriptor` (SCM_RIGHTS) along with the next ``write(_:)``, as QMP `getfd` and
+    /// `add-fd` expect; the caller keeps its own copy.
+    public func attachToNextWrite(_ descriptor: Int32) {
+        pendingDescriptor.withLock { $0 = descriptor }
+    }
+
     public func write(_ bytes: UnsafeRawBufferPointer) throws(TransportError) {
         guard !isClosed.load(ordering: .acquiring) else { throw .closed }
         var offset = 0
         while offset < bytes.count {
-            let sent = send(socket, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            let descriptor = pendingDescriptor.withLock { value -> Int32? in
+                defer { value = nil }
+                return value
+            }
+            let sent = descriptor.map { send(bytes, from: offset, with: $0) }
+                ?? Glibc.send(socket, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
             if sent > 0 {
                 offset += sent
                 continue
             }
             let code = errno
-            if sent < 0, code == EINTR { continue }
+            if sent < 0, code == EINTR {
+                if let descriptor { attachToNextWrite(descriptor) }
+                continue
+            }
             if code == EPIPE || code == ECONNRESET || isClosed.load(ordering: .acquiring) { throw .closed }
-            throw .ioFailed(operation: "send", errno: code)
+            throw .ioFailed(operation: descriptor == nil ? "send" : "sendmsg", errno: code)
         }
     }
+
+    /// `sendmsg` of `bytes[offset...]` carrying one SCM_RIGHTS descriptor.
+    private func send(_ bytes: UnsafeRawBufferPointer, from offset: Int, with descriptor: Int32) -> Int {
+        let controlLength = Self.controlSpace(MemoryLayout<Int32>.size)
+        let control = UnsafeMutableRawBufferPointer.allocate(byteCount: controlLength, alignment: MemoryLayout<cmsghdr>.alignment)
+        defer { control.deallocate() }
+        control.initializeMemory(as: UInt8.self, repeating: 0)
+        let header = control.baseAddress!.assumingMemoryBound(to: cmsghdr.self)
+        header.pointee.cmsg_level = SOL_SOCKET
+        header.pointee.cmsg_type = Int32(SCM_RIGHTS)
+        header.pointee.cmsg_len = Self.controlLength(MemoryLayout<Int32>.size)
+        (control.baseAddress! + Self.controlLength(0)).storeBytes(of: descriptor, as: Int32.self)
+        var vector = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress! + offset), iov_len: bytes.count - offset)
+        return withUnsafeMutablePointer(to: &vector) { vectorPointer in
+            var message = msghdr()
+            message.msg_iov = vectorPointer
+            message.msg_iovlen = 1
+            message.msg_control = control.baseAddress
+            message.msg_controllen = controlLength
+            return sendmsg(socket, &message, Int32(MSG_NOSIGNAL))
+        }
+    }
+
+    /// `CMSG_ALIGN`, `CMSG_LEN` and `CMSG_SPACE` (macros Swift does not import).
+    private static func controlAlign(_ length: Int) -> Int {
+        let word = MemoryLayout<Int>.size
+        return (length + word - 1) & ~(word - 1)
+    }
+
+    private static func controlLength(_ length: Int) -> Int { controlAlign(MemoryLayout<cmsghdr>.size) + length }
+    private static func controlSpace(_ length: Int) -> Int { controlAlign(MemoryLayout<cmsghdr>.size) + controlAlign(length) }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration?) throws(TransportError)
         -> TransportReadResult

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import QEMU
+import Subprocess
 import VMCore
 
 /// A private folder for one test: definitions, runtime and state live under it (short paths for
@@ -17,6 +18,11 @@ public final class Scratch: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: "\(root)/d", withIntermediateDirectories: true)
     }
 
+    /// The environment that points a `vm` process at this folder.
+    public var environment: Subprocess.Environment {
+        .inherit.updating(["VM_HOME": "\(root)/d", "VM_RUNTIME_DIR": "\(root)/r", "VM_STATE_DIR": "\(root)/s"])
+    }
+
     /// Writes `NAME.toml` and loads it (firmware resolved from this machine).
     public func define(_ name: String, _ toml: String) throws -> LoadedDefinition {
         let file = "\(root)/d/\(name).toml"
@@ -26,26 +32,45 @@ public final class Scratch: @unchecked Sendable {
         return LoadedDefinition(file: loaded.file, spec: spec, paths: loaded.paths)
     }
 
-    /// A QEMU machine for `loaded`, launched with `qemu` (default: from PATH).
-    public func machine(_ loaded: LoadedDefinition, qemu: String? = nil) throws -> QEMUMachine {
+    /// A QEMU machine for `loaded`, launched with `qemu` (default: from PATH), with no
+    /// passthrough check unless one is given.
+    public func machine(_ loaded: LoadedDefinition, qemu: String? = nil,
+                        passthroughProblems: @escaping @Sendable (VMSpec) -> [String] = { _ in [] }) throws -> QEMUMachine {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let launcher = try qemu.map(QEMULauncher.init(executable:)) ?? QEMULauncher.locate()
-        return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: launcher, logger: logger, passthroughProblems: { _ in [] })
+        return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: launcher, logger: logger,
+                           passthroughProblems: passthroughProblems)
     }
 
-    /// Waits until the guest's serial log holds `marker`.
-    public static func waitForSerial(_ loaded: LoadedDefinition, marker: String, timeout: Duration = .seconds(120)) async throws {
+    /// Waits until the guest's serial log holds `marker` (at least `count` times).
+    public static func waitForSerial(_ loaded: LoadedDefinition, marker: String, count: Int = 1,
+                                     timeout: Duration = .seconds(120)) async throws {
+        try await waitForSerial(in: loaded.paths.serialLog, marker: marker, count: count, timeout: timeout)
+    }
+
+    /// Waits until the serial log file `log` holds `marker` (at least `count` times).
+    public static func waitForSerial(in log: String, marker: String, count: Int = 1, timeout: Duration = .seconds(120)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let text = try? String(contentsOfFile: loaded.paths.serialLog, encoding: .utf8), text.contains(marker) { return }
+            if let text = try? String(contentsOfFile: log, encoding: .utf8), text.components(separatedBy: marker).count - 1 >= count { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-        let text = (try? String(contentsOfFile: loaded.paths.serialLog, encoding: .utf8)) ?? "(no serial log)"
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? "(no serial log)"
         throw TestBedError.guestNotReady("no \(marker) within \(timeout); serial log:\n\(text.suffix(2000))")
     }
 
+    /// QEMU processes running the VM `name` (by the `-name` vm gives them).
+    public static func qemuProcesses(named name: String) -> [Int32] {
+        let table = SystemProcessTable()
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap(Int32.init) ?? []
+        return pids.filter { pid in
+            table.isAlive(pid) && (table.commandLine(of: pid)?.contains("guest=\(name),process=vm-\(name)") ?? false)
+        }
+    }
+
     deinit {
+        // Never leave a QEMU behind: kill whatever still runs from this scratch folder.
         let table = SystemProcessTable()
         for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap(Int32.init) ?? []
         where table.commandLine(of: pid)?.contains(where: { $0.contains(root) }) ?? false {

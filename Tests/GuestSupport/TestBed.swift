@@ -9,7 +9,7 @@ public struct TestBed: Sendable {
     public let initrd: String
     public let cmdline: String
 
-    static let repository = URL(fileURLWithPath: #filePath)
+    public static let repository = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// Runs `scripts/testbed prepare` (a no-op when cached) and reads its KEY=value lines.

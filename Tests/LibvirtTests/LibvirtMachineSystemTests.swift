@@ -1,4 +1,5 @@
 import Foundation
+import GuestSupport
 import Testing
 import VMCore
 @testable import Libvirt

@@ -1,4 +1,5 @@
 import Foundation
+import GuestSupport
 import HostLinux
 import Testing
 import VMCore
@@ -80,7 +81,7 @@ private func gpuSpec() throws -> VMSpec {
         functions = ["0000:05:00.0", "0000:05:00.1"]
         """)
     let check = BootPassthroughCheck(fileSystem: RootedFileSystem(root: HostRoot(root)))
-    let machine = scratch.machine(loaded, passthroughProblems: { check.problems(for: $0) })
+    let machine = try scratch.machine(loaded, passthroughProblems: { check.problems(for: $0) })
     await #expect(throws: UpError.self) { try await machine.up() }
     #expect(Scratch.qemuProcesses(named: "fakegpu").isEmpty)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GuestSupport
 import QMP
 import Testing
 import VMCore
@@ -28,7 +29,7 @@ struct HotSwapGuestTests {
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()
         let loaded = try scratch.define("swap", Self.hotStandIn(bed))
-        let machine = scratch.machine(loaded)
+        let machine = try scratch.machine(loaded)
         _ = try await machine.up()
         try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
         #expect(await machine.status().passthroughInGuest == [])
@@ -57,7 +58,7 @@ struct HotSwapGuestTests {
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()
         let loaded = try scratch.define("twiceswap", Self.hotStandIn(bed))
-        let machine = scratch.machine(loaded)
+        let machine = try scratch.machine(loaded)
         await #expect(throws: SwapError.self) { try await machine.attachGPU(0) }  // not running
         _ = try await machine.up()
         try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
@@ -73,7 +74,7 @@ struct HotSwapGuestTests {
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()
         let loaded = try scratch.define("halfswap", Self.hotStandIn(bed))
-        let machine = scratch.machine(loaded)
+        let machine = try scratch.machine(loaded)
         _ = try await machine.up()
         try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
         var swapper = machine.swapper()

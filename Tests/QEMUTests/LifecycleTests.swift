@@ -1,4 +1,5 @@
 import Foundation
+import GuestSupport
 import QMP
 import Testing
 import VMCore
@@ -12,7 +13,7 @@ struct LifecycleTests {
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()
         let loaded = try scratch.define("polite", bed.definition())
-        let machine = scratch.machine(loaded)
+        let machine = try scratch.machine(loaded)
 
         let report = try await machine.up()
         #expect(report.qemuStatus == "running")
@@ -38,7 +39,7 @@ struct LifecycleTests {
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()
         let loaded = try scratch.define("stubborn", bed.definition(extraCmdline: "vmtest.acpi=off"))
-        let machine = scratch.machine(loaded)
+        let machine = try scratch.machine(loaded)
         _ = try await machine.up()
         try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
 
@@ -54,7 +55,7 @@ struct LifecycleTests {
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()
         let loaded = try scratch.define("crashy", bed.definition())
-        let machine = scratch.machine(loaded)
+        let machine = try scratch.machine(loaded)
         let first = try await machine.up()
         let firstPID = try #require(first.pid)
         kill(firstPID, SIGKILL)
@@ -99,7 +100,7 @@ struct LifecycleTests {
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()
         let loaded = try scratch.define("once", bed.definition())
-        let machine = scratch.machine(loaded)
+        let machine = try scratch.machine(loaded)
         #expect(try await machine.down(timeout: .seconds(1)) == .notRunning)
         _ = try await machine.up(paused: true)
         #expect(await machine.status().state == .paused)
@@ -111,7 +112,7 @@ struct LifecycleTests {
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()
         let loaded = try scratch.define("gpuvm", bed.definition())
-        let machine = scratch.machine(loaded, passthroughProblems: { _ in ["0000:05:00.0 is bound to nvidia"] })
+        let machine = try scratch.machine(loaded, passthroughProblems: { _ in ["0000:05:00.0 is bound to nvidia"] })
         do {
             _ = try await machine.up()
             Issue.record("up should have refused")
@@ -126,7 +127,7 @@ struct LifecycleTests {
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()
         let loaded = try scratch.define("kvmvm", bed.definition().replacingOccurrences(of: "accelerator = \"tcg\"", with: "accelerator = \"kvm\""))
-        let machine = scratch.machine(loaded)
+        let machine = try scratch.machine(loaded)
         do {
             let report = try await machine.up()
             // A host with working KVM: QEMU must really use it.

@@ -1,4 +1,5 @@
 import Foundation
+import GuestSupport
 import QMP
 import Subprocess
 import SystemPackage
@@ -28,7 +29,7 @@ struct RealStartTests {
             .replacingOccurrences(of: "accelerator = \"kvm\"", with: "")
         // KVM is not usable on the test machines: run the same definition under TCG.
         let loaded = try scratch.define(name, "accelerator = \"tcg\"\n" + toml.replacingOccurrences(of: "accelerator = \"tcg\"", with: ""))
-        let machine = scratch.machine(loaded)
+        let machine = try scratch.machine(loaded)
         let report = try await machine.up(paused: true)
 
         let client = try await QMPClient.connect(path: try #require(report.qmpSocket))

@@ -1,4 +1,5 @@
 import Foundation
+import GuestSupport
 import Sessions
 import Subprocess
 import SystemPackage
@@ -52,7 +53,7 @@ struct SessionRunnerTests {
             [[step]]
             action = "down"
             """, scratch: scratch)
-        let (outcome, events) = await Self.run(session, on: scratch.machine(loaded))
+        let (outcome, events) = await Self.run(session, on: try scratch.machine(loaded))
         #expect(outcome.status == .completed)
         #expect(outcome.exitCode == 0)
         #expect(outcome.steps.map(\.status) == Array(repeating: .ok, count: 7))
@@ -83,7 +84,7 @@ struct SessionRunnerTests {
             [[step]]
             action = "down"
             """, scratch: scratch)
-        let machine = scratch.machine(loaded)
+        let machine = try scratch.machine(loaded)
         let (outcome, _) = await Self.run(session, on: machine)
         #expect(outcome.status == .failed)
         #expect(outcome.steps.map(\.status) == [.ok, .ok, .ok, .failed, .skipped])
@@ -109,7 +110,7 @@ struct SessionRunnerTests {
             action = "wait"
             serial = "never printed"
             """, scratch: scratch)
-        let (outcome, _) = await Self.run(session, on: scratch.machine(loaded))
+        let (outcome, _) = await Self.run(session, on: try scratch.machine(loaded))
         #expect(outcome.status == .failed)
         #expect(outcome.steps[2].message == SessionError.vmGone.description)
         #expect(Scratch.qemuProcesses(named: "crash").isEmpty)
@@ -193,7 +194,7 @@ struct SessionRunnerTests {
             }
         }
         #expect(result.terminationStatus == .signaled(SIGKILL))
-        let machine = scratch.machine(loaded)
+        let machine = try scratch.machine(loaded)
         #expect(try machine.swapper().journal.read()?.phase == .inGuest)
 
         let recover = try await Subprocess.run(.path(FilePath(vm)), arguments: ["gpu", "recover", "killed"],
@@ -246,7 +247,7 @@ struct SessionGuestAgentTests {
             [[step]]
             action = "down"
             """)
-        let runner = SessionRunner(session: session, machine: scratch.machine(loaded),
+        let runner = SessionRunner(session: session, machine: try scratch.machine(loaded),
                                    services: SessionServices(guestAgent: GuestAgentSocket(socket: loaded.paths.agentSocket)),
                                    report: { _ in })
         let outcome = await runner.run()

@@ -1,3 +1,4 @@
+import GuestSupport
 import Foundation
 import VMCore
 @testable import Libvirt
@@ -42,13 +43,7 @@ final class LibvirtScratch: @unchecked Sendable {
 
     /// Waits until the guest's serial log holds `marker`.
     func waitForSerial(_ marker: String, timeout: Duration = .seconds(120)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let text = try? String(contentsOfFile: paths.serialLog, encoding: .utf8), text.contains(marker) { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        let text = (try? String(contentsOfFile: paths.serialLog, encoding: .utf8)) ?? "(no serial log)"
-        throw TestBedError.guestNotReady("no \(marker) within \(timeout); serial log:\n\(text.suffix(2000))")
+        try await Scratch.waitForSerial(in: paths.serialLog, marker: marker, timeout: timeout)
     }
 
     deinit {
