@@ -8,14 +8,10 @@ public enum LibvirtBackendError: Error, Equatable, CustomStringConvertible {
     /// `running` says whether it must be stopped before `--redefine` can replace it.
     case definedWithOtherContent(name: String, uri: String, running: Bool)
     /// libvirt offers no KVM on the host.
-    case kvmMissing(reason: String)
     /// KVM is offered but the guest could not use it.
-    case kvmBroken(detail: String)
     /// Boot-plugged passthrough devices cannot be handed to the guest.
-    case passthroughNotReady([String])
 
     public var description: String {
-        let tcgHint = "set accelerator = \"tcg\" in the definition to run without KVM (much slower)"
         switch self {
         case .unreachable(let uri, let message):
             return """
@@ -31,12 +27,6 @@ public enum LibvirtBackendError: Error, Equatable, CustomStringConvertible {
                 ? "it is running: stop it with `vm down \(name)`, then `vm up \(name) --redefine` replaces the definition"
                 : "`vm up \(name) --redefine` replaces it with the current definition (same UUID)"
             return "libvirt at \(uri) already has a domain '\(name)' that was not defined from this definition; \(fix)"
-        case .kvmMissing(let reason):
-            return "KVM is not available: \(reason); enable VT-x/AMD-V in the firmware setup and load kvm_intel or kvm_amd, or \(tcgHint)"
-        case .kvmBroken(let detail):
-            return "KVM is present but broken on this host (\(detail)); \(tcgHint)"
-        case .passthroughNotReady(let problems):
-            return "passthrough devices are not ready:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
         }
     }
 }

@@ -62,11 +62,11 @@ public struct LibvirtMachine: VMBackend {
             throw LibvirtBackendError.alreadyRunning(name: name, uri: uri, pid: qemuPid())
         }
         if spec.accelerator == .kvm, let reason = connection.kvmUnavailableReason(machine: spec.machine) {
-            throw LibvirtBackendError.kvmMissing(reason: reason)
+            throw StartRefusal.kvmMissing(reason: reason)
         }
         if connection.isLocal {
             let problems = passthroughProblems(spec)
-            guard problems.isEmpty else { throw LibvirtBackendError.passthroughNotReady(problems) }
+            guard problems.isEmpty else { throw StartRefusal.passthroughNotReady(problems) }
             try Self.makePrivateDirectory(paths.stateDirectory)
         }
         let domain = try define(xml: xml, on: connection)
@@ -76,7 +76,7 @@ public struct LibvirtMachine: VMBackend {
             let kvm = (try? domain.qemuMonitorCommand(#"{"execute":"query-kvm"}"#)).flatMap(QMPReplyText.kvmEnabled)
             if kvm == false || status == "internal-error" {
                 try? domain.destroy()
-                throw LibvirtBackendError.kvmBroken(detail: kvm == false ? "QEMU could not enable KVM" : "the guest stopped with an internal error")
+                throw StartRefusal.kvmBroken(detail: kvm == false ? "QEMU could not enable KVM" : "the guest stopped with an internal error")
             }
         }
         return UpReport(name: name, pid: qemuPid(), qemuStatus: status, qemuVersion: try connection.hypervisorVersion(),
@@ -100,7 +100,7 @@ public struct LibvirtMachine: VMBackend {
         } catch {
             guard spec.accelerator == .kvm, case .api(_, _, _, let message) = error,
                   message.localizedCaseInsensitiveContains("kvm") else { throw error }
-            throw LibvirtBackendError.kvmBroken(detail: message)
+            throw StartRefusal.kvmBroken(detail: message)
         }
     }
 

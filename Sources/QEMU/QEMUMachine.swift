@@ -8,25 +8,15 @@ import VMCore
 /// Why `vm up` refused or failed.
 public enum UpError: Error, CustomStringConvertible {
     case alreadyRunning(name: String, pid: Int32)
-    case kvmMissing(reason: String)
-    case kvmBroken(detail: String)
-    case passthroughNotReady([String])
     case launchFailed(LaunchError)
     case monitorUnreachable(QMPError)
     /// The macvtap link or the NIC hand-over failed.
     case networkSetupFailed(String)
 
     public var description: String {
-        let tcgHint = "set accelerator = \"tcg\" in the definition to run without KVM (much slower)"
         switch self {
         case .alreadyRunning(let name, let pid):
             return "\(name) is already running (QEMU pid \(pid)); `vm status \(name)` shows it, `vm down \(name)` stops it"
-        case .kvmMissing(let reason):
-            return "KVM is not available: \(reason); enable VT-x/AMD-V in the firmware setup and load kvm_intel or kvm_amd, or \(tcgHint)"
-        case .kvmBroken(let detail):
-            return "KVM is present but broken on this host (\(detail)); \(tcgHint)"
-        case .passthroughNotReady(let problems):
-            return "passthrough devices are not ready:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
         case .launchFailed(let error):
             return error.description
         case .monitorUnreachable(let error):
@@ -142,10 +132,10 @@ public struct QEMUMachine: VMBackend {
         // A GPU left on vfio-pci by a crashed run or an interrupted swap goes back to the host first.
         try await returnGPUsLeftBehind()
         if spec.accelerator == .kvm, let reason = Self.kvmUnavailableReason() {
-            throw UpError.kvmMissing(reason: reason)
+            throw StartRefusal.kvmMissing(reason: reason)
         }
         let problems = passthroughProblems(spec)
-        guard problems.isEmpty else { throw UpError.passthroughNotReady(problems) }
+        guard problems.isEmpty else { throw StartRefusal.passthroughNotReady(problems) }
 
         try Self.makePrivateDirectory(paths.runtimeDirectory)
         try prepareFirmwareVars()
@@ -165,7 +155,7 @@ public struct QEMUMachine: VMBackend {
             cleanRuntimeDirectory()
             removeMacvtap()
             if spec.accelerator == .kvm, case .exited(_, let stderr) = error, stderr.localizedCaseInsensitiveContains("kvm") {
-                throw UpError.kvmBroken(detail: stderr.split(separator: "\n").first.map(String.init) ?? "QEMU aborted")
+                throw StartRefusal.kvmBroken(detail: stderr.split(separator: "\n").first.map(String.init) ?? "QEMU aborted")
             }
             throw UpError.launchFailed(error)
         }
@@ -193,7 +183,7 @@ public struct QEMUMachine: VMBackend {
                 let kvm = try await client.queryKVM()
                 if !kvm.enabled || status.status == "internal-error" {
                     await forceStop(pid: pid)
-                    throw UpError.kvmBroken(detail: kvm.enabled ? "the guest stopped with an internal error" : "QEMU could not enable KVM")
+                    throw StartRefusal.kvmBroken(detail: kvm.enabled ? "the guest stopped with an internal error" : "QEMU could not enable KVM")
                 }
             }
             return UpReport(name: spec.name.rawValue, pid: pid, qemuStatus: status.status, qemuVersion: client.version.description,

@@ -82,6 +82,6 @@ private func gpuSpec() throws -> VMSpec {
         """)
     let check = BootPassthroughCheck(fileSystem: RootedFileSystem(root: HostRoot(root)))
     let machine = try scratch.machine(loaded, passthroughProblems: { check.problems(for: $0) })
-    await #expect(throws: UpError.self) { try await machine.up() }
+    await #expect(throws: StartRefusal.self) { try await machine.up() }
     #expect(Scratch.qemuProcesses(named: "fakegpu").isEmpty)
 }

@@ -116,7 +116,7 @@ struct LifecycleTests {
         do {
             _ = try await machine.up()
             Issue.record("up should have refused")
-        } catch let error as UpError {
+        } catch let error as StartRefusal {
             #expect(error.description == "passthrough devices are not ready:\n  - 0000:05:00.0 is bound to nvidia")
         }
         #expect(!FileManager.default.fileExists(atPath: loaded.paths.runtimeDirectory))
@@ -135,11 +135,11 @@ struct LifecycleTests {
             #expect(try await client.queryKVM().enabled)
             client.close()
             _ = try await machine.down(timeout: .seconds(1), force: true)
-        } catch let error as UpError {
+        } catch let error as StartRefusal {
             switch error {
             case .kvmMissing, .kvmBroken:
                 #expect(error.description.contains("accelerator = \"tcg\""))
-            default:
+            case .passthroughNotReady:
                 Issue.record("unexpected error: \(error)")
             }
         }

@@ -1,0 +1,21 @@
+/// Why a VM cannot start on this host, whichever backend runs it; each says how to fix it.
+public enum StartRefusal: Error, Equatable, CustomStringConvertible {
+    /// `/dev/kvm` cannot be used.
+    case kvmMissing(reason: String)
+    /// KVM is there but QEMU cannot run a guest on it.
+    case kvmBroken(detail: String)
+    /// Passthrough devices plugged at boot are not ready (driver, IOMMU group); one line each.
+    case passthroughNotReady([String])
+
+    public var description: String {
+        let tcgHint = "set accelerator = \"tcg\" in the definition to run without KVM (much slower)"
+        switch self {
+        case .kvmMissing(let reason):
+            return "KVM is not available: \(reason); enable VT-x/AMD-V in the firmware setup and load kvm_intel or kvm_amd, or \(tcgHint)"
+        case .kvmBroken(let detail):
+            return "KVM is present but broken on this host (\(detail)); \(tcgHint)"
+        case .passthroughNotReady(let problems):
+            return "passthrough devices are not ready:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+        }
+    }
+}
