@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# QMP round-trip benchmark against one real QEMU (TCG, -S), all peers in one run:
+# QMP part of scripts/bench (issue 3): round trips against one real QEMU (TCG, -S), all peers in
+# one run:
 #   ours-seq   sequential query-status through the Swift QMP module (release build)
 #   raw-seq    sequential query-status through a bare Python socket loop (the floor)
 #   raw-id     the same loop sending an "id" with each command, as any client matching replies must
@@ -8,25 +9,21 @@
 #   *-pinned   the same with the calling tasks preferring the client's reader-thread executor
 #              (QMPClient.executor), which saves one thread hand-off per reply
 # Each peer runs ROUNDS times, interleaved; the median rate is reported.
-# Usage: scripts/bench-qmp [COUNT] [ROUNDS]      (defaults 5000, 3)
-# Output: a Markdown table (paste into docs/bench-qmp.md). Called by scripts/bench.
+# Usage: scripts/bench.d/qmp.sh QMP_BENCH_BINARY [COUNT] [ROUNDS]      (defaults 5000, 3)
+# Run it through scripts/bench (which builds qmp-bench); prints a Markdown section on stdout.
 set -euo pipefail
 
-count=${1:-5000}
-rounds=${2:-3}
-root=$(cd "$(dirname "$0")/.." && pwd)
+bench=$1
+count=${2:-5000}
+rounds=${3:-3}
 
-command -v qemu-system-x86_64 >/dev/null || { echo "bench-qmp: qemu-system-x86_64 not found" >&2; exit 1; }
+command -v qemu-system-x86_64 >/dev/null || { echo "bench qmp: qemu-system-x86_64 not found" >&2; exit 1; }
 if ! python3 -c 'import qemu.qmp' 2>/dev/null; then
-    echo "bench-qmp: Python qemu.qmp missing; run: pip install qemu.qmp" >&2
+    echo "bench qmp: Python qemu.qmp missing; run: pip install qemu.qmp" >&2
     exit 1
 fi
 
-echo "building qmp-bench (release)..." >&2
-swift build -c release --package-path "$root" --product qmp-bench >&2
-bench=$(swift build -c release --package-path "$root" --show-bin-path)/qmp-bench
-
-work=$(mktemp -d /tmp/bench-qmp.XXXXXX)
+work=$(mktemp -d /tmp/vmb-qmp.XXXXXX)
 chmod 700 "$work"
 socket=$work/qmp.sock
 qemu_pid=
@@ -40,7 +37,7 @@ qemu-system-x86_64 -machine q35,accel=tcg -nodefaults -display none -S \
     -qmp "unix:$socket,server=on,wait=off" >"$work/qemu.log" 2>&1 &
 qemu_pid=$!
 for _ in $(seq 200); do [[ -S $socket ]] && break; sleep 0.05; done
-[[ -S $socket ]] || { echo "bench-qmp: QEMU did not create $socket" >&2; cat "$work/qemu.log" >&2; exit 1; }
+[[ -S $socket ]] || { echo "bench qmp: QEMU did not create $socket" >&2; cat "$work/qemu.log" >&2; exit 1; }
 sleep 0.2
 
 raw_seq() {
@@ -107,7 +104,7 @@ record() {  # record PEER LINE: the rate (field 4) and CPU microseconds per call
     cpus[$1]+="$(awk '{printf "%.1f", $5}' <<<"$2") "
 }
 for round in $(seq "$rounds"); do
-    echo "round $round/$rounds" >&2
+    echo "qmp: round $round/$rounds" >&2
     record ours-seq "$("$bench" "$socket" sequential "$count")"
     record raw-seq "$(raw_seq)"
     record raw-id "$(raw_seq id)"
@@ -126,15 +123,12 @@ pipe=$(median <<<"${rates[ours-pipe]}")
 seq_pinned=$(median <<<"${rates[ours-seq-pinned]}")
 pipe_pinned=$(median <<<"${rates[ours-pipe-pinned]}")
 
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-qemu_version=$(qemu-system-x86_64 --version | head -1)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 pass() { awk -v a="$1" -v b="$2" 'BEGIN {print (a >= b) ? "met" : "MISSED"}'; }
 
 cat <<MD
-Load average before: $load_before.
-Machine: $(nproc) CPUs, $cpu; $qemu_version; $(date -u +%Y-%m-%d).
-$count query-status round trips per run, $rounds runs each (interleaved), median shown.
+QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') with -S (TCG, no guest running). $count query-status round trips per run, $rounds runs each (interleaved), median shown.
+Load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg).
 
 | peer | round trips/s (median) | runs | client CPU µs/call (median) |
 |---|---:|---|---:|
@@ -154,6 +148,4 @@ $count query-status round trips per run, $rounds runs each (interleaved), median
 | pipelined > raw sequential | $(ratio "$pipe" "$raw")x | $(pass "$(ratio "$pipe" "$raw")" 1.0001) |
 | sequential (reader-thread executor) >= 0.9x raw | $(ratio "$seq_pinned" "$raw")x | $(pass "$(ratio "$seq_pinned" "$raw")" 0.9) |
 | pipelined (reader-thread executor) > raw sequential | $(ratio "$pipe_pinned" "$raw")x | $(pass "$(ratio "$pipe_pinned" "$raw")" 1.0001) |
-
-Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared; figures move with it).
 MD
