@@ -87,7 +87,7 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "vm", dependencies: ["Commands", .product(name: "Logging", package: "swift-log")]),
-        // Benchmark driver for scripts/bench-qmp.
+        // Benchmark driver for scripts/bench (its qmp part).
         .executableTarget(name: "qmp-bench", dependencies: ["QMP"], path: "Sources/qmp-bench"),
 
         .testTarget(name: "QMPTests", dependencies: ["QMP"]),

@@ -6,7 +6,7 @@
 // Modes ending in `-pinned` run the calling tasks with the client's reader-thread executor as
 // their preference (see QMPClient.executor). Prints one line:
 // `MODE COUNT SECONDS PER_SECOND CPU_MICROSECONDS_PER_CALL` (process user + system time).
-// Used by scripts/bench-qmp.
+// Used by scripts/bench (its qmp part).
 // QMP_BENCH_OOB=0 negotiates without the `oob` capability.
 import Glibc
 import QMP
