@@ -29,6 +29,7 @@ struct SupportTests {
         let transcript = GuestTranscript(serial: serial)
         #expect(transcript.ready)
         #expect(transcript.done)
+        #expect(transcript.unpackFailures.isEmpty)
         #expect(transcript.runExitStatus == 0)
         #expect(transcript.standardOutput("list-before") == "[\n  {\"slot\" : \"0000:00:03\"}\n\n]")
         #expect(transcript.exitStatus("list-before") == 0)
@@ -48,7 +49,12 @@ struct SupportTests {
 
     @Test("a guest that never got to its script")
     func emptyTranscript() {
-        let transcript = GuestTranscript(serial: "[    0.0] Linux version 6.1\nKernel panic - not syncing\n")
+        let transcript = GuestTranscript(serial: """
+        [    0.0] Linux version 6.1\r
+        [    2.4] Initramfs unpacking failed: invalid magic at start of compressed archive\r
+        Kernel panic - not syncing\r
+        """)
+        #expect(transcript.unpackFailures == ["[    2.4] Initramfs unpacking failed: invalid magic at start of compressed archive"])
         #expect(!transcript.ready)
         #expect(!transcript.done)
         #expect(transcript.runExitStatus == nil)

@@ -34,6 +34,8 @@ struct GuestTranscript: Sendable {
     private(set) var done = false
     /// `VMTEST-WARN` lines.
     private(set) var warnings: [String] = []
+    /// Kernel lines saying the initramfs was not (fully) unpacked: the overlays are then missing.
+    private(set) var unpackFailures: [String] = []
     private var output: [String: [String]] = [:]
     private var errors: [String: [String]] = [:]
     private var exits: [String: Int] = [:]
@@ -42,8 +44,9 @@ struct GuestTranscript: Sendable {
     private var holders: [String: Holder?] = [:]
 
     init(serial: String) {
-        for raw in serial.split(separator: "\n", omittingEmptySubsequences: false) {
-            var line = Substring(raw)
+        // A serial console ends lines with CR LF, which Swift reads as one Character ("\r\n").
+        for raw in serial.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            var line = raw
             while line.last == "\r" { line = line.dropLast() }
             parse(line)
         }
@@ -65,6 +68,7 @@ struct GuestTranscript: Sendable {
     func holder(_ slot: String) -> Holder?? { holders[slot] }
 
     private mutating func parse(_ line: Substring) {
+        if line.contains("Initramfs unpacking failed") { unpackFailures.append(String(line)); return }
         if line == "VMTEST-READY" { ready = true; return }
         if line == "RK-DONE" { done = true; return }
         if line.hasPrefix("VMTEST-WARN ") { warnings.append(String(line.dropFirst("VMTEST-WARN ".count))); return }
