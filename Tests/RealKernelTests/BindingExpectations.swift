@@ -25,6 +25,7 @@ struct BindingExpectations {
 
     /// The script ran to its end and the guest powered off.
     func checkCompleted() throws {
+        try #require(transcript.unpackFailures.isEmpty, "the kernel did not unpack the initramfs: \(transcript.unpackFailures)")
         try #require(transcript.ready, "no VMTEST-READY; serial log:\n\(run.serialTail)")
         try #require(transcript.done, "the guest script did not reach its end; serial log:\n\(run.serialTail)")
         #expect(transcript.runExitStatus == 0)

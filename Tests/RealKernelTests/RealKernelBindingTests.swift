@@ -38,27 +38,53 @@ struct RealKernelBindingTests {
         try expectations.checkCompleted()
         var groups: [Int] = []
         for pair in Self.pairs {
-            try checkHolderRefusal(run.transcript, pair: pair)
+            try checkHolderRefusals(run.transcript, pair: pair)
             groups.append(try expectations.check(pair, originalDrivers: pair.fullKernelDrivers))
         }
         #expect(Set(groups).count == groups.count, "each pair in its own IOMMU group: \(groups)")
     }
 
-    /// With `/dev/dri/cardN` held open, `vm host bind SLOT vfio-pci` exits non-zero, names the holder's pid, and
-    /// leaves both functions on their host drivers.
-    private func checkHolderRefusal(_ transcript: GuestTranscript, pair: StandInPair) throws {
-        let reported = try #require(transcript.holder(pair.slot), "no RK-HOLDER line for \(pair.slot)")
-        let holder = try #require(reported, "\(pair.display) at \(pair.slot) has no DRM card node in the guest")
-        #expect(holder.node.hasPrefix("/dev/dri/card"))
-        let status = try #require(transcript.exitStatus("\(pair.slot)/held"))
-        #expect(status != 0, "vm host bind went ahead although pid \(holder.pid) holds \(holder.node)")
-        let message = transcript.standardError("\(pair.slot)/held")
-        #expect(message.contains("processes hold the card"), "stderr: \(message)")
-        #expect(message.contains("\(holder.pid) \(holder.command) (\(holder.node))"), "stderr: \(message)")
-        #expect(transcript.drivers("\(pair.slot)/held") == pair.fullKernelDrivers)
+    /// With the display's `/dev/dri/cardN`, then the audio function's `/dev/snd/controlCN`, held open by a process,
+    /// `vm host bind SLOT vfio-pci` exits non-zero, names the holder (pid, program, node), and leaves both
+    /// functions on their host drivers.
+    private func checkHolderRefusals(_ transcript: GuestTranscript, pair: StandInPair) throws {
+        for (kind, prefix) in [("held-drm", "/dev/dri/card"), ("held-snd", "/dev/snd/controlC")] {
+            let step = "\(pair.slot)/\(kind)"
+            let reported = try #require(transcript.holder(step), "no RK-HOLDER line for \(step)")
+            let holder = try #require(reported, "\(pair) has no \(prefix)N node in the guest")
+            #expect(holder.node.hasPrefix(prefix))
+            let status = try #require(transcript.exitStatus(step), "vm host bind did not run at \(step)")
+            #expect(status != 0, "vm host bind went ahead although pid \(holder.pid) holds \(holder.node)")
+            let message = transcript.standardError(step)
+            #expect(message.contains("processes hold the card"), "stderr: \(message)")
+            #expect(message.contains("\(holder.pid) \(holder.command) (\(holder.node))"), "stderr: \(message)")
+            #expect(transcript.drivers(step) == pair.fullKernelDrivers)
+        }
     }
 
+    /// Prints the measured times (docs/real-kernel.md quotes them): host-side preparation, the whole QEMU run, and
+    /// each kind of `vm` step in guest time (TCG: many times slower than a real host).
     private func report(_ label: String, _ run: BindingGuest.Run) {
-        print("real kernel (\(label)): initramfs ready in \(run.preparation), QEMU ran \(run.duration)")
+        let transcript = run.transcript
+        let slots = Self.pairs.map(\.slot)
+        func steps(_ suffix: String) -> [String] { slots.flatMap { slot in (1...Self.cycles).map { "\(slot)/\($0)/\(suffix)" } } }
+        func range(_ name: String, _ steps: [String]) -> String {
+            let values = steps.compactMap(transcript.seconds)
+            guard let low = values.min(), let high = values.max() else { return "\(name): -" }
+            return "\(name): " + String(format: "%.2f-%.2f s", low, high)
+        }
+        let parts = [
+            range("gpu list", ["list-before", "list-after"] + steps("list")),
+            range("bind vfio-pci", steps("vfio")),
+            range("bind host", steps("host")),
+            range("refused (holder)", slots.flatMap { ["\($0)/held-drm", "\($0)/held-snd"] }),
+        ]
+        print("real kernel (\(label)): initramfs " + String(format: "%.1f s", run.preparation.seconds)
+              + ", QEMU " + String(format: "%.1f s", run.duration.seconds) + "; in the guest: " + parts.joined(separator: ", "))
     }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -13,25 +13,27 @@ struct SupportTests {
         RK-OUT list-before   {"slot" : "0000:00:03"}\r
         RK-OUT list-before \r
         RK-OUT list-before ]\r
-        RK-EXIT list-before rc=0\r
+        RK-EXIT list-before rc=0 seconds=0.42\r
         [   12.5] some kernel line\r
         RK-FN 0000:00:03/before addr=0000:00:03.0 driver=bochs-drm override=(null) group=1\r
         RK-FN 0000:00:03/before addr=0000:00:03.1 driver=none override=(null) group=1\r
         RK-VFIO 0000:00:03/1/vfio group=1 node=char\r
         RK-VFIO 0000:00:03/1/host group=1 node=absent\r
-        RK-HOLDER 0000:00:03 pid=321 node=/dev/dri/card0 comm=sleep\r
-        RK-HOLDER 0000:00:04 none\r
-        RK-ERR 0000:00:03/held Error: processes hold the card: 321 sleep (/dev/dri/card0); stop them or use --force\r
-        RK-EXIT 0000:00:03/held rc=1\r
+        RK-HOLDER 0000:00:03/held-drm pid=321 node=/dev/dri/card0 comm=sleep\r
+        RK-HOLDER 0000:00:03/held-snd none\r
+        RK-ERR 0000:00:03/held-drm Error: processes hold the card: 321 sleep (/dev/dri/card0); stop them or use --force\r
+        RK-EXIT 0000:00:03/held-drm rc=1\r
         RK-DONE\r
         VMTEST-RUN-END rc=0\r
         """
         let transcript = GuestTranscript(serial: serial)
         #expect(transcript.ready)
         #expect(transcript.done)
+        #expect(transcript.unpackFailures.isEmpty)
         #expect(transcript.runExitStatus == 0)
         #expect(transcript.standardOutput("list-before") == "[\n  {\"slot\" : \"0000:00:03\"}\n\n]")
         #expect(transcript.exitStatus("list-before") == 0)
+        #expect(transcript.seconds("list-before") == 0.42)
         #expect(transcript.exitStatus("nothing") == nil)
         #expect(transcript.functions("0000:00:03/before") == [
             .init(address: "0000:00:03.0", driver: "bochs-drm", override: "(null)", group: 1),
@@ -39,16 +41,22 @@ struct SupportTests {
         ])
         #expect(transcript.vfioNode("0000:00:03/1/vfio") == .init(group: 1, present: true))
         #expect(transcript.vfioNode("0000:00:03/1/host") == .init(group: 1, present: false))
-        #expect(transcript.holder("0000:00:03") == .some(.init(pid: 321, node: "/dev/dri/card0", command: "sleep")))
-        #expect(transcript.holder("0000:00:04") == .some(nil))
-        #expect(transcript.holder("0000:00:05") == nil)
-        #expect(transcript.standardError("0000:00:03/held").hasPrefix("Error: processes hold the card: 321 sleep"))
-        #expect(transcript.exitStatus("0000:00:03/held") == 1)
+        #expect(transcript.holder("0000:00:03/held-drm") == .some(.init(pid: 321, node: "/dev/dri/card0", command: "sleep")))
+        #expect(transcript.holder("0000:00:03/held-snd") == .some(nil))
+        #expect(transcript.holder("0000:00:04/held-drm") == nil)
+        #expect(transcript.standardError("0000:00:03/held-drm").hasPrefix("Error: processes hold the card: 321 sleep"))
+        #expect(transcript.exitStatus("0000:00:03/held-drm") == 1)
+        #expect(transcript.seconds("0000:00:03/held-drm") == nil)
     }
 
     @Test("a guest that never got to its script")
     func emptyTranscript() {
-        let transcript = GuestTranscript(serial: "[    0.0] Linux version 6.1\nKernel panic - not syncing\n")
+        let transcript = GuestTranscript(serial: """
+        [    0.0] Linux version 6.1\r
+        [    2.4] Initramfs unpacking failed: invalid magic at start of compressed archive\r
+        Kernel panic - not syncing\r
+        """)
+        #expect(transcript.unpackFailures == ["[    2.4] Initramfs unpacking failed: invalid magic at start of compressed archive"])
         #expect(!transcript.ready)
         #expect(!transcript.done)
         #expect(transcript.runExitStatus == nil)

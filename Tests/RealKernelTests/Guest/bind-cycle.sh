@@ -6,15 +6,16 @@
 # Kernel parameters read from /proc/cmdline:
 #   rktest.slots=0000:00:03,0000:00:04   the stand-in GPU slots to move (each in turn)
 #   rktest.cycles=N                      vfio-pci <-> host round trips per slot (default 1)
-#   rktest.holder=1                      first hold the display's /dev/dri/cardN open and try a bind
+#   rktest.holder=1                      first try a bind while a process holds the display's
+#                                        /dev/dri/cardN, then while one holds the audio's /dev/snd/controlCN
 #
 # Lines (one piece each):
-#   RK-OUT STEP <line>      a line the command printed on stdout
-#   RK-ERR STEP <line>      a line the command printed on stderr
-#   RK-EXIT STEP rc=N       its exit status
+#   RK-OUT STEP <line>              a line the command printed on stdout
+#   RK-ERR STEP <line>              a line the command printed on stderr
+#   RK-EXIT STEP rc=N seconds=S     its exit status and run time (guest clock, /proc/uptime)
 #   RK-FN STEP addr=ADDR driver=NAME|none override=VALUE group=N|none
 #   RK-VFIO STEP group=N node=char|absent
-#   RK-HOLDER SLOT pid=N node=/dev/dri/cardN comm=NAME   (or: RK-HOLDER SLOT none)
+#   RK-HOLDER STEP pid=N node=PATH comm=NAME   (or: RK-HOLDER STEP none, when the function has no such node)
 #   RK-DONE
 
 VM=/usr/bin/vm
@@ -32,11 +33,13 @@ done
 run() {
 	step=$1
 	shift
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	"$@" >/tmp/rk.out 2>/tmp/rk.err
 	rc=$?
+	t1=$(cut -d' ' -f1 /proc/uptime)
 	awk -v p="RK-OUT $step " '{ print p $0 }' /tmp/rk.out
 	awk -v p="RK-ERR $step " '{ print p $0 }' /tmp/rk.err
-	echo "RK-EXIT $step rc=$rc"
+	echo "RK-EXIT $step rc=$rc seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')"
 }
 
 driver_of() {
@@ -61,29 +64,37 @@ state() {
 	fi
 }
 
+# hold STEP SLOT NODE: a child holds NODE open while `vm host bind SLOT vfio-pci` runs (it must refuse);
+# then the child goes. An empty NODE (the function has no such node) is reported as "none".
+hold() {
+	if [ -z "$3" ]; then
+		echo "RK-HOLDER $1 none"
+		return
+	fi
+	sleep 1000 <"$3" &
+	holder=$!
+	# Let the child open the node before vm scans /proc/*/fd.
+	n=0
+	while [ $n -lt 50 ] && ! ls -l "/proc/$holder/fd" 2>/dev/null | grep -q " $3\$"; do
+		usleep 100000
+		n=$((n + 1))
+	done
+	echo "RK-HOLDER $1 pid=$holder node=$3 comm=$(cat "/proc/$holder/comm")"
+	run "$1" "$VM" host bind "$2" vfio-pci
+	state "$1" "$2"
+	kill "$holder"
+	wait "$holder" 2>/dev/null
+}
+
 run list-before "$VM" gpu list --json
 
 for slot in $SLOTS; do
 	state "$slot/before" "$slot"
 	if [ "$HOLDER" = 1 ]; then
 		card=$(ls "$D/$slot.0/drm" 2>/dev/null | grep '^card' | head -n1)
-		if [ -n "$card" ]; then
-			sleep 1000 <"/dev/dri/$card" &
-			holder=$!
-			# Let the child open the node before vm scans /proc/*/fd.
-			n=0
-			while [ $n -lt 50 ] && ! ls -l "/proc/$holder/fd" 2>/dev/null | grep -q "/dev/dri/$card"; do
-				usleep 100000
-				n=$((n + 1))
-			done
-			echo "RK-HOLDER $slot pid=$holder node=/dev/dri/$card comm=$(cat "/proc/$holder/comm")"
-			run "$slot/held" "$VM" host bind "$slot" vfio-pci
-			state "$slot/held" "$slot"
-			kill "$holder"
-			wait "$holder" 2>/dev/null
-		else
-			echo "RK-HOLDER $slot none"
-		fi
+		hold "$slot/held-drm" "$slot" "${card:+/dev/dri/$card}"
+		sound=$(ls "$D/$slot.1/sound" 2>/dev/null | grep '^card' | head -n1)
+		hold "$slot/held-snd" "$slot" "${sound:+/dev/snd/controlC${sound#card}}"
 	fi
 	c=1
 	while [ $c -le "$CYCLES" ]; do

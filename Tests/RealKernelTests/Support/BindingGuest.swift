@@ -40,7 +40,7 @@ struct BindingGuest: Sendable {
             ["overlay", scriptOverlay, "\(Repository.guestScript("bind-cycle.sh")):\(GuestMachine.scriptPath)"],
             name: "script-overlay", outputDirectory: scratch.path, timeout: .seconds(120))
         let initrd = scratch.file("initrd")
-        try Self.concatenate([image.initrd, vmOverlay, scriptOverlay], into: initrd)
+        try Self.concatenate([image.initrd, scriptOverlay, vmOverlay], into: initrd)
         let preparation = clock.now - preparationStart
 
         let serialLog = scratch.file("serial.log")
@@ -62,7 +62,9 @@ struct BindingGuest: Sendable {
                    qemuStandardError: outcome.standardError, duration: outcome.duration, preparation: preparation)
     }
 
-    /// Linux unpacks concatenated (compressed) cpio archives in order: later files win.
+    /// Linux unpacks concatenated cpio archives (compressed or not) in order, later files winning. It skips zero
+    /// bytes between archives but takes an uncompressed one only at a 4-byte aligned offset (else: "invalid magic at
+    /// start of compressed archive", and the rest is silently missing), so every part is padded to 4 bytes.
     private static func concatenate(_ parts: [String], into output: String) throws {
         guard FileManager.default.createFile(atPath: output, contents: nil, attributes: [.posixPermissions: 0o600]) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: output])
@@ -72,9 +74,12 @@ struct BindingGuest: Sendable {
         for part in parts {
             let input = try FileHandle(forReadingFrom: URL(fileURLWithPath: part))
             defer { try? input.close() }
+            var length = 0
             while let chunk = try input.read(upToCount: 1 << 22), !chunk.isEmpty {
                 try handle.write(contentsOf: chunk)
+                length += chunk.count
             }
+            try handle.write(contentsOf: Data(count: (4 - length % 4) % 4))
         }
     }
 }

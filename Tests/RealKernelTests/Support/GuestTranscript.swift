@@ -19,7 +19,7 @@ struct GuestTranscript: Sendable {
         var present: Bool
     }
 
-    /// A process the script started to hold the display's DRM node (`RK-HOLDER`).
+    /// A process the script started to hold one of the card's device nodes (`RK-HOLDER`).
     struct Holder: Sendable, Equatable {
         var pid: Int
         var node: String
@@ -34,16 +34,20 @@ struct GuestTranscript: Sendable {
     private(set) var done = false
     /// `VMTEST-WARN` lines.
     private(set) var warnings: [String] = []
+    /// Kernel lines saying the initramfs was not (fully) unpacked: the overlays are then missing.
+    private(set) var unpackFailures: [String] = []
     private var output: [String: [String]] = [:]
     private var errors: [String: [String]] = [:]
     private var exits: [String: Int] = [:]
+    private var durations: [String: Double] = [:]
     private var functionsByStep: [String: [Function]] = [:]
     private var nodes: [String: VFIONode] = [:]
     private var holders: [String: Holder?] = [:]
 
     init(serial: String) {
-        for raw in serial.split(separator: "\n", omittingEmptySubsequences: false) {
-            var line = Substring(raw)
+        // A serial console ends lines with CR LF, which Swift reads as one Character ("\r\n").
+        for raw in serial.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            var line = raw
             while line.last == "\r" { line = line.dropLast() }
             parse(line)
         }
@@ -55,16 +59,19 @@ struct GuestTranscript: Sendable {
     func standardError(_ step: String) -> String { (errors[step] ?? []).joined(separator: "\n") }
     /// A step's exit status, nil when it never ran.
     func exitStatus(_ step: String) -> Int? { exits[step] }
+    /// How long a step's command ran, in seconds of guest time (0.01 s resolution).
+    func seconds(_ step: String) -> Double? { durations[step] }
     /// The functions reported at a step, in address order.
     func functions(_ step: String) -> [Function] { functionsByStep[step] ?? [] }
     /// The drivers of a step's functions, in address order.
     func drivers(_ step: String) -> [String?] { functions(step).map(\.driver) }
     /// The `/dev/vfio` node reported at a step.
     func vfioNode(_ step: String) -> VFIONode? { nodes[step] }
-    /// The holder started for `slot`: `.some(nil)` when the display had no DRM node, nil when not reported.
-    func holder(_ slot: String) -> Holder?? { holders[slot] }
+    /// The holder started at a step: `.some(nil)` when the function had no such node, nil when not reported.
+    func holder(_ step: String) -> Holder?? { holders[step] }
 
     private mutating func parse(_ line: Substring) {
+        if line.contains("Initramfs unpacking failed") { unpackFailures.append(String(line)); return }
         if line == "VMTEST-READY" { ready = true; return }
         if line == "RK-DONE" { done = true; return }
         if line.hasPrefix("VMTEST-WARN ") { warnings.append(String(line.dropFirst("VMTEST-WARN ".count))); return }
@@ -91,6 +98,7 @@ struct GuestTranscript: Sendable {
         switch words[0] {
         case "RK-EXIT":
             if let rc = fields["rc"].flatMap({ Int($0) }) { exits[step] = rc }
+            if let seconds = fields["seconds"].flatMap({ Double($0) }) { durations[step] = seconds }
         case "RK-FN":
             guard let address = fields["addr"] else { return }
             let driver = fields["driver"].flatMap { $0 == "none" ? nil : $0 }

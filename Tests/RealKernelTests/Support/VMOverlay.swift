@@ -23,7 +23,7 @@ enum VMOverlay {
             let directory = Repository.path(".build/realkernel")
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
-            let name = "vm-\(size)-\(modified).cpio.gz"
+            let name = "vm-\(size)-\(modified).cpio"
             let overlay = "\(directory)/\(name)"
             if !FileManager.default.fileExists(atPath: overlay) {
                 for old in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where old.hasPrefix("vm-") {
@@ -46,7 +46,7 @@ enum VMOverlay {
                                                          outputDirectory: scratch.path, timeout: .seconds(300))
                 if outcome.status == 0 { source = stripped }
             }
-            let partial = overlay + ".partial.\(getpid())"
+            let partial = overlay.replacingOccurrences(of: ".cpio", with: ".partial-\(getpid()).cpio")
             _ = try await ChildProcess.runChecked(
                 Repository.path("scripts/testbed"), ["overlay", partial, "\(source):/usr/bin/vm"],
                 name: "overlay", outputDirectory: scratch.path, timeout: .seconds(900))
