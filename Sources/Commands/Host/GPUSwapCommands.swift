@@ -46,7 +46,7 @@ struct GPUAttachCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attach",
         abstract: "Hand a GPU (every function of it) from the host to the running guest.",
-        discussion: "Binds each function to vfio-pci, then device_add (function 0 last). Every step is journaled; `vm gpu recover` finishes or rolls back an interrupted swap.")
+        discussion: "QEMU backend: binds each function to vfio-pci, then device_add (function 0 last); every step is journaled and `vm gpu recover` finishes or rolls back an interrupted swap. libvirt backend (--backend libvirt / --connect URI): libvirt switches the drivers (managed hostdevs, one root port per function); a failed attach is undone at once.")
 
     @OptionGroup var options: GPUSwapOptions
 
