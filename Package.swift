@@ -59,7 +59,7 @@ let package = Package(
         // libvirt backend: domain XML builder and a safe layer over the C API.
         .target(
             name: "Libvirt",
-            dependencies: ["VMCore", "CLibvirt"],
+            dependencies: ["VMCore", "HostLinux", "CLibvirt"],
             linkerSettings: [.linkedLibrary("virt"), .linkedLibrary("virt-qemu")]
         ),
         // QEMU guest agent client (qemu-ga's JSON-line protocol over the QMP module's transport).
@@ -105,7 +105,7 @@ let package = Package(
             ],
             exclude: ["Golden"]
         ),
-        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "VMCore", "GuestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "VMCore", "HostLinux", "HostLinuxFakes", "GuestSupport"], exclude: ["Golden"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "QMP", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Boots the test-bed guest for the guest-agent, network and extras tests.
         .target(

@@ -12,8 +12,8 @@ import VMCore
 /// (root, or the session user), so it stays in `paths.serialLog` when `logsSerialConsole` is set.
 ///
 /// Only GPUs with `plug == .boot` appear as `<hostdev>`s; each GPU, hot or not, owns one
-/// `pcie-root-port`, and ``hotplugDevices(forGPU:)`` gives the device XML for plugging a hot GPU
-/// into its port while the domain runs.
+/// `pcie-root-port`. A hot GPU is attached live by ``LibvirtGPUPlan`` (one port per function:
+/// libvirt hot-plugs function 0 of a slot only).
 public struct DomainXMLBuilder: Sendable {
     public let spec: VMSpec
     public let paths: VMPaths
@@ -54,9 +54,10 @@ public struct DomainXMLBuilder: Sendable {
         return domain.rendered()
     }
 
-    /// The `<hostdev>` XML for each function of GPU `index`, in the order to attach them live:
-    /// functions other than 0 first, function 0 last (that is what makes the guest scan the slot).
-    /// Detach function 0 only: the guest powers the whole slot off.
+    /// The `<hostdev>` XML for each function of GPU `index` as one multifunction slot on its port,
+    /// as at boot (functions other than 0 first, function 0 last). libvirt 9.0 refuses to
+    /// hot-plug a function other than 0, so live attaches use ``LibvirtGPUPlan`` instead; this
+    /// gives the aliases `vm status` looks for.
     public func hotplugDevices(forGPU index: Int) throws(DomainXMLError) -> [HostdevXML] {
         try checkText()
         let plan = try RootBusPlan(spec: spec)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Libvirt
 import QEMU
 import VMCore
 
@@ -12,17 +13,32 @@ struct GPUSwapOptions: ParsableArguments {
 
     @OptionGroup var global: GlobalOptions
 
-    func machine() throws -> QEMUMachine {
-        try CommandSupport.machine(CommandSupport.loadResolved(name), logger: CommandSupport.logger(debug: global.debug))
+    @OptionGroup var backendOptions: BackendOptions
+
+    /// The VM on the backend the definition or `--backend`/`--connect` chose.
+    func backend() throws -> GPUSwapBackend {
+        let loaded = try CommandSupport.loadResolved(name)
+        switch try backendOptions.resolve(loaded.spec.backend) {
+        case .qemu:
+            return .qemu(try CommandSupport.machine(loaded, logger: CommandSupport.logger(debug: global.debug)))
+        case .libvirt(let uri):
+            return .libvirt(LibvirtMachine(spec: loaded.spec, paths: loaded.paths, uri: uri))
+        }
     }
 
     func print(_ report: SwapReport, verb: String) throws {
         if global.json { return try CommandSupport.printJSON(report) }
         for step in report.steps { Swift.print("  \(step)") }
         Swift.print("gpu[\(report.gpu)] \(verb): \(report.devices.joined(separator: ", "))")
-        Swift.print(String(format: "  own work %.1f ms, waiting on QEMU and the guest %.1f ms",
+        Swift.print(String(format: "  own work %.1f ms, waiting on the hypervisor and the guest %.1f ms",
                            report.ownWorkMilliseconds, report.waitingMilliseconds))
     }
+}
+
+/// The VM a swap command drives.
+enum GPUSwapBackend {
+    case qemu(QEMUMachine)
+    case libvirt(LibvirtMachine)
 }
 
 /// `vm gpu attach NAME`
@@ -30,7 +46,7 @@ struct GPUAttachCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attach",
         abstract: "Hand a GPU (every function of it) from the host to the running guest.",
-        discussion: "Binds each function to vfio-pci, then device_add (function 0 last). Every step is journaled; `vm gpu recover` finishes or rolls back an interrupted swap.")
+        discussion: "QEMU backend: binds each function to vfio-pci, then device_add (function 0 last); every step is journaled and `vm gpu recover` finishes or rolls back an interrupted swap. libvirt backend (--backend libvirt / --connect URI): libvirt switches the drivers (managed hostdevs, one root port per function); a failed attach is undone at once.")
 
     @OptionGroup var options: GPUSwapOptions
 
@@ -41,12 +57,22 @@ struct GPUAttachCommand: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
-        let machine = try options.machine()
-        if dryRun {
-            for line in try machine.swapper().plan(attach: options.gpu) { print(line) }
-            return
+        switch try options.backend() {
+        case .qemu(let machine):
+            if dryRun {
+                for line in try machine.swapper().plan(attach: options.gpu) { print(line) }
+                return
+            }
+            try options.print(try await machine.attachGPU(options.gpu, force: force), verb: "is in the guest")
+        case .libvirt(let machine):
+            if dryRun {
+                let swapper = try machine.gpuSwapper(options.gpu, hostFileSystem: CommandSupport.hostFileSystem)
+                for line in swapper.attachPlan() { print(line) }
+                return
+            }
+            let report = try await machine.attachGPU(options.gpu, force: force, hostFileSystem: CommandSupport.hostFileSystem)
+            try options.print(report, verb: "is in the guest")
         }
-        try options.print(try await machine.attachGPU(options.gpu, force: force), verb: "is in the guest")
     }
 }
 
@@ -62,12 +88,21 @@ struct GPUDetachCommand: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
-        let machine = try options.machine()
-        if dryRun {
-            for line in try machine.swapper().plan(detach: options.gpu) { print(line) }
-            return
+        switch try options.backend() {
+        case .qemu(let machine):
+            if dryRun {
+                for line in try machine.swapper().plan(detach: options.gpu) { print(line) }
+                return
+            }
+            try options.print(try await machine.detachGPU(options.gpu), verb: "is back on the host")
+        case .libvirt(let machine):
+            if dryRun {
+                let swapper = try machine.gpuSwapper(options.gpu, hostFileSystem: CommandSupport.hostFileSystem)
+                for line in swapper.detachPlan() { print(line) }
+                return
+            }
+            try options.print(try await machine.detachGPU(options.gpu, hostFileSystem: CommandSupport.hostFileSystem), verb: "is back on the host")
         }
-        try options.print(try await machine.detachGPU(options.gpu), verb: "is back on the host")
     }
 }
 

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import HostLinux
 import Libvirt
@@ -30,8 +31,16 @@ enum CommandSupport {
             functionsOfSlot: { slot in ((try? devices.functions(of: slot)) ?? []).map(\.address) })
     }
 
-    /// The QEMU backend for a resolved definition.
+    /// The QEMU backend for a resolved definition; refused for a VM that libvirt runs (the
+    /// commands that call this drive QEMU themselves).
     static func machine(_ loaded: LoadedDefinition, logger: Logger) throws -> QEMUMachine {
+        guard loaded.spec.backend == .qemu else {
+            throw ValidationError("\(loaded.spec.name) runs on the libvirt backend; this command works on VMs vm launches itself (backend = \"qemu\")")
+        }
+        return try qemuMachine(loaded, logger: logger)
+    }
+
+    private static func qemuMachine(_ loaded: LoadedDefinition, logger: Logger) throws -> QEMUMachine {
         let check = BootPassthroughCheck(fileSystem: hostFileSystem)
         return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: try QEMULauncher.locate(), logger: logger,
                            passthroughProblems: { check.problems(for: $0) })
@@ -42,7 +51,7 @@ enum CommandSupport {
     static func backend(_ loaded: LoadedDefinition, _ backend: Backend, redefine: Bool = false, logger: Logger) throws -> any VMBackend {
         switch backend {
         case .qemu:
-            return try machine(loaded, logger: logger)
+            return try qemuMachine(loaded, logger: logger)
         case .libvirt(let uri):
             let check = BootPassthroughCheck(fileSystem: hostFileSystem, driverSwitchedByLibvirt: true)
             return LibvirtMachine(spec: loaded.spec, paths: loaded.paths, uri: uri, redefine: redefine,

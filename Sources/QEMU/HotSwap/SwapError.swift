@@ -53,15 +53,3 @@ public struct SwapInterrupted: Error, Equatable {
         self.detail = detail
     }
 }
-
-/// What a hand-over did and where the time went.
-public struct SwapReport: Sendable, Codable {
-    public var gpu: Int
-    public var devices: [String]
-    /// Our own work: planning, journal writes, sysfs binding, QMP encoding.
-    public var ownWorkMilliseconds: Double
-    /// Waiting on QEMU and the guest (QMP round trips, DEVICE_DELETED).
-    public var waitingMilliseconds: Double
-    /// One line per step taken.
-    public var steps: [String]
-}

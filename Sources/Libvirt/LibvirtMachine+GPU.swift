@@ -1,0 +1,35 @@
+import HostLinux
+import VMCore
+
+extension LibvirtMachine {
+    /// The swapper for GPU `index`: host checks over `hostFileSystem` when the daemon is local.
+    public func gpuSwapper(_ index: Int, hostFileSystem: any HostFileSystem) throws -> LibvirtGPUSwapper {
+        let plan = try LibvirtGPUPlan(spec: spec, gpu: index)
+        let local = LibvirtURI(uri).isLocal
+        return LibvirtGPUSwapper(plan: plan, name: name, host: local ? LibvirtGPUHost(fileSystem: hostFileSystem) : nil)
+    }
+
+    /// Hands GPU `index` to the running domain (`vm gpu attach` on the libvirt backend). The
+    /// definition and host checks refuse before libvirt is contacted.
+    public func attachGPU(_ index: Int, force: Bool = false, hostFileSystem: any HostFileSystem) async throws -> SwapReport {
+        let swapper = try gpuSwapper(index, hostFileSystem: hostFileSystem)
+        let notes = try swapper.checkHost(force: force)
+        let domain = try runningDomain()
+        return try await swapper.attach(domain, notes: notes)
+    }
+
+    /// Takes GPU `index` back from the running domain (`vm gpu detach` on the libvirt backend).
+    public func detachGPU(_ index: Int, hostFileSystem: any HostFileSystem) async throws -> SwapReport {
+        let swapper = try gpuSwapper(index, hostFileSystem: hostFileSystem)
+        return try await swapper.detach(try runningDomain())
+    }
+
+    /// The domain, which must be defined and running.
+    func runningDomain() throws -> LibvirtDomain {
+        let connection = try Self.connect(uri)
+        guard let domain = try connection.domainIfDefined(named: name), try domain.isActive() else {
+            throw LibvirtGPUError.notRunning(name: name)
+        }
+        return domain
+    }
+}
