@@ -116,14 +116,13 @@ struct SessionRunnerTests {
         #expect(Scratch.qemuProcesses(named: "crash").isEmpty)
     }
 
-    /// The real signal path: `vm session run` gets SIGINT during a wait and cleans up.
-    @Test func sigintDuringAWaitCleansUp() async throws {
-        let bed = try await TestBed.prepare()
-        let scratch = try Scratch()
-        let loaded = try scratch.define("sigint", Self.definition(bed))
+    /// Runs `vm session run --json` on `vm` (up, wait for READY, attach the GPU, wait until
+    /// stopped[, down]) and sends `signal` once the session waits with the GPU in the guest.
+    static func runBinary(vm name: String, scratch: Scratch, signal: Signal, endWithDown: Bool) async throws
+        -> (terminationStatus: TerminationStatus, output: String) {
         let file = "\(scratch.root)/session.toml"
         try """
-            vm = "sigint"
+            vm = "\(name)"
             [[step]]
             action = "up"
             [[step]]
@@ -136,26 +135,31 @@ struct SessionRunnerTests {
             action = "wait"
             until_stopped = true
             timeout = 600
-            [[step]]
-            action = "down"
-            """.write(toFile: file, atomically: true, encoding: .utf8)
-        let vm = try VMBinary.path()
+            """.appending(endWithDown ? "\n[[step]]\naction = \"down\"\n" : "\n").write(toFile: file, atomically: true, encoding: .utf8)
         let result = try await Subprocess.run(
-            .path(FilePath(vm)), arguments: ["session", "run", file, "--json"], environment: scratch.environment,
+            .path(FilePath(try VMBinary.path())), arguments: ["session", "run", file, "--json"], environment: scratch.environment,
             input: .none, output: .sequence, error: .discarded
         ) { execution in
             var text = ""
             for try await line in execution.standardOutput.strings() {
                 text += line
-                // Interrupt once the GPU is in and the session waits.
                 if line.contains("\"step\":4") && line.contains("waiting") {
-                    _ = try? execution.send(signal: .interrupt)
+                    _ = try? execution.send(signal: signal)
                 }
             }
             return text
         }
+        return (result.terminationStatus, result.closureResult)
+    }
+
+    /// The real signal path: `vm session run` gets SIGINT during a wait and cleans up.
+    @Test func sigintDuringAWaitCleansUp() async throws {
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let loaded = try scratch.define("sigint", Self.definition(bed))
+        let result = try await Self.runBinary(vm: "sigint", scratch: scratch, signal: .interrupt, endWithDown: true)
         #expect(result.terminationStatus == .exited(130))
-        let log = result.closureResult
+        let log = result.output
         #expect(log.contains(#""did":"gpu[0] detached and returned to the host""#))
         #expect(log.contains(#""did":"VM down: powered-off""#))
         #expect(try scratch.machine(loaded).swapper().journal.read() == nil)
@@ -168,35 +172,12 @@ struct SessionRunnerTests {
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()
         let loaded = try scratch.define("killed", Self.definition(bed))
-        let file = "\(scratch.root)/session.toml"
-        try """
-            vm = "killed"
-            [[step]]
-            action = "up"
-            [[step]]
-            action = "wait"
-            serial = "^VMTEST-READY"
-            timeout = 90
-            [[step]]
-            action = "gpu-attach"
-            [[step]]
-            action = "wait"
-            until_stopped = true
-            timeout = 600
-            """.write(toFile: file, atomically: true, encoding: .utf8)
-        let vm = try VMBinary.path()
-        let result = try await Subprocess.run(
-            .path(FilePath(vm)), arguments: ["session", "run", file, "--json"], environment: scratch.environment,
-            input: .none, output: .sequence, error: .discarded
-        ) { execution in
-            for try await line in execution.standardOutput.strings() where line.contains("\"step\":4") && line.contains("waiting") {
-                _ = try? execution.send(signal: .kill)
-            }
-        }
+        let result = try await Self.runBinary(vm: "killed", scratch: scratch, signal: .kill, endWithDown: false)
         #expect(result.terminationStatus == .signaled(SIGKILL))
         let machine = try scratch.machine(loaded)
         #expect(try machine.swapper().journal.read()?.phase == .inGuest)
 
+        let vm = try VMBinary.path()
         let recover = try await Subprocess.run(.path(FilePath(vm)), arguments: ["gpu", "recover", "killed"],
                                                environment: scratch.environment, output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
         #expect(recover.terminationStatus.isSuccess, "\(recover.standardError)")
