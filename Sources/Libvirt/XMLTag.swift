@@ -52,21 +52,15 @@ enum XMLTagBuilder {
 enum XMLEscape {
     /// Escapes `&`, `<` and `>`.
     static func text(_ value: String) -> String {
-        var out = ""
-        out.reserveCapacity(value.utf8.count)
-        for character in value {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            default: out.append(character)
-            }
-        }
-        return out
+        escape(value, quotes: false)
     }
 
     /// Escapes `&`, `<`, `>`, `'` and `"`.
     static func attribute(_ value: String) -> String {
+        escape(value, quotes: true)
+    }
+
+    private static func escape(_ value: String, quotes: Bool) -> String {
         var out = ""
         out.reserveCapacity(value.utf8.count)
         for character in value {
@@ -74,8 +68,8 @@ enum XMLEscape {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
-            case "'": out += "&apos;"
-            case "\"": out += "&quot;"
+            case "'" where quotes: out += "&apos;"
+            case "\"" where quotes: out += "&quot;"
             default: out.append(character)
             }
         }
