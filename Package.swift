@@ -1,11 +1,15 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+/// The Swift runtime and Foundation linked into the executable in release builds.
+let staticSwiftRuntimeInRelease: [LinkerSetting] = [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
+
 let package = Package(
     name: "vm",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "vm", targets: ["vm"]),
+        .executable(name: "vm-libvirt", targets: ["vm-libvirt"]),
         .library(name: "QMP", targets: ["QMP"]),
     ],
     dependencies: [
@@ -56,10 +60,15 @@ let package = Package(
             pkgConfig: "libvirt",
             providers: [.apt(["libvirt-dev"])]
         ),
-        // libvirt backend: domain XML builder and a safe layer over the C API.
+        // What libvirt is told, built without the libvirt library: domain XML, GPU hot-plug plans, URIs.
+        .target(
+            name: "LibvirtXML",
+            dependencies: ["VMCore"]
+        ),
+        // libvirt backend: a safe layer over the C API, the libvirt-run VM and its GPU hand-overs.
         .target(
             name: "Libvirt",
-            dependencies: ["VMCore", "HostLinux", "CLibvirt"],
+            dependencies: ["VMCore", "HostLinux", "CLibvirt", "LibvirtXML"],
             linkerSettings: [.linkedLibrary("virt"), .linkedLibrary("virt-qemu")]
         ),
         // QEMU guest agent client (qemu-ga's JSON-line protocol over the QMP module's transport).
@@ -81,12 +90,29 @@ let package = Package(
         .target(
             name: "Commands",
             dependencies: [
-                "QMP", "VMCore", "QEMU", "HostLinux", "Libvirt", "Sessions", "GuestAgent", "Network", "Extras",
+                "QMP", "VMCore", "QEMU", "HostLinux", "LibvirtXML", "Sessions", "GuestAgent", "Network", "Extras",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "vm", dependencies: ["Commands", .product(name: "Logging", package: "swift-log")]),
+        // The command tree's libvirt backend, for vm-libvirt.
+        .target(
+            name: "LibvirtBackend",
+            dependencies: ["Commands", "Libvirt", "HostLinux", "VMCore"]
+        ),
+        // `vm` leaves libvirt out so that its start stays short; `vm-libvirt` links it and takes over
+        // libvirt-backed commands. Release builds link the Swift runtime statically: fewer shared
+        // libraries to load on every start (see docs/bench.md).
+        .executableTarget(
+            name: "vm",
+            dependencies: ["Commands", .product(name: "Logging", package: "swift-log")],
+            linkerSettings: staticSwiftRuntimeInRelease
+        ),
+        .executableTarget(
+            name: "vm-libvirt",
+            dependencies: ["Commands", "LibvirtBackend", .product(name: "Logging", package: "swift-log")],
+            linkerSettings: staticSwiftRuntimeInRelease
+        ),
         // Benchmark driver for scripts/bench (its qmp part).
         .executableTarget(name: "qmp-bench", dependencies: ["QMP"], path: "Sources/qmp-bench"),
 
@@ -105,7 +131,15 @@ let package = Package(
             ],
             exclude: ["Golden"]
         ),
-        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "VMCore", "HostLinux", "HostLinuxFakes", "GuestSupport"], exclude: ["Golden"]),
+        .testTarget(
+            name: "LibvirtTests",
+            dependencies: [
+                "Libvirt", "LibvirtXML", "VMCore", "HostLinux", "HostLinuxFakes", "GuestSupport",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            exclude: ["Golden"]
+        ),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "QMP", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Boots the test-bed guest for the guest-agent, network and extras tests.
         .target(

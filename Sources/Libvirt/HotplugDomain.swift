@@ -1,4 +1,5 @@
 import CLibvirt
+import LibvirtXML
 import VMCore
 
 /// What a GPU hand-over needs from a running libvirt domain and its host. ``LibvirtDomain`` is the

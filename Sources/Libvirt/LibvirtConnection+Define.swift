@@ -1,4 +1,5 @@
 import CLibvirt
+import LibvirtXML
 import VMCore
 
 extension LibvirtConnection {

@@ -1,4 +1,5 @@
 import CLibvirt
+import LibvirtXML
 
 /// An open connection to a libvirt daemon (or libvirt's built-in `test:///default` driver).
 ///

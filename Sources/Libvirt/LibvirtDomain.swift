@@ -1,4 +1,5 @@
 import CLibvirt
+import LibvirtXML
 
 /// One libvirt domain.
 ///

@@ -1,5 +1,6 @@
 import Foundation
 import HostLinux
+import LibvirtXML
 import VMCore
 
 /// Why a libvirt GPU hand-over was refused or failed; each case says what to do.

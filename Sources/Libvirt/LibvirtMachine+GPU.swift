@@ -1,4 +1,5 @@
 import HostLinux
+import LibvirtXML
 import VMCore
 
 extension LibvirtMachine {
@@ -31,5 +32,34 @@ extension LibvirtMachine {
             throw LibvirtGPUError.notRunning(name: name)
         }
         return domain
+    }
+}
+
+/// `vm gpu attach|detach` on a libvirt-run VM: ``LibvirtMachine``'s hand-overs with the host
+/// checks reading `hostFileSystem`.
+public struct LibvirtGPUHandOver: GPUSwapping {
+    public let machine: LibvirtMachine
+    /// The host's sysfs/procfs (under `VM_HOST_ROOT`), read when the daemon is local.
+    public let hostFileSystem: any HostFileSystem
+
+    public init(machine: LibvirtMachine, hostFileSystem: any HostFileSystem) {
+        self.machine = machine
+        self.hostFileSystem = hostFileSystem
+    }
+
+    public func plan(attach index: Int) throws -> [String] {
+        try machine.gpuSwapper(index, hostFileSystem: hostFileSystem).attachPlan()
+    }
+
+    public func plan(detach index: Int) throws -> [String] {
+        try machine.gpuSwapper(index, hostFileSystem: hostFileSystem).detachPlan()
+    }
+
+    public func attach(gpu index: Int, force: Bool) async throws -> SwapReport {
+        try await machine.attachGPU(index, force: force, hostFileSystem: hostFileSystem)
+    }
+
+    public func detach(gpu index: Int) async throws -> SwapReport {
+        try await machine.detachGPU(index, hostFileSystem: hostFileSystem)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LibvirtXML
 import VMCore
 
 extension LibvirtMachine {

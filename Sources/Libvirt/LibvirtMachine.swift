@@ -1,4 +1,5 @@
 import Foundation
+import LibvirtXML
 import VMCore
 
 /// A libvirt-backed VM: `vm up` defines the domain from the definition (see ``DomainXMLBuilder``)
@@ -44,7 +45,7 @@ public struct LibvirtMachine: VMBackend {
 
     /// The domain XML `up` defines (what `vm libvirt-xml` prints).
     public func domainXML() throws(DomainXMLError) -> String {
-        try DomainXMLBuilder(spec: spec, paths: paths, logsSerialConsole: LibvirtURI(uri).isLocal).domainXML()
+        try DomainXMLBuilder(spec: spec, paths: paths, uri: uri).domainXML()
     }
 
     // MARK: - up

@@ -1,6 +1,7 @@
 import Testing
 import VMCore
 @testable import Libvirt
+@testable import LibvirtXML
 
 /// Pure parts of the libvirt backend: URI reading, backend selection, state mapping, QMP replies.
 @Suite struct BackendPartsTests {

@@ -1,6 +1,7 @@
 import Testing
 import VMCore
 @testable import Libvirt
+@testable import LibvirtXML
 
 /// The builder's choices and refusals, as pure functions.
 @Suite struct DomainXMLBuilderTests {

@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 import VMCore
 @testable import Libvirt
+@testable import LibvirtXML
 
 /// A libvirt domain and host with a real GPU, which this machine does not have: node-device
 /// detach binds the fake sysfs function to vfio-pci, an unplug removes the alias and (managed

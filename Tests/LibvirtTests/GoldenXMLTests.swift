@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VMCore
 @testable import Libvirt
+@testable import LibvirtXML
 
 /// The builder's output for each fixture equals `Golden/NAME.xml`, and libvirt's schema accepts it.
 /// Set `VM_UPDATE_GOLDEN=1` to rewrite the files after an intended change (then review the diff).

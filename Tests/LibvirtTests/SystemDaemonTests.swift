@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VMCore
 @testable import Libvirt
+@testable import LibvirtXML
 
 /// Real `libvirtd` with `qemu:///system`, domain type `qemu` (TCG). The guest is OVMF with no
 /// operating system: enough for libvirt to run QEMU, for QMP pass-through and for USB hot-plug,

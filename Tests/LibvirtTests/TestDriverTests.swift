@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import VMCore
 @testable import Libvirt
+@testable import LibvirtXML
 
 /// The API layer against libvirt's built-in `test:///default` driver (no daemon). Every test uses
 /// its own domain name: the driver's state is shared by all connections in the process.

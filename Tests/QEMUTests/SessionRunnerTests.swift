@@ -137,7 +137,7 @@ struct SessionRunnerTests {
             timeout = 600
             """.appending(endWithDown ? "\n[[step]]\naction = \"down\"\n" : "\n").write(toFile: file, atomically: true, encoding: .utf8)
         let result = try await Subprocess.run(
-            .path(FilePath(try VMBinary.path())), arguments: ["session", "run", file, "--json"], environment: scratch.environment,
+            .path(FilePath(try BuiltExecutable.path("vm"))), arguments: ["session", "run", file, "--json"], environment: scratch.environment,
             input: .none, output: .sequence, error: .discarded
         ) { execution in
             var text = ""
@@ -177,7 +177,7 @@ struct SessionRunnerTests {
         let machine = try scratch.machine(loaded)
         #expect(try machine.swapper().journal.read()?.phase == .inGuest)
 
-        let vm = try VMBinary.path()
+        let vm = try BuiltExecutable.path("vm")
         let recover = try await Subprocess.run(.path(FilePath(vm)), arguments: ["gpu", "recover", "killed"],
                                                environment: scratch.environment, output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
         #expect(recover.terminationStatus.isSuccess, "\(recover.standardError)")
@@ -187,18 +187,6 @@ struct SessionRunnerTests {
         #expect(try machine.swapper().journal.read() == nil)
         #expect(!FileManager.default.fileExists(atPath: loaded.paths.runtimeDirectory))
         #expect(Scratch.qemuProcesses(named: "killed").isEmpty)
-    }
-}
-
-/// The `vm` executable built next to the tests.
-enum VMBinary {
-    static func path() throws -> String {
-        let candidates = [TestBed.repository.appendingPathComponent(".build/debug/vm").path]
-            + [Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("vm").path]
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw TestBedError.prepareFailed("no vm binary at \(candidates); run `swift build` first")
-        }
-        return found
     }
 }
 

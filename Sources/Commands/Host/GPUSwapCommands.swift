@@ -1,5 +1,4 @@
 import ArgumentParser
-import Libvirt
 import QEMU
 import VMCore
 
@@ -16,13 +15,13 @@ struct GPUSwapOptions: ParsableArguments {
     @OptionGroup var backendOptions: BackendOptions
 
     /// The VM on the backend the definition or `--backend`/`--connect` chose.
-    func backend() throws -> GPUSwapBackend {
+    func backend() throws -> any GPUSwapping {
         let loaded = try CommandSupport.loadResolved(name)
         switch try backendOptions.resolve(loaded.spec.backend) {
         case .qemu:
-            return .qemu(try CommandSupport.machine(loaded, logger: CommandSupport.logger(debug: global.debug)))
+            return try CommandSupport.machine(loaded, logger: CommandSupport.logger(debug: global.debug))
         case .libvirt(let uri):
-            return .libvirt(LibvirtMachine(spec: loaded.spec, paths: loaded.paths, uri: uri))
+            return try LibvirtLink.provider().gpuSwapping(loaded, uri: uri, hostFileSystem: CommandSupport.hostFileSystem)
         }
     }
 
@@ -33,12 +32,6 @@ struct GPUSwapOptions: ParsableArguments {
         Swift.print(String(format: "  own work %.1f ms, waiting on the hypervisor and the guest %.1f ms",
                            report.ownWorkMilliseconds, report.waitingMilliseconds))
     }
-}
-
-/// The VM a swap command drives.
-enum GPUSwapBackend {
-    case qemu(QEMUMachine)
-    case libvirt(LibvirtMachine)
 }
 
 /// `vm gpu attach NAME`
@@ -57,22 +50,12 @@ struct GPUAttachCommand: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
-        switch try options.backend() {
-        case .qemu(let machine):
-            if dryRun {
-                for line in try machine.swapper().plan(attach: options.gpu) { print(line) }
-                return
-            }
-            try options.print(try await machine.attachGPU(options.gpu, force: force), verb: "is in the guest")
-        case .libvirt(let machine):
-            if dryRun {
-                let swapper = try machine.gpuSwapper(options.gpu, hostFileSystem: CommandSupport.hostFileSystem)
-                for line in swapper.attachPlan() { print(line) }
-                return
-            }
-            let report = try await machine.attachGPU(options.gpu, force: force, hostFileSystem: CommandSupport.hostFileSystem)
-            try options.print(report, verb: "is in the guest")
+        let machine = try options.backend()
+        if dryRun {
+            for line in try machine.plan(attach: options.gpu) { print(line) }
+            return
         }
+        try options.print(try await machine.attach(gpu: options.gpu, force: force), verb: "is in the guest")
     }
 }
 
@@ -88,21 +71,12 @@ struct GPUDetachCommand: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
-        switch try options.backend() {
-        case .qemu(let machine):
-            if dryRun {
-                for line in try machine.swapper().plan(detach: options.gpu) { print(line) }
-                return
-            }
-            try options.print(try await machine.detachGPU(options.gpu), verb: "is back on the host")
-        case .libvirt(let machine):
-            if dryRun {
-                let swapper = try machine.gpuSwapper(options.gpu, hostFileSystem: CommandSupport.hostFileSystem)
-                for line in swapper.detachPlan() { print(line) }
-                return
-            }
-            try options.print(try await machine.detachGPU(options.gpu, hostFileSystem: CommandSupport.hostFileSystem), verb: "is back on the host")
+        let machine = try options.backend()
+        if dryRun {
+            for line in try machine.plan(detach: options.gpu) { print(line) }
+            return
         }
+        try options.print(try await machine.detach(gpu: options.gpu), verb: "is back on the host")
     }
 }
 

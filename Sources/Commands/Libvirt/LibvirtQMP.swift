@@ -1,5 +1,4 @@
 import Foundation
-import Libvirt
 import QMP
 import VMCore
 
@@ -33,7 +32,7 @@ enum LibvirtQMP {
     static func execute(uri: String, domain name: String, command: String, arguments: [String: JSONValue]?) throws -> JSONValue {
         var object: [String: JSONValue] = ["execute": .string(command)]
         if let arguments { object["arguments"] = .object(arguments) }
-        let text = try qemuMonitorCommand(uri: uri, domain: name, json: JSONWriter.string(.object(object), sortedKeys: true))
+        let text = try LibvirtLink.provider().monitorCommand(uri: uri, domain: name, json: JSONWriter.string(.object(object), sortedKeys: true))
         let reply: JSONValue
         do {
             reply = try JSONParser.parse(text)

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Libvirt
+import LibvirtXML
 import VMCore
 
 /// `vm libvirt-xml NAME`
@@ -24,6 +24,6 @@ struct LibvirtXMLCommand: AsyncParsableCommand {
         guard case .libvirt(let uri) = try BackendSelection.resolve(definition: loaded.spec.backend, backend: "libvirt", connect: connect) else {
             return
         }
-        print(try LibvirtMachine(spec: loaded.spec, paths: loaded.paths, uri: uri).domainXML())
+        print(try DomainXMLBuilder(spec: loaded.spec, paths: loaded.paths, uri: uri).domainXML())
     }
 }

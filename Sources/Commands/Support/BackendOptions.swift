@@ -1,5 +1,4 @@
 import ArgumentParser
-import Libvirt
 import VMCore
 
 /// `--backend` and `--connect`, taken by the lifecycle verbs.

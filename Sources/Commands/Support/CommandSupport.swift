@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import HostLinux
-import Libvirt
 import Logging
 import Extras
 import QEMU
@@ -54,8 +53,8 @@ enum CommandSupport {
             return try qemuMachine(loaded, logger: logger)
         case .libvirt(let uri):
             let check = BootPassthroughCheck(fileSystem: hostFileSystem, driverSwitchedByLibvirt: true)
-            return LibvirtMachine(spec: loaded.spec, paths: loaded.paths, uri: uri, redefine: redefine,
-                                  passthroughProblems: { check.problems(for: $0) })
+            return try LibvirtLink.provider().machine(loaded, uri: uri, redefine: redefine,
+                                                      passthroughProblems: { check.problems(for: $0) })
         }
     }
 

@@ -52,3 +52,21 @@ extension QEMUMachine {
         }
     }
 }
+
+extension QEMUMachine: GPUSwapping {
+    public func plan(attach index: Int) throws -> [String] {
+        try swapper().plan(attach: index)
+    }
+
+    public func plan(detach index: Int) throws -> [String] {
+        try swapper().plan(detach: index)
+    }
+
+    public func attach(gpu index: Int, force: Bool) async throws -> SwapReport {
+        try await attachGPU(index, force: force)
+    }
+
+    public func detach(gpu index: Int) async throws -> SwapReport {
+        try await detachGPU(index)
+    }
+}

@@ -1,4 +1,6 @@
 import Foundation
+import Subprocess
+import SystemPackage
 @testable import Libvirt
 
 /// Makes sure the system daemons a `qemu:///system` test needs are up: `virtlogd` first (QEMU's
@@ -18,11 +20,11 @@ actor LibvirtDaemon {
 
     private func start() async throws {
         if !Self.socketAnswers("/run/libvirt/virtlogd-sock") {
-            try Self.run("/usr/sbin/virtlogd", ["-d"])
+            try await Self.run("/usr/sbin/virtlogd", ["-d"])
             try await Self.waitFor("/run/libvirt/virtlogd-sock")
         }
         if (try? LibvirtConnection(uri: "qemu:///system")) == nil {
-            try Self.run("/usr/sbin/libvirtd", ["-d"])
+            try await Self.run("/usr/sbin/libvirtd", ["-d"])
         }
         let deadline = ContinuousClock.now + .seconds(60)
         while (try? LibvirtConnection(uri: "qemu:///system")) == nil {
@@ -36,14 +38,10 @@ actor LibvirtDaemon {
 
     /// Runs a daemon's launcher (`-d` forks and returns). A second launcher racing another
     /// starter fails on the pidfile lock; the wait that follows decides.
-    private static func run(_ path: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+    /// (Foundation's `Process.waitUntilExit` was seen to hang here after virtlogd's launcher had
+    /// exited, so this waits through swift-subprocess.)
+    private static func run(_ path: String, _ arguments: [String]) async throws {
+        _ = try await Subprocess.run(.path(FilePath(path)), arguments: Arguments(arguments), output: .discarded, error: .discarded)
     }
 
     private static func waitFor(_ socket: String) async throws {

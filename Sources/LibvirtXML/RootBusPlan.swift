@@ -71,7 +71,7 @@ extension XMLTag {
 }
 
 /// Two lower-case hex digits.
-func hex2(_ value: UInt8) -> String {
+package func hex2(_ value: UInt8) -> String {
     let digits = String(value, radix: 16)
     return digits.count == 1 ? "0" + digits : digits
 }

@@ -27,6 +27,12 @@ public struct DomainXMLBuilder: Sendable {
         self.logsSerialConsole = logsSerialConsole
     }
 
+    /// The builder for a domain defined at libvirt URI `uri`: the serial console is logged into
+    /// `vm`'s state folder only when the daemon is on this machine.
+    public init(spec: VMSpec, paths: VMPaths, uri: String) {
+        self.init(spec: spec, paths: paths, logsSerialConsole: LibvirtURI(uri).isLocal)
+    }
+
     /// The complete `<domain>` document.
     public func domainXML() throws(DomainXMLError) -> String {
         try checkText()

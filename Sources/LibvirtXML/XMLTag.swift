@@ -49,14 +49,14 @@ enum XMLTagBuilder {
 }
 
 /// XML escaping for text content and single- or double-quoted attribute values.
-enum XMLEscape {
+package enum XMLEscape {
     /// Escapes `&`, `<` and `>`.
-    static func text(_ value: String) -> String {
+    package static func text(_ value: String) -> String {
         escape(value, quotes: false)
     }
 
     /// Escapes `&`, `<`, `>`, `'` and `"`.
-    static func attribute(_ value: String) -> String {
+    package static func attribute(_ value: String) -> String {
         escape(value, quotes: true)
     }
 

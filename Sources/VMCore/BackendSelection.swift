@@ -1,5 +1,3 @@
-import VMCore
-
 /// Which backend a command uses: the definition's (`backend`, `libvirt_uri`), overridden by
 /// `--backend qemu|libvirt` and `--connect URI` (a URI implies libvirt).
 public enum BackendSelection {

@@ -1,0 +1,23 @@
+import Commands
+import HostLinux
+import Libvirt
+import VMCore
+
+/// The libvirt backend of the command tree, backed by the libvirt C library that `vm-libvirt`
+/// links (`vm` hands libvirt-backed commands over to `vm-libvirt`; see ``LibvirtLink``).
+public struct LinkedLibvirt: LibvirtBackendProvider {
+    public init() {}
+
+    public func machine(_ loaded: LoadedDefinition, uri: String, redefine: Bool,
+                        passthroughProblems: @escaping @Sendable (VMSpec) -> [String]) -> any VMBackend {
+        LibvirtMachine(spec: loaded.spec, paths: loaded.paths, uri: uri, redefine: redefine, passthroughProblems: passthroughProblems)
+    }
+
+    public func gpuSwapping(_ loaded: LoadedDefinition, uri: String, hostFileSystem: any HostFileSystem) -> any GPUSwapping {
+        LibvirtGPUHandOver(machine: LibvirtMachine(spec: loaded.spec, paths: loaded.paths, uri: uri), hostFileSystem: hostFileSystem)
+    }
+
+    public func monitorCommand(uri: String, domain: String, json: String) throws -> String {
+        try qemuMonitorCommand(uri: uri, domain: domain, json: json)
+    }
+}

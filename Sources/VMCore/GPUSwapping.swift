@@ -1,0 +1,13 @@
+/// Moving a GPU between the host and a running guest: what `vm gpu attach|detach` asks of a
+/// backend (the QEMU backend through QMP and sysfs, the libvirt backend through managed hostdevs).
+public protocol GPUSwapping: Sendable {
+    /// The steps an attach of `[[gpu]]` number `index` would take; changes nothing.
+    func plan(attach index: Int) throws -> [String]
+    /// The steps a detach of `[[gpu]]` number `index` would take; changes nothing.
+    func plan(detach index: Int) throws -> [String]
+    /// Hands GPU `index` from the host to the running guest; `force` goes on although host
+    /// processes hold the card.
+    func attach(gpu index: Int, force: Bool) async throws -> SwapReport
+    /// Takes GPU `index` back from the running guest and returns it to its host drivers.
+    func detach(gpu index: Int) async throws -> SwapReport
+}

@@ -1,0 +1,85 @@
+import Foundation
+import GuestSupport
+import Subprocess
+import SystemPackage
+import Testing
+@testable import Libvirt
+
+/// `vm` does not link libvirt; a command on a libvirt-backed VM continues in `vm-libvirt`, the
+/// same command tree with libvirt linked. These run the built executables, against the real daemon.
+@Suite(.serialized) struct CommandLineHandOffTests {
+    struct Outcome {
+        var status: TerminationStatus
+        var output: String
+        var error: String
+    }
+
+    static func run(_ executable: String, _ arguments: [String], in scratch: Scratch) async throws -> Outcome {
+        let result = try await Subprocess.run(.path(FilePath(executable)), arguments: Arguments(arguments), environment: scratch.environment,
+                                              output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+        return Outcome(status: result.terminationStatus, output: result.standardOutput, error: result.standardError)
+    }
+
+    static func sharedLibraries(of executable: String) async throws -> String {
+        let result = try await Subprocess.run(.name("ldd"), arguments: [executable], output: .string(limit: 1 << 20), error: .discarded)
+        return result.standardOutput
+    }
+
+    @Test func onlyVMLibvirtLinksLibvirt() async throws {
+        #expect(try await !Self.sharedLibraries(of: BuiltExecutable.path("vm")).contains("libvirt"))
+        #expect(try await Self.sharedLibraries(of: BuiltExecutable.path("vm-libvirt")).contains("libvirt.so"))
+    }
+
+    @Test(.timeLimit(.minutes(5)))
+    func libvirtBackedVMThroughTheVMExecutable() async throws {
+        _ = try await LibvirtDaemon.shared.systemConnection()
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let name = "vmh-\(UUID().uuidString.prefix(8).lowercased())"
+        _ = try scratch.define(name, bed.definition(extra: "backend = \"libvirt\"\nlibvirt_uri = \"qemu:///system\""))
+        defer {
+            if let domain = try? LibvirtConnection(uri: "qemu:///system").domainIfDefined(named: name) {
+                try? domain.destroy()
+                try? domain.undefine(nvram: .remove)
+            }
+        }
+        let vm = try BuiltExecutable.path("vm")
+
+        let up = try await Self.run(vm, ["up", name, "--paused"], in: scratch)
+        #expect(up.status == .exited(0), "\(up.error)")
+        #expect(up.output.contains("libvirt: domain \(name) at qemu:///system"))
+        #expect(try LibvirtConnection(uri: "qemu:///system").domain(named: name).state() == .paused)
+
+        let status = try await Self.run(vm, ["status", name], in: scratch)
+        #expect(status.output.hasPrefix("\(name): paused"), "\(status.output)\(status.error)")
+        let qmp = try await Self.run(vm, ["qmp", name, "query-status"], in: scratch)
+        #expect(qmp.status == .exited(0), "\(qmp.error)")
+        #expect(qmp.output.contains("prelaunch") || qmp.output.contains("paused"), "\(qmp.output)")
+
+        let down = try await Self.run(vm, ["down", name, "--force"], in: scratch)
+        #expect(down.status == .exited(5), "libvirt destroyed it: \(down.output)\(down.error)")
+        #expect(try LibvirtConnection(uri: "qemu:///system").domain(named: name).state() == .shutOff)
+    }
+
+    @Test func vmWithoutVMLibvirtSaysWhatToBuild() async throws {
+        let scratch = try Scratch()
+        let alone = "\(scratch.root)/bin/vm"
+        try FileManager.default.createDirectory(atPath: "\(scratch.root)/bin", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: try BuiltExecutable.path("vm"), toPath: alone)
+        let name = "lone"
+        _ = try scratch.define(name, """
+            accelerator = "tcg"
+            [firmware]
+            type = "bios"
+            """)
+
+        let qemuBacked = try await Self.run(alone, ["status", name], in: scratch)
+        #expect(qemuBacked.status == .exited(0), "the QEMU backend needs no vm-libvirt: \(qemuBacked.error)")
+        #expect(qemuBacked.output.hasPrefix("\(name): stopped"))
+
+        let libvirtBacked = try await Self.run(alone, ["status", name, "--connect", "test:///default"], in: scratch)
+        #expect(libvirtBacked.status == .exited(1))
+        #expect(libvirtBacked.error.contains("\(scratch.root)/bin/vm-libvirt"), "\(libvirtBacked.error)")
+        #expect(libvirtBacked.error.contains("swift build --product vm-libvirt"))
+    }
+}
