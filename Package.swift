@@ -1,9 +1,6 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-/// The Swift runtime and Foundation linked into the executable in release builds.
-let staticSwiftRuntimeInRelease: [LinkerSetting] = [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
-
 let package = Package(
     name: "vm",
     platforms: [.macOS(.v15)],
@@ -101,22 +98,16 @@ let package = Package(
             dependencies: ["Commands", "Libvirt", "HostLinux", "VMCore"]
         ),
         // `vm` leaves libvirt out so that its start stays short; `vm-libvirt` links it and takes over
-        // libvirt-backed commands. Release builds link the Swift runtime statically: fewer shared
-        // libraries to load on every start (see docs/bench.md).
-        .executableTarget(
-            name: "vm",
-            dependencies: ["Commands", .product(name: "Logging", package: "swift-log")],
-            linkerSettings: staticSwiftRuntimeInRelease
-        ),
+        // libvirt-backed commands (scripts/install builds both with the Swift runtime linked in).
+        .executableTarget(name: "vm", dependencies: ["Commands", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "vm-libvirt",
-            dependencies: ["Commands", "LibvirtBackend", .product(name: "Logging", package: "swift-log")],
-            linkerSettings: staticSwiftRuntimeInRelease
+            dependencies: ["Commands", "LibvirtBackend", .product(name: "Logging", package: "swift-log")]
         ),
         // Benchmark driver for scripts/bench (its qmp part).
         .executableTarget(name: "qmp-bench", dependencies: ["QMP"], path: "Sources/qmp-bench"),
 
-        .testTarget(name: "QMPTests", dependencies: ["QMP"]),
+        .testTarget(name: "QMPTests", dependencies: ["QMP", .product(name: "Subprocess", package: "swift-subprocess")]),
         .testTarget(name: "VMCoreTests", dependencies: ["VMCore"]),
         // Fake host trees and a fake kernel for host-side tests (shared by test targets).
         .target(name: "HostLinuxFakes", dependencies: ["HostLinux", "VMCore"], path: "Tests/HostLinuxFakes"),

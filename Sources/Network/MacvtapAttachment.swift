@@ -1,5 +1,3 @@
-import Glibc
-import Logging
 import QMP
 import VMCore
 
@@ -12,20 +10,13 @@ public enum MacvtapNIC {
     /// The name the tap descriptor gets with `getfd`.
     public static let descriptorName = "vmtap"
 
-    /// Hands `tapDescriptor` to the QEMU listening on `qmpSocket` (QMP `getfd`, the descriptor
-    /// travelling as SCM_RIGHTS), then adds the tap netdev on it and the NIC on
-    /// ``rootPortID``, all in one monitor session (a `getfd` name lives in its session).
-    /// QEMU must still be paused (`-S`) so the guest finds the NIC at boot.
-    public static func attach(tapDescriptor: Int32, qmpSocket: String, network: NetworkSpec,
-                              timeout: Duration = .seconds(10), logger: Logger) async throws(QMPError) {
-        let transport: UnixSocketTransport
-        do {
-            transport = try await UnixSocketTransport.connect(path: qmpSocket, timeout: timeout)
-        } catch {
-            throw QMPError(connecting: qmpSocket, error)
-        }
-        let client = try await QMPClient.connect(transport: transport, timeout: timeout, logger: logger)
-        defer { client.close() }
+    /// Hands `tapDescriptor` to QEMU through `client`'s monitor session (QMP `getfd`, the
+    /// descriptor travelling as SCM_RIGHTS on `transport`, the connection `client` speaks over),
+    /// then adds the tap netdev on it and the NIC on ``rootPortID``, all in that one session (a
+    /// `getfd` name lives in its session). QEMU must still be paused (`-S`) so the guest finds
+    /// the NIC at boot.
+    public static func attach(tapDescriptor: Int32, transport: UnixSocketTransport, client: QMPClient,
+                              network: NetworkSpec) async throws(QMPError) {
         transport.attachToNextWrite(tapDescriptor)
         _ = try await client.execute("getfd", arguments: ["fdname": .string(descriptorName)])
         _ = try await client.execute("netdev_add", arguments: [

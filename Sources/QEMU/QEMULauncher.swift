@@ -47,14 +47,14 @@ public struct QEMULauncher: Sendable {
         let result = try await Subprocess.run(
             .path(FilePath(executable)), arguments: Arguments(arguments),
             input: .none, output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
-        let captured = result.standardOutput + result.standardError
         // QEMU truncates its -D log when it opens it and, once the log is open, writes its errors
-        // there: the file holds this run's messages.
-        let logged = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+        // there; what it printed before that goes to the end of the same file.
+        let captured = result.standardOutput + result.standardError
         if !captured.isEmpty { Self.append(captured, to: logFile) }
         switch result.terminationStatus {
         case .exited(0): return
-        case .exited(let code), .signaled(let code): throw LaunchError.exited(status: code, stderr: captured + logged)
+        case .exited(let code), .signaled(let code):
+            throw LaunchError.exited(status: code, stderr: (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? captured)
         }
     }
 

@@ -108,9 +108,9 @@ public struct QEMUMachine: VMBackend {
         }
     }
 
-    func lock() throws -> VMLock {
+    func lock() async throws -> VMLock {
         try Self.makePrivateDirectory(paths.stateDirectory)
-        return try VMLock(path: paths.lockFile)
+        return try await VMLock(path: paths.lockFile)
     }
 
     // MARK: - up
@@ -118,7 +118,7 @@ public struct QEMUMachine: VMBackend {
     /// Starts the VM: refuses when it runs, cleans stale state, checks KVM and passthrough,
     /// launches QEMU daemonized and returns once QMP answers.
     public func up(paused: Bool = false) async throws -> UpReport {
-        let lock = try lock()
+        let lock = try await lock()
         defer { withExtendedLifetime(lock) {} }
         var recovered = false
         switch probe() {
@@ -149,25 +149,36 @@ public struct QEMUMachine: VMBackend {
         logger.debug("launching \(launcher.executable) \(arguments.joined(separator: " "))")
         // QEMU starts its log afresh each run; remove the last one so no old message is mistaken for this run's.
         try? FileManager.default.removeItem(atPath: paths.qemuLog)
+        // QEMU's monitor listens early in its initialisation and greets once the machine is
+        // ready, which is before -daemonize's launcher process has exited and been torn down:
+        // connect and negotiate meanwhile. The socket is awaited for as long as the launcher runs
+        // (a large guest's memory preallocation can take minutes); the greeting for 10 s.
+        let early = Task { try await Self.openMonitor(path: qmpSocket, awaitListener: true, logger: logger) }
+        let pid: Int32
         do {
-            try await launcher.launchDaemonized(arguments: arguments, logFile: paths.qemuLog)
-        } catch let error as LaunchError {
-            cleanRuntimeDirectory()
-            removeMacvtap()
-            if spec.accelerator == .kvm, case .exited(_, let stderr) = error, stderr.localizedCaseInsensitiveContains("kvm") {
-                throw StartRefusal.kvmBroken(detail: stderr.split(separator: "\n").first.map(String.init) ?? "QEMU aborted")
+            pid = try await launch(arguments: arguments)
+        } catch {
+            early.cancel()
+            (try? await early.value)?.client.close()
+            throw error
+        }
+        let session: MonitorSession
+        do {
+            if let connected = try? await early.value {
+                session = connected
+            } else {
+                // The greeting wait ran out while QEMU was still initialising: ask again now.
+                session = try await Self.openMonitor(path: qmpSocket, awaitListener: false, logger: logger)
             }
-            throw UpError.launchFailed(error)
-        }
-        guard case .alive(let pid) = probe() else {
-            cleanRuntimeDirectory()
+        } catch {
+            await forceStop(pid: pid)
             removeMacvtap()
-            throw UpError.launchFailed(.exited(status: 0, stderr: "QEMU exited right after starting; see \(paths.qemuLog)"))
+            throw UpError.monitorUnreachable(error)
         }
-        try RunRecord(startedAt: Date().timeIntervalSince1970).write(to: paths.runRecord)
+        defer { session.client.close() }
         if let tap {
             do {
-                try await MacvtapNIC.attach(tapDescriptor: tap, qmpSocket: qmpSocket, network: spec.network, logger: logger)
+                try await MacvtapNIC.attach(tapDescriptor: tap, transport: session.transport, client: session.client, network: spec.network)
             } catch {
                 await forceStop(pid: pid)
                 removeMacvtap()
@@ -175,8 +186,7 @@ public struct QEMUMachine: VMBackend {
             }
         }
         do {
-            let client = try await QMPClient.connect(path: qmpSocket, timeout: .seconds(10), logger: logger)
-            defer { client.close() }
+            let client = session.client
             if tap != nil, !paused { try await client.cont() }
             let status = try await client.queryStatus()
             if spec.accelerator == .kvm {
@@ -192,6 +202,48 @@ public struct QEMUMachine: VMBackend {
             await forceStop(pid: pid)
             throw UpError.monitorUnreachable(error)
         }
+    }
+
+    /// Runs QEMU's launcher and returns the pid of the daemonized QEMU; on failure the runtime
+    /// files and the macvtap link are gone and the error says why (broken KVM recognised).
+    private func launch(arguments: [String]) async throws -> Int32 {
+        do {
+            try await launcher.launchDaemonized(arguments: arguments, logFile: paths.qemuLog)
+        } catch let error as LaunchError {
+            cleanRuntimeDirectory()
+            removeMacvtap()
+            if spec.accelerator == .kvm, case .exited(_, let stderr) = error, stderr.localizedCaseInsensitiveContains("kvm") {
+                throw StartRefusal.kvmBroken(detail: stderr.split(separator: "\n").first.map(String.init) ?? "QEMU aborted")
+            }
+            throw UpError.launchFailed(error)
+        }
+        guard case .alive(let pid) = probe() else {
+            cleanRuntimeDirectory()
+            removeMacvtap()
+            throw UpError.launchFailed(.exited(status: 0, stderr: "QEMU exited right after starting; see \(paths.qemuLog)"))
+        }
+        return pid
+    }
+
+    /// A negotiated QMP session and the connection under it (the macvtap hand-over sends a
+    /// descriptor along it).
+    struct MonitorSession: Sendable {
+        let transport: UnixSocketTransport
+        let client: QMPClient
+    }
+
+    /// Connects to the monitor at `path` and negotiates QMP within 10 s. With `awaitListener`,
+    /// first waits for the socket to listen, up to an hour or until the task is cancelled (the
+    /// caller cancels when QEMU's launcher fails).
+    static func openMonitor(path: String, awaitListener: Bool, logger: Logger) async throws(QMPError) -> MonitorSession {
+        let transport: UnixSocketTransport
+        do {
+            transport = try await UnixSocketTransport.connect(path: path, timeout: awaitListener ? .seconds(3600) : .seconds(10),
+                                                              awaitListener: awaitListener)
+        } catch {
+            throw QMPError(connecting: path, error)
+        }
+        return MonitorSession(transport: transport, client: try await QMPClient.connect(transport: transport, timeout: .seconds(10), logger: logger))
     }
 
     /// The macvtap link of this VM.
@@ -258,7 +310,7 @@ public struct QEMUMachine: VMBackend {
 
     /// ``down(timeout:force:)`` with the choice of leaving a hot-plugged GPU on vfio-pci.
     public func down(timeout: Duration, force: Bool, keepGPUOnVFIO: Bool) async throws -> DownOutcome {
-        let lock = try lock()
+        let lock = try await lock()
         defer { withExtendedLifetime(lock) {} }
         defer { removeMacvtap() }
         let outcome = try await stopQEMU(timeout: timeout, force: force)
@@ -320,8 +372,9 @@ public struct QEMUMachine: VMBackend {
             report.pid = pid
             report.qmpSocket = qmpSocket
             report.state = .running
-            if let record = RunRecord.read(from: paths.runRecord) {
-                report.uptimeSeconds = Int(Date().timeIntervalSince1970 - record.startedAt)
+            // QEMU writes its pidfile as it starts.
+            if let started = (try? FileManager.default.attributesOfItem(atPath: paths.pidFile))?[.modificationDate] as? Date {
+                report.uptimeSeconds = max(0, Int(Date().timeIntervalSince(started)))
             }
             do {
                 let client = try await QMPClient.connect(path: qmpSocket, timeout: .seconds(2), logger: logger)
@@ -338,18 +391,5 @@ public struct QEMUMachine: VMBackend {
             }
             return report
         }
-    }
-}
-
-/// Facts `vm up` writes into the runtime folder for `vm status`.
-struct RunRecord: Codable {
-    var startedAt: Double
-
-    func write(to path: String) throws {
-        try JSONEncoder().encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
-    }
-
-    static func read(from path: String) -> RunRecord? {
-        FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder().decode(RunRecord.self, from: $0) }
     }
 }

@@ -18,8 +18,9 @@ public final class VMLock: Sendable {
         }
     }
 
-    /// Takes the lock at `path`, waiting up to `timeout` for another holder.
-    public init(path: String, timeout: Duration = .seconds(120)) throws(LockError) {
+    /// Takes the lock at `path`, waiting up to `timeout` for another holder (suspended, not
+    /// blocking a thread).
+    public init(path: String, timeout: Duration = .seconds(120)) async throws(LockError) {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .cannotOpen(path: path, errno: errno) }
         let deadline = ContinuousClock.now + timeout
@@ -28,7 +29,7 @@ public final class VMLock: Sendable {
                 close(fd)
                 throw .timedOut(path: path)
             }
-            usleep(20_000)
+            try? await Task.sleep(for: .milliseconds(20))
         }
         descriptor = fd
     }

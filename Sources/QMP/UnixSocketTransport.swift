@@ -25,8 +25,10 @@ public final class UnixSocketTransport: ByteTransport {
     }
 
     /// Connects to the socket at `path`. A full listen backlog is retried until `timeout`;
-    /// a missing socket or a refused connection fails at once.
-    public static func connect(path: String, timeout: Duration) async throws(TransportError) -> UnixSocketTransport {
+    /// a missing socket or a refused connection fails at once, unless `awaitListener` is set:
+    /// then both are retried too (a process that is starting will listen there soon). A
+    /// cancelled task stops retrying.
+    public static func connect(path: String, timeout: Duration, awaitListener: Bool = false) async throws(TransportError) -> UnixSocketTransport {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let pathBytes = Array(path.utf8)
@@ -48,13 +50,14 @@ public final class UnixSocketTransport: ByteTransport {
             if result == 0 { break }
             let code = errno
             if code == EINTR { continue }
-            if code == EAGAIN || code == EINPROGRESS {
+            let listenerMissing = code == ENOENT || code == ECONNREFUSED
+            if code == EAGAIN || code == EINPROGRESS || (awaitListener && listenerMissing) {
                 // Unix sockets report a full backlog as EAGAIN; retry until the deadline.
-                if ContinuousClock.now >= deadline {
+                if ContinuousClock.now >= deadline || Task.isCancelled {
                     _ = Glibc.close(fd)
-                    throw .connectTimedOut(path: path)
+                    throw listenerMissing ? .connectFailed(path: path, errno: code) : .connectTimedOut(path: path)
                 }
-                try? await Task.sleep(for: .milliseconds(5))
+                try? await Task.sleep(for: .milliseconds(listenerMissing ? 1 : 5))
                 continue
             }
             _ = Glibc.close(fd)

@@ -86,6 +86,4 @@ public struct VMPaths: Sendable, Equatable {
     public var lockFile: String { "\(stateDirectory)/lock" }
     /// The hot-swap journal.
     public var journalFile: String { "\(stateDirectory)/gpu-journal.json" }
-    /// Facts recorded at `vm up` (start time, backend) for `vm status`.
-    public var runRecord: String { "\(runtimeDirectory)/run.json" }
 }

@@ -10,7 +10,7 @@ extension QEMUMachine {
 
     /// Hands GPU `index` to the running guest (`vm gpu attach`).
     public func attachGPU(_ index: Int, force: Bool = false, swapper: GPUSwapper? = nil) async throws -> SwapReport {
-        let lock = try lock()
+        let lock = try await lock()
         defer { withExtendedLifetime(lock) {} }
         let client = try await runningClient()
         defer { client.close() }
@@ -19,7 +19,7 @@ extension QEMUMachine {
 
     /// Takes GPU `index` back from the guest (`vm gpu detach`).
     public func detachGPU(_ index: Int, swapper: GPUSwapper? = nil) async throws -> SwapReport {
-        let lock = try lock()
+        let lock = try await lock()
         defer { withExtendedLifetime(lock) {} }
         let client = try await runningClient()
         defer { client.close() }
@@ -28,7 +28,7 @@ extension QEMUMachine {
 
     /// Finishes or rolls back an interrupted swap (`vm gpu recover`), with QMP when the VM runs.
     public func recoverGPU(swapper: GPUSwapper? = nil) async throws -> [String] {
-        let lock = try lock()
+        let lock = try await lock()
         defer { withExtendedLifetime(lock) {} }
         var client: QMPClient?
         if case .alive = probe() { client = try await QMPClient.connect(path: qmpSocket, timeout: .seconds(5), logger: logger) }
