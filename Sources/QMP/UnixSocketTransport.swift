@@ -57,7 +57,7 @@ public final class UnixSocketTransport: ByteTransport {
                     _ = Glibc.close(fd)
                     throw listenerMissing ? .connectFailed(path: path, errno: code) : .connectTimedOut(path: path)
                 }
-                try? await Task.sleep(for: .milliseconds(listenerMissing ? 1 : 5))
+                try? await Task.sleep(for: .milliseconds(5))
                 continue
             }
             _ = Glibc.close(fd)
