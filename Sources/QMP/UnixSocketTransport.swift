@@ -29,24 +29,12 @@ public final class UnixSocketTransport: ByteTransport {
     /// then both are retried too (a process that is starting will listen there soon). A
     /// cancelled task stops retrying.
     public static func connect(path: String, timeout: Duration, awaitListener: Bool = false) async throws(TransportError) -> UnixSocketTransport {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard !pathBytes.isEmpty, pathBytes.count < capacity else { throw .pathTooLong(path) }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: pathBytes)
-            raw[pathBytes.count] = 0
-        }
+        guard let address = UnixSocketAddress(path: path) else { throw .pathTooLong(path) }
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw .ioFailed(operation: "socket", errno: errno) }
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
-            let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
+            let result = address.withSockaddr { Glibc.connect(fd, $0, $1) }
             if result == 0 { break }
             let code = errno
             if code == EINTR { continue }

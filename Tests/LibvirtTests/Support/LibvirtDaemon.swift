@@ -1,4 +1,5 @@
 import Foundation
+import QMP
 import Subprocess
 import SystemPackage
 @testable import Libvirt
@@ -19,7 +20,7 @@ actor LibvirtDaemon {
     }
 
     private func start() async throws {
-        if !Self.socketAnswers("/run/libvirt/virtlogd-sock") {
+        if await !Self.socketAnswers("/run/libvirt/virtlogd-sock") {
             try await Self.run("/usr/sbin/virtlogd", ["-d"])
             try await Self.waitFor("/run/libvirt/virtlogd-sock")
         }
@@ -46,29 +47,15 @@ actor LibvirtDaemon {
 
     private static func waitFor(_ socket: String) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
-        while !socketAnswers(socket) {
+        while await !socketAnswers(socket) {
             guard ContinuousClock.now < deadline else { throw DaemonError.noSocket(socket) }
             try await Task.sleep(for: .milliseconds(100))
         }
     }
 
     /// Whether something accepts connections on this Unix socket.
-    static func socketAnswers(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            buffer.copyBytes(from: bytes)
-        }
-        return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
-            }
-        }
+    static func socketAnswers(_ path: String) async -> Bool {
+        (try? await UnixSocketTransport.connect(path: path, timeout: .seconds(1))) != nil
     }
 
     enum DaemonError: Error {

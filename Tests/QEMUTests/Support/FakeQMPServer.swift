@@ -1,4 +1,5 @@
 import Foundation
+import QMP
 import Synchronization
 
 /// A QMP monitor that stands in for QEMU where real QEMU cannot go: `device_add` of `vfio-pci`
@@ -23,14 +24,7 @@ final class FakeQMPServer: Sendable {
     init(path: String) throws {
         self.path = path
         listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            path.utf8CString.withUnsafeBytes { buffer.copyMemory(from: $0) }
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let bound = UnixSocketAddress(path: path)?.withSockaddr { bind(listener, $0, $1) }
         guard bound == 0, listen(listener, 4) == 0 else { throw CocoaError(.fileWriteUnknown) }
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
