@@ -32,8 +32,7 @@ public struct ExtrasStager: Sendable {
         let plan = try ExtrasPlan.make(vm: vm.rawValue, resolution: resolution, inventory: inventory, templates: templates)
         let disc = "\(work)/disc"
         try Self.write(plan, to: disc)
-        try FileManager.default.createDirectory(atPath: paths.stateDirectory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try PrivateDirectory.make(paths.stateDirectory)
         let partial = paths.extrasISO + ".partial"
         try? FileManager.default.removeItem(atPath: partial)
         try xorriso.buildISO(from: disc, to: partial, volumeID: ExtrasPlan.volumeID)

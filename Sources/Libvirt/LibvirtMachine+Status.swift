@@ -29,10 +29,7 @@ extension LibvirtMachine {
         }
         guard report.state != .stopped else { return report }
         report.pid = qemuPid()
-        if let pidFile = qemuPidFile(),
-           let started = (try? FileManager.default.attributesOfItem(atPath: pidFile))?[.modificationDate] as? Date {
-            report.uptimeSeconds = max(0, Int(Date().timeIntervalSince(started)))
-        }
+        report.uptimeSeconds = qemuPidFile().flatMap(QEMUPidFile.uptimeSeconds)
         guard let status = qemuStatus(of: domain) else {
             report.note = "QEMU did not answer through libvirt's QMP pass-through; state from libvirt"
             return report

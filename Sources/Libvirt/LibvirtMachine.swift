@@ -68,7 +68,7 @@ public struct LibvirtMachine: VMBackend {
         if connection.isLocal {
             let problems = passthroughProblems(spec)
             guard problems.isEmpty else { throw StartRefusal.passthroughNotReady(problems) }
-            try Self.makePrivateDirectory(paths.stateDirectory)
+            try PrivateDirectory.make(paths.stateDirectory)
         }
         let domain = try define(xml: xml, on: connection)
         try start(domain, paused: paused)
@@ -120,13 +120,6 @@ public struct LibvirtMachine: VMBackend {
 
     func qemuPidFile() -> String? {
         LibvirtURI(uri).qemuPidFile(domain: name, runtimeDirectory: ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"])
-    }
-
-    /// Creates `path` (and parents) and makes it 0700 even when it existed.
-    static func makePrivateDirectory(_ path: String) throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
     }
 
     // MARK: - down

@@ -99,17 +99,8 @@ public struct QEMUMachine: VMBackend {
         try? FileManager.default.removeItem(atPath: paths.runtimeDirectory)
     }
 
-    static func makePrivateDirectory(_ path: String) throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        // An existing folder keeps its mode: tighten it.
-        guard chmod(path, 0o700) == 0 else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
-        }
-    }
-
     func lock() async throws -> VMLock {
-        try Self.makePrivateDirectory(paths.stateDirectory)
+        try PrivateDirectory.make(paths.stateDirectory)
         return try await VMLock(path: paths.lockFile)
     }
 
@@ -137,7 +128,7 @@ public struct QEMUMachine: VMBackend {
         let problems = passthroughProblems(spec)
         guard problems.isEmpty else { throw StartRefusal.passthroughNotReady(problems) }
 
-        try Self.makePrivateDirectory(paths.runtimeDirectory)
+        try PrivateDirectory.make(paths.runtimeDirectory)
         try prepareFirmwareVars()
         // macvtap: create the link and open its /dev/tapN now; QEMU starts paused and gets the
         // descriptor over QMP (see MacvtapNIC).
@@ -372,10 +363,7 @@ public struct QEMUMachine: VMBackend {
             report.pid = pid
             report.qmpSocket = qmpSocket
             report.state = .running
-            // QEMU writes its pidfile as it starts.
-            if let started = (try? FileManager.default.attributesOfItem(atPath: paths.pidFile))?[.modificationDate] as? Date {
-                report.uptimeSeconds = max(0, Int(Date().timeIntervalSince(started)))
-            }
+            report.uptimeSeconds = QEMUPidFile.uptimeSeconds(paths.pidFile)
             do {
                 let client = try await QMPClient.connect(path: qmpSocket, timeout: .seconds(2), logger: logger)
                 defer { client.close() }
