@@ -32,11 +32,13 @@ let package = Package(
             name: "HostLinux",
             dependencies: ["VMCore", .product(name: "Logging", package: "swift-log")]
         ),
+        // posix_spawn's GNU extensions (new session, chdir, closefrom), which Swift's Glibc module hides.
+        .target(name: "CSpawn"),
         // QEMU backend: argv builder, process launch, QMP-driven lifecycle.
         .target(
             name: "QEMU",
             dependencies: [
-                "VMCore", "QMP", "HostLinux", "Network",
+                "VMCore", "QMP", "HostLinux", "Network", "CSpawn",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -23,13 +23,10 @@ public enum QEMUCommandLineError: Error, Equatable, CustomStringConvertible {
 public struct LaunchOptions: Sendable, Equatable {
     /// Start with the CPUs stopped (`-S`).
     public var paused: Bool = false
-    /// Let QEMU fork into the background once it is initialised (`-daemonize`).
-    public var daemonize: Bool = false
     /// The extras ISO (`vm extras stage`) to attach as one more CD-ROM; set when the file exists.
     public var extrasISO: String?
-    public init(paused: Bool = false, daemonize: Bool = false, extrasISO: String? = nil) {
+    public init(paused: Bool = false, extrasISO: String? = nil) {
         self.paused = paused
-        self.daemonize = daemonize
         self.extrasISO = extrasISO
     }
 }
@@ -87,11 +84,6 @@ public enum QEMUCommandLine {
             ]
         }
         args += ["-pidfile", paths.pidFile]
-        if options.daemonize {
-            // With -D, a daemonized QEMU keeps stderr on that file instead of /dev/null, so
-            // runtime errors (an abort during hot-plug, say) reach the log.
-            args += ["-daemonize", "-D", paths.qemuLog]
-        }
         if options.paused { args.append("-S") }
         return args + spec.extraQEMUArguments
     }

@@ -10,6 +10,8 @@ public enum UpError: Error, CustomStringConvertible {
     case alreadyRunning(name: String, pid: Int32)
     case launchFailed(LaunchError)
     case monitorUnreachable(QMPError)
+    /// QEMU answered but the pidfile that `vm status` and `vm down` go by does not name it.
+    case pidfileMismatch(path: String, pid: Int32)
     /// The macvtap link or the NIC hand-over failed.
     case networkSetupFailed(String)
 
@@ -21,6 +23,8 @@ public enum UpError: Error, CustomStringConvertible {
             return error.description
         case .monitorUnreachable(let error):
             return "QEMU started but its monitor did not answer: \(error)"
+        case .pidfileMismatch(let path, let pid):
+            return "QEMU (pid \(pid)) started but its pidfile \(path) does not name it; extra_args must not set -pidfile"
         case .networkSetupFailed(let why):
             return "macvtap network setup failed: \(why); `vm net check` shows what the host lacks"
         }
@@ -107,7 +111,7 @@ public struct QEMUMachine: VMBackend {
     // MARK: - up
 
     /// Starts the VM: refuses when it runs, cleans stale state, checks KVM and passthrough,
-    /// launches QEMU daemonized and returns once QMP answers.
+    /// starts QEMU in the background (``QEMULauncher``) and returns once its monitor answers.
     public func up(paused: Bool = false) async throws -> UpReport {
         let lock = try await lock()
         defer { withExtendedLifetime(lock) {} }
@@ -135,36 +139,24 @@ public struct QEMUMachine: VMBackend {
         let tap = try openMacvtap()
         defer { if let tap { close(tap) } }
         let extras = FileManager.default.fileExists(atPath: paths.extrasISO) ? paths.extrasISO : nil
-        let options = LaunchOptions(paused: paused || tap != nil, daemonize: true, extrasISO: extras)
+        let options = LaunchOptions(paused: paused || tap != nil, extrasISO: extras)
         let arguments = try QEMUCommandLine.arguments(for: spec, paths: paths, options: options)
         logger.debug("launching \(launcher.executable) \(arguments.joined(separator: " "))")
-        // QEMU starts its log afresh each run; remove the last one so no old message is mistaken for this run's.
+        // QEMU's output goes to a log of this run only: no old message is mistaken for this run's.
         try? FileManager.default.removeItem(atPath: paths.qemuLog)
-        // QEMU's monitor listens early in its initialisation and greets once the machine is
-        // ready, which is before -daemonize's launcher process has exited and been torn down:
-        // connect and negotiate meanwhile. The socket is awaited for as long as the launcher runs
-        // (a large guest's memory preallocation can take minutes); the greeting for 10 s.
-        let early = Task { try await Self.openMonitor(path: qmpSocket, awaitListener: true, logger: logger) }
+        let session: MonitorSession
         let pid: Int32
         do {
-            pid = try await launch(arguments: arguments)
-        } catch {
-            early.cancel()
-            (try? await early.value)?.client.close()
-            throw error
-        }
-        let session: MonitorSession
-        do {
-            if let connected = try? await early.value {
-                session = connected
-            } else {
-                // The greeting wait ran out while QEMU was still initialising: ask again now.
-                session = try await Self.openMonitor(path: qmpSocket, awaitListener: false, logger: logger)
-            }
-        } catch {
-            await forceStop(pid: pid)
+            let qemu = try launcher.start(arguments: arguments, logFile: paths.qemuLog)
+            session = try await negotiateMonitor(of: qemu)
+            pid = qemu.pid
+        } catch let error as LaunchError {
+            cleanRuntimeDirectory()
             removeMacvtap()
-            throw UpError.monitorUnreachable(error)
+            if spec.accelerator == .kvm, case .ended(_, let log) = error, log.localizedCaseInsensitiveContains("kvm") {
+                throw StartRefusal.kvmBroken(detail: log.split(separator: "\n").first.map(String.init) ?? "QEMU aborted")
+            }
+            throw UpError.launchFailed(error)
         }
         defer { session.client.close() }
         if let tap {
@@ -195,27 +187,6 @@ public struct QEMUMachine: VMBackend {
         }
     }
 
-    /// Runs QEMU's launcher and returns the pid of the daemonized QEMU; on failure the runtime
-    /// files and the macvtap link are gone and the error says why (broken KVM recognised).
-    private func launch(arguments: [String]) async throws -> Int32 {
-        do {
-            try await launcher.launchDaemonized(arguments: arguments, logFile: paths.qemuLog)
-        } catch let error as LaunchError {
-            cleanRuntimeDirectory()
-            removeMacvtap()
-            if spec.accelerator == .kvm, case .exited(_, let stderr) = error, stderr.localizedCaseInsensitiveContains("kvm") {
-                throw StartRefusal.kvmBroken(detail: stderr.split(separator: "\n").first.map(String.init) ?? "QEMU aborted")
-            }
-            throw UpError.launchFailed(error)
-        }
-        guard case .alive(let pid) = probe() else {
-            cleanRuntimeDirectory()
-            removeMacvtap()
-            throw UpError.launchFailed(.exited(status: 0, stderr: "QEMU exited right after starting; see \(paths.qemuLog)"))
-        }
-        return pid
-    }
-
     /// A negotiated QMP session and the connection under it (the macvtap hand-over sends a
     /// descriptor along it).
     struct MonitorSession: Sendable {
@@ -223,18 +194,71 @@ public struct QEMUMachine: VMBackend {
         let client: QMPClient
     }
 
-    /// Connects to the monitor at `path` and negotiates QMP within 10 s. With `awaitListener`,
-    /// first waits for the socket to listen, up to an hour or until the task is cancelled (the
-    /// caller cancels when QEMU's launcher fails).
-    static func openMonitor(path: String, awaitListener: Bool, logger: Logger) async throws(QMPError) -> MonitorSession {
-        let transport: UnixSocketTransport
-        do {
-            transport = try await UnixSocketTransport.connect(path: path, timeout: awaitListener ? .seconds(3600) : .seconds(10),
-                                                              awaitListener: awaitListener)
-        } catch {
-            throw QMPError(connecting: path, error)
+    /// How long `vm up` waits for the monitor of a QEMU that runs: QEMU answers once the machine
+    /// is initialised, which a large guest's memory preallocation stretches to minutes.
+    static let monitorWait = Duration.seconds(3600)
+
+    /// Connects to the monitor of the QEMU just started and negotiates QMP, or reports how QEMU
+    /// ended when it ends first (its log says why). A monitor that fails while QEMU runs on
+    /// ends QEMU: `vm up` cannot leave a VM it cannot control.
+    private func negotiateMonitor(of qemu: BackgroundQEMU) async throws -> MonitorSession {
+        let path = qmpSocket
+        let logger = logger
+        let first = await withTaskGroup(of: MonitorRace.self) { group in
+            group.addTask {
+                do {
+                    let transport = try await UnixSocketTransport.connect(path: path, timeout: Self.monitorWait, awaitListener: true)
+                    let client = try await QMPClient.connect(transport: transport, timeout: Self.monitorWait, logger: logger)
+                    return .answered(MonitorSession(transport: transport, client: client))
+                } catch let error as TransportError {
+                    return .failed(QMPError(connecting: path, error))
+                } catch {
+                    return .failed(error as? QMPError ?? .closed)
+                }
+            }
+            group.addTask { await qemu.awaitEnding().map(MonitorRace.ended) ?? .cancelled }
+            let first = await group.next() ?? .cancelled
+            group.cancelAll()
+            for await other in group {
+                if case .answered(let late) = other { late.client.close() }
+            }
+            return first
         }
-        return MonitorSession(transport: transport, client: try await QMPClient.connect(transport: transport, timeout: .seconds(10), logger: logger))
+        switch first {
+        case .answered(let session):
+            qemu.collectExitInBackground()
+            guard case .alive(qemu.pid) = probe() else {
+                session.client.close()
+                await forceStop(pid: qemu.pid)
+                removeMacvtap()
+                throw UpError.pidfileMismatch(path: paths.pidFile, pid: qemu.pid)
+            }
+            return session
+        case .ended(let ending):
+            throw LaunchError.ended(ending, log: (try? String(contentsOfFile: paths.qemuLog, encoding: .utf8)) ?? "")
+        case .failed(let error):
+            // QEMU closing the monitor as it exits comes just before its exit.
+            if let ending = await qemu.awaitEnding(within: .milliseconds(500)) {
+                throw LaunchError.ended(ending, log: (try? String(contentsOfFile: paths.qemuLog, encoding: .utf8)) ?? "")
+            }
+            qemu.collectExitInBackground()
+            await forceStop(pid: qemu.pid)
+            removeMacvtap()
+            throw UpError.monitorUnreachable(error)
+        case .cancelled:
+            qemu.collectExitInBackground()
+            await forceStop(pid: qemu.pid)
+            removeMacvtap()
+            throw CancellationError()
+        }
+    }
+
+    /// Which came first while QEMU started: its monitor's answer or its end.
+    private enum MonitorRace: Sendable {
+        case answered(MonitorSession)
+        case failed(QMPError)
+        case ended(QEMUEnding)
+        case cancelled
     }
 
     /// The macvtap link of this VM.

@@ -116,10 +116,20 @@ def read_lines(path):
 class QMPLine:
     """A bare QMP connection: one JSON object per line, nothing else."""
 
-    def __init__(self, path, timeout=30):
-        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.socket.settimeout(timeout)
-        self.socket.connect(path)
+    def __init__(self, path, timeout=30, await_listener=False):
+        """Connects to `path`; with await_listener, retries every 5 ms until QEMU listens there."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.socket.settimeout(timeout)
+            try:
+                self.socket.connect(path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                self.socket.close()
+                if not await_listener or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.005)
         self.reader = self.socket.makefile("rb")
 
     def readline(self):
