@@ -1,4 +1,5 @@
 import Foundation
+import VMCore
 
 /// The result of running a host program.
 public struct CommandResult: Sendable, Hashable {
@@ -47,7 +48,7 @@ public struct ProcessCommandRunner: HostCommandRunner {
     }
 
     /// `PATH` plus the sbin directories where `update-grub` and `libvirtd` live.
-    public static func defaultSearchPath(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+    public static func defaultSearchPath(_ environment: [String: String] = ProcessEnvironment.current) -> [String] {
         var path = (environment["PATH"] ?? "").split(separator: ":").map(String.init)
         for extra in ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"] where !path.contains(extra) {
             path.append(extra)

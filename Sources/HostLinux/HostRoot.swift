@@ -1,4 +1,5 @@
 import Foundation
+import VMCore
 
 /// The root directory under which every host path (`/sys`, `/proc`, `/dev`, `/etc`, ...) is read or written.
 ///
@@ -21,7 +22,7 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `VM_HOST_ROOT` when set and non-empty, else `/`.
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> HostRoot {
+    public static func fromEnvironment(_ environment: [String: String] = ProcessEnvironment.current) -> HostRoot {
         guard let value = environment[environmentVariable], !value.isEmpty else { return .system }
         return HostRoot(value)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import VMCore
 
 /// Errors from finding or rendering templates.
 public enum TemplateError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -31,7 +32,7 @@ public struct TemplateDirectory: Sendable, Hashable {
     }
 
     /// The places searched, in order.
-    public static func candidates(environment: [String: String] = ProcessInfo.processInfo.environment,
+    public static func candidates(environment: [String: String] = ProcessEnvironment.current,
                                   executablePath: String? = Bundle.main.executablePath) -> [String] {
         var places: [String] = []
         if let value = environment["VM_TEMPLATES"], !value.isEmpty { places.append(value) }
@@ -46,7 +47,7 @@ public struct TemplateDirectory: Sendable, Hashable {
     }
 
     /// The first candidate that is a directory.
-    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment,
+    public static func locate(environment: [String: String] = ProcessEnvironment.current,
                               executablePath: String? = Bundle.main.executablePath) throws -> TemplateDirectory {
         let places = candidates(environment: environment, executablePath: executablePath)
         var isDirectory: ObjCBool = false

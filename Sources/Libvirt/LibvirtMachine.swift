@@ -119,7 +119,7 @@ public struct LibvirtMachine: VMBackend {
     }
 
     func qemuPidFile() -> String? {
-        LibvirtURI(uri).qemuPidFile(domain: name, runtimeDirectory: ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"])
+        LibvirtURI(uri).qemuPidFile(domain: name, runtimeDirectory: ProcessEnvironment.current["XDG_RUNTIME_DIR"])
     }
 
     // MARK: - down

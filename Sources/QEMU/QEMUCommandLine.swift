@@ -90,7 +90,8 @@ public enum QEMUCommandLine {
 
     /// Doubles commas, as QEMU requires inside a `key=value,...` option.
     public static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: ",", with: ",,")
+        // Plain Swift rather than Foundation's replacingOccurrences, which goes through NSString.
+        value.contains(",") ? value.split(separator: ",", omittingEmptySubsequences: false).joined(separator: ",,") : value
     }
 
     static func machine(_ spec: VMSpec) -> String {

@@ -1,5 +1,6 @@
 import CSpawn
 import Foundation
+import VMCore
 
 /// Why QEMU did not start.
 public enum LaunchError: Error, Equatable, CustomStringConvertible {
@@ -58,7 +59,7 @@ public struct QEMULauncher: Sendable {
     }
 
     /// Finds the QEMU binary for this environment.
-    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) throws(LaunchError) -> QEMULauncher {
+    public static func locate(environment: [String: String] = ProcessEnvironment.current) throws(LaunchError) -> QEMULauncher {
         if let explicit = environment["VM_QEMU"], !explicit.isEmpty { return QEMULauncher(executable: explicit) }
         guard let found = findInPath(QEMUCommandLine.executable, path: environment["PATH"] ?? "/usr/bin:/bin") else {
             throw .binaryNotFound(QEMUCommandLine.executable)

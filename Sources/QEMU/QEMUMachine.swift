@@ -83,7 +83,7 @@ public struct QEMUMachine: VMBackend {
             let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: paths.runtimeDirectory)) ?? []
             return leftovers.isEmpty ? .clean : .exited
         }
-        guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return .crashed(nil) }
+        guard let pid = QEMUPidFile.pid(in: text) else { return .crashed(nil) }
         return isOurQEMU(pid) ? .alive(pid) : .crashed(pid)
     }
 
@@ -217,10 +217,19 @@ public struct QEMUMachine: VMBackend {
                 }
             }
             group.addTask { await qemu.awaitEnding().map(MonitorRace.ended) ?? .cancelled }
-            let first = await group.next() ?? .cancelled
+            var first = await group.next() ?? .cancelled
             group.cancelAll()
             for await other in group {
-                if case .answered(let late) = other { late.client.close() }
+                switch (first, other) {
+                case (_, .answered(let late)): late.client.close()
+                // The watcher collected QEMU's exit status as the monitor answered or failed: QEMU
+                // has ended, and that is the news.
+                case (.answered(let session), .ended):
+                    session.client.close()
+                    first = other
+                case (.failed, .ended): first = other
+                default: break
+                }
             }
             return first
         }
@@ -235,11 +244,12 @@ public struct QEMUMachine: VMBackend {
             }
             return session
         case .ended(let ending):
-            throw LaunchError.ended(ending, log: (try? String(contentsOfFile: paths.qemuLog, encoding: .utf8)) ?? "")
+            throw LaunchError.ended(ending, log: qemuLogText)
         case .failed(let error):
-            // QEMU closing the monitor as it exits comes just before its exit.
-            if let ending = await qemu.awaitEnding(within: .milliseconds(500)) {
-                throw LaunchError.ended(ending, log: (try? String(contentsOfFile: paths.qemuLog, encoding: .utf8)) ?? "")
+            // A QEMU that fails while initialising closes its monitor as it exits: a failed
+            // monitor is QEMU's failure when QEMU then ends (on a loaded machine that takes a while).
+            if let ending = await qemu.awaitEnding(within: .seconds(5)) {
+                throw LaunchError.ended(ending, log: qemuLogText)
             }
             qemu.collectExitInBackground()
             await forceStop(pid: qemu.pid)
@@ -251,6 +261,11 @@ public struct QEMUMachine: VMBackend {
             removeMacvtap()
             throw CancellationError()
         }
+    }
+
+    /// What QEMU wrote to its log in this run.
+    private var qemuLogText: String {
+        (try? String(contentsOfFile: paths.qemuLog, encoding: .utf8)) ?? ""
     }
 
     /// Which came first while QEMU started: its monitor's answer or its end.

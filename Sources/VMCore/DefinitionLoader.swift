@@ -41,7 +41,7 @@ public struct DefinitionLoader: Sendable {
 
     /// The loader for this process's environment and user.
     public static func standard() -> DefinitionLoader {
-        DefinitionLoader(layout: StateLayout(environment: ProcessInfo.processInfo.environment, uid: getuid()))
+        DefinitionLoader(layout: StateLayout(environment: ProcessEnvironment.current, uid: getuid()))
     }
 
     /// A path when the argument contains `/` or ends in `.toml`, else a VM name looked up in the

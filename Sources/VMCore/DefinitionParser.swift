@@ -376,5 +376,5 @@ public struct DefinitionParser: Sendable {
 
 /// `$HOME` of this process.
 func homeDirectory() -> String? {
-    ProcessInfo.processInfo.environment["HOME"]
+    ProcessEnvironment.current["HOME"]
 }

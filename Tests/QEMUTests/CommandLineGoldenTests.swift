@@ -30,6 +30,11 @@ func argvMatchesGolden(name: String) throws {
     #expect(argv.contains("socket,id=qmp0,path=/r,,x/qmp.sock,server=on,wait=off"))
 }
 
+@Test(arguments: [("plain", "plain"), ("", ""), (",", ",,"), (",a,,b,", ",,a,,,,b,,")])
+func escapeDoublesEveryComma(value: String, escaped: String) {
+    #expect(QEMUCommandLine.escape(value) == escaped)
+}
+
 @Test func gpuFunctionsPlugNonZeroFirstAndZeroLastWithMultifunction() throws {
     var gpu = GPUPassthrough(slot: PCISlot("0000:05:00"), functions: ["0000:05:00.0", "0000:05:00.1", "0000:05:00.2"].compactMap(PCIAddress.init))
     gpu.xVGA = true

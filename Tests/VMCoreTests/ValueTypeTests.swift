@@ -69,3 +69,13 @@ func badNames(name: String) {
     let paths = custom.paths(for: try VMName("x"))
     #expect(paths.qmpSocket == "/r/x/qmp.sock" && paths.varsFile == "/s/x/OVMF_VARS.fd")
 }
+
+@Test func pidfileTextGivesItsPid() {
+    #expect(QEMUPidFile.pid(in: "4242\n") == 4242)
+    #expect(QEMUPidFile.pid(in: "4242") == 4242)
+}
+
+@Test(arguments: ["", "\n", "abc\n", "12 34\n", "0\n", "-5\n", "99999999999\n"])
+func badPidfileTextGivesNoPid(text: String) {
+    #expect(QEMUPidFile.pid(in: text) == nil)
+}

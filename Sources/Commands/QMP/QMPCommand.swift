@@ -70,7 +70,7 @@ struct QMPCommand: AsyncParsableCommand {
             if let uri = LibvirtQMP.uri(forVM: name) {
                 return try runThroughLibvirt(uri: uri, name: name, invocation: invocation)
             }
-            let layout = StateLayout(environment: ProcessInfo.processInfo.environment, uid: getuid())
+            let layout = StateLayout(environment: ProcessEnvironment.current, uid: getuid())
             path = layout.paths(for: try VMName(name)).qmpSocket
         }
         let client = try await QMPClient.connect(
