@@ -40,8 +40,6 @@ let package = Package(
             dependencies: [
                 "VMCore", "QMP", "HostLinux", "Network", "CSpawn",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Subprocess", package: "swift-subprocess"),
-                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // Scripted sessions: steps on one VM with cleanup guaranteed.

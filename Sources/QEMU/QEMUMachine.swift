@@ -236,7 +236,9 @@ public struct QEMUMachine: VMBackend {
         switch first {
         case .answered(let session):
             qemu.collectExitInBackground()
-            guard case .alive(qemu.pid) = probe() else {
+            // `vm status` and `vm down` find QEMU through its pidfile.
+            let pidfile = try? String(contentsOfFile: paths.pidFile, encoding: .utf8)
+            guard pidfile.flatMap(QEMUPidFile.pid(in:)) == qemu.pid else {
                 session.client.close()
                 await forceStop(pid: qemu.pid)
                 removeMacvtap()
