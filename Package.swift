@@ -32,7 +32,7 @@ let package = Package(
             name: "HostLinux",
             dependencies: ["VMCore", .product(name: "Logging", package: "swift-log")]
         ),
-        // posix_spawn's GNU extensions (new session, chdir, closefrom), which Swift's Glibc module hides.
+        // Starting QEMU as a daemon (a double fork whose children may only make async-signal-safe calls).
         .target(name: "CSpawn"),
         // QEMU backend: argv builder, process launch, QMP-driven lifecycle.
         .target(

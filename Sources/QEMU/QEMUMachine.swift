@@ -153,7 +153,7 @@ public struct QEMUMachine: VMBackend {
         } catch let error as LaunchError {
             cleanRuntimeDirectory()
             removeMacvtap()
-            if spec.accelerator == .kvm, case .ended(_, let log) = error, log.localizedCaseInsensitiveContains("kvm") {
+            if spec.accelerator == .kvm, case .ended(let log) = error, log.localizedCaseInsensitiveContains("kvm") {
                 throw StartRefusal.kvmBroken(detail: log.split(separator: "\n").first.map(String.init) ?? "QEMU aborted")
             }
             throw UpError.launchFailed(error)
@@ -216,14 +216,13 @@ public struct QEMUMachine: VMBackend {
                     return .failed(error as? QMPError ?? .closed)
                 }
             }
-            group.addTask { await qemu.awaitEnding().map(MonitorRace.ended) ?? .cancelled }
+            group.addTask { await qemu.awaitEnd() ? .ended : .cancelled }
             var first = await group.next() ?? .cancelled
             group.cancelAll()
             for await other in group {
                 switch (first, other) {
                 case (_, .answered(let late)): late.client.close()
-                // The watcher collected QEMU's exit status as the monitor answered or failed: QEMU
-                // has ended, and that is the news.
+                // The watcher saw QEMU end as the monitor answered or failed: that is the news.
                 case (.answered(let session), .ended):
                     session.client.close()
                     first = other
@@ -235,7 +234,6 @@ public struct QEMUMachine: VMBackend {
         }
         switch first {
         case .answered(let session):
-            qemu.collectExitInBackground()
             // `vm status` and `vm down` find QEMU through its pidfile.
             let pidfile = try? String(contentsOfFile: paths.pidFile, encoding: .utf8)
             guard pidfile.flatMap(QEMUPidFile.pid(in:)) == qemu.pid else {
@@ -245,20 +243,18 @@ public struct QEMUMachine: VMBackend {
                 throw UpError.pidfileMismatch(path: paths.pidFile, pid: qemu.pid)
             }
             return session
-        case .ended(let ending):
-            throw LaunchError.ended(ending, log: qemuLogText)
+        case .ended:
+            throw LaunchError.ended(log: qemuLogText)
         case .failed(let error):
             // A QEMU that fails while initialising closes its monitor as it exits: a failed
             // monitor is QEMU's failure when QEMU then ends (on a loaded machine that takes a while).
-            if let ending = await qemu.awaitEnding(within: .seconds(5)) {
-                throw LaunchError.ended(ending, log: qemuLogText)
+            if await qemu.awaitEnd(within: .seconds(5)) {
+                throw LaunchError.ended(log: qemuLogText)
             }
-            qemu.collectExitInBackground()
             await forceStop(pid: qemu.pid)
             removeMacvtap()
             throw UpError.monitorUnreachable(error)
         case .cancelled:
-            qemu.collectExitInBackground()
             await forceStop(pid: qemu.pid)
             removeMacvtap()
             throw CancellationError()
@@ -274,7 +270,7 @@ public struct QEMUMachine: VMBackend {
     private enum MonitorRace: Sendable {
         case answered(MonitorSession)
         case failed(QMPError)
-        case ended(QEMUEnding)
+        case ended
         case cancelled
     }
 

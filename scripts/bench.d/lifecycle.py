@@ -5,9 +5,9 @@
              query-status over QMP)
   bare QEMU  the argv `vm qemu-args NAME` prints, plus -S -daemonize, then a minimal QMP client:
              from spawn until the `qmp_capabilities` reply (the peer issue 4 names)
-  bare detached  the same argv plus -S, started in the background the way `vm up` starts it (no
-             -daemonize: own session, cwd /, output to a log), the same client connecting as soon
-             as the monitor listens: from spawn until the `qmp_capabilities` reply
+  bare detached  the same argv plus -S, started in the background without -daemonize (own
+             session, cwd /, output to a log; one fork where `vm up` makes two), the same client
+             connecting as soon as the monitor listens: from spawn until the `qmp_capabilities` reply
   virsh      `virsh start --paused` of an equivalent libvirt domain (from `vm libvirt-xml NAME`
              when vm has that verb, else the minimal domain below), from spawn until it returns
 
@@ -211,7 +211,7 @@ def main():
     print("|---|---:|---:|---:|---:|---|")
     rows = [("`vm up --paused` (to query-status answered)", times["vm up"]),
             ("bare `qemu-system-x86_64 ... -S -daemonize` + QMP negotiate", times["bare QEMU"]),
-            ("bare `qemu-system-x86_64 ... -S` started detached as `vm up` does + QMP negotiate", times["bare detached"]),
+            ("bare `qemu-system-x86_64 ... -S` started detached, no -daemonize + QMP negotiate", times["bare detached"]),
             ("`virsh start --paused`", times["virsh start"]),
             ("for scale: `vm qemu-args` (vm process start + definition load)", floor)]
     for label, values in rows:
@@ -227,7 +227,7 @@ def main():
     print()
     detached_median = median(times["bare detached"])
     print(f"No goal, for reading the first: `vm up` takes {vm_median / detached_median:.2f}x the bare QEMU started "
-          f"the way `vm up` starts it ({ms(vm_median - detached_median)} ms more, medians): what is left of "
+          f"detached without -daemonize ({ms(vm_median - detached_median)} ms more, medians): what is left of "
           f"`vm up`'s own cost once the start without -daemonize is credited to neither side.")
 
 
