@@ -70,11 +70,8 @@ public struct QEMULauncher: Sendable {
 /// status), so how it ended is in its log, not in a status.
 public struct BackgroundQEMU: Sendable {
     public let pid: Int32
-    /// Tells whether the pid still runs (a zombie does not).
-    public var processes: any ProcessTable = SystemProcessTable()
-
-    /// Whether QEMU has ended.
-    public var hasEnded: Bool { !processes.isAlive(pid) }
+    /// Whether QEMU has ended (a zombie waiting for init counts as ended).
+    public var hasEnded: Bool { !SystemProcessTable().isAlive(pid) }
 
     /// Waits until QEMU ends, looking every 5 ms; false when `limit` passes or the task is
     /// cancelled first.
