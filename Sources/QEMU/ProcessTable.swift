@@ -23,8 +23,14 @@ public struct SystemProcessTable: ProcessTable {
 
     /// The state letter of a `/proc/PID/stat` line (the field after the parenthesised name).
     static func state(fromStat stat: String) -> Character? {
+        fieldsAfterName(fromStat: stat)?.first?.first
+    }
+
+    /// The fields of a `/proc/PID/stat` line after the parenthesised name (state, parent pid, ...);
+    /// the name itself may hold spaces and parentheses.
+    static func fieldsAfterName(fromStat stat: String) -> [Substring]? {
         guard let close = stat.lastIndex(of: ")") else { return nil }
-        return stat[stat.index(after: close)...].first { $0 != " " }
+        return stat[stat.index(after: close)...].split(separator: " ")
     }
 
     public func commandLine(of pid: Int32) -> [String]? {

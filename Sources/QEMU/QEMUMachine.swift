@@ -163,8 +163,7 @@ public struct QEMUMachine: VMBackend {
             do {
                 try await MacvtapNIC.attach(tapDescriptor: tap, transport: session.transport, client: session.client, network: spec.network)
             } catch {
-                await forceStop(pid: pid)
-                removeMacvtap()
+                await abandonStart(pid: pid)
                 throw UpError.networkSetupFailed("handing the tap to QEMU: \(error)")
             }
         }
@@ -238,8 +237,7 @@ public struct QEMUMachine: VMBackend {
             let pidfile = try? String(contentsOfFile: paths.pidFile, encoding: .utf8)
             guard pidfile.flatMap(QEMUPidFile.pid(in:)) == qemu.pid else {
                 session.client.close()
-                await forceStop(pid: qemu.pid)
-                removeMacvtap()
+                await abandonStart(pid: qemu.pid)
                 throw UpError.pidfileMismatch(path: paths.pidFile, pid: qemu.pid)
             }
             return session
@@ -251,12 +249,10 @@ public struct QEMUMachine: VMBackend {
             if await qemu.awaitEnd(within: .seconds(5)) {
                 throw LaunchError.ended(log: qemuLogText)
             }
-            await forceStop(pid: qemu.pid)
-            removeMacvtap()
+            await abandonStart(pid: qemu.pid)
             throw UpError.monitorUnreachable(error)
         case .cancelled:
-            await forceStop(pid: qemu.pid)
-            removeMacvtap()
+            await abandonStart(pid: qemu.pid)
             throw CancellationError()
         }
     }
@@ -318,6 +314,12 @@ public struct QEMUMachine: VMBackend {
               !FileManager.default.fileExists(atPath: paths.varsFile) else { return }
         try FileManager.default.copyItem(atPath: template, toPath: paths.varsFile)
         chmod(paths.varsFile, 0o600)
+    }
+
+    /// Undoes a failed `up` once QEMU runs: ends QEMU and removes the macvtap link.
+    func abandonStart(pid: Int32) async {
+        await forceStop(pid: pid)
+        removeMacvtap()
     }
 
     /// Ends QEMU without asking the guest (cleanup after a failed `up`).

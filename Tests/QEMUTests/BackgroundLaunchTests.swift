@@ -73,8 +73,8 @@ struct BackgroundLaunchTests {
     /// The parent pid in `/proc/PID/stat`.
     static func parent(of pid: Int32) -> Int32? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        return stat[stat.index(after: close)...].split(separator: " ").dropFirst().first.flatMap { Int32($0) }
+              let fields = SystemProcessTable.fieldsAfterName(fromStat: stat), fields.count > 1 else { return nil }
+        return Int32(fields[1])
     }
 
     static func link(_ path: String) -> String? {

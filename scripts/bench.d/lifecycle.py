@@ -100,6 +100,16 @@ class Peers:
                         return part[len("path="):]
         raise RuntimeError("no QMP socket in vm qemu-args")
 
+    @staticmethod
+    def _negotiated(qmp, start):
+        """Reads the greeting, negotiates capabilities; the milliseconds since `start` at the reply."""
+        qmp.readline()  # greeting
+        reply = qmp.reply(b'{"execute": "qmp_capabilities"}\n')
+        elapsed = (time.perf_counter() - start) * 1000
+        if not reply.startswith(b'{"return"'):
+            raise RuntimeError(f"qmp_capabilities: {reply!r}")
+        return elapsed
+
     def vm_up(self):
         elapsed, _ = timed([self.vm, "up", NAME, "--paused"])
         run([self.vm, "down", NAME, "--force"], accept=VM_DOWN_OK)
@@ -110,11 +120,7 @@ class Peers:
         start = time.perf_counter()
         run(self.bare_argv)
         qmp = QMPLine(self.qmp_socket)
-        qmp.readline()  # greeting
-        reply = qmp.reply(b'{"execute": "qmp_capabilities"}\n')
-        elapsed = (time.perf_counter() - start) * 1000
-        if not reply.startswith(b'{"return"'):
-            raise RuntimeError(f"qmp_capabilities: {reply!r}")
+        elapsed = self._negotiated(qmp, start)
         with open(self.pidfile) as handle:
             pid = int(handle.read().strip())
         qmp.reply(b'{"execute": "quit"}\n')
@@ -134,11 +140,7 @@ class Peers:
             qemu = subprocess.Popen(self.detached_argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                     cwd="/", start_new_session=True)
         qmp = QMPLine(self.qmp_socket, await_listener=True)
-        qmp.readline()  # greeting
-        reply = qmp.reply(b'{"execute": "qmp_capabilities"}\n')
-        elapsed = (time.perf_counter() - start) * 1000
-        if not reply.startswith(b'{"return"'):
-            raise RuntimeError(f"qmp_capabilities: {reply!r}")
+        elapsed = self._negotiated(qmp, start)
         qmp.reply(b'{"execute": "quit"}\n')
         qmp.close()
         try:
