@@ -114,32 +114,45 @@ public enum NetworkCheck {
                 }
             }
         }
-        if !facts.isRoot {
-            if facts.bridgeHelper == nil {
-                problems.append(NetworkProblem(
-                    problem: "qemu-bridge-helper is not installed",
-                    fix: "install it (Debian: apt-get install qemu-system-common)"))
-            } else if !facts.bridgeHelperSetuid, let helper = facts.bridgeHelper {
-                problems.append(NetworkProblem(
-                    problem: "\(helper) is not setuid root, so QEMU run by this user cannot add its tap to the bridge",
-                    fix: "chmod u+s \(helper) (or run vm as root)"))
-            }
-        }
-        if let acl = facts.bridgeACL {
-            if network.bridge != nil, !acl.allows(name) {
-                problems.append(NetworkProblem(
-                    problem: "\(NetworkFactsReader.bridgeConf) does not allow \(name)",
-                    fix: "add the line `allow \(name)` to \(NetworkFactsReader.bridgeConf)"))
-            }
-        } else {
-            problems.append(NetworkProblem(
-                problem: "\(NetworkFactsReader.bridgeConf) is missing, so qemu-bridge-helper refuses every bridge",
-                fix: "create it with the line `allow \(network.bridge ?? "br0")` (mode 0644, owned by root)"))
-        }
+        problems += bridgeHelperProblems(network, facts)
         notes.append("the host and the guest can talk to each other over the bridge")
         return NetworkVerdict(mode: "bridge", gives: gives, p2p: problems.isEmpty ? .likely : .unlikely,
                               p2pReason: problems.isEmpty ? lanReason : "bridge mode is not working yet (see problems)",
                               problems: problems, notes: notes)
+    }
+
+    /// What keeps QEMU's bridge helper from adding the guest's tap to the bridge: with any of
+    /// these, QEMU ends at start with the helper's raw message, so `vm up` refuses on them (with
+    /// the fix) and `vm net check` lists them. QEMU runs the helper for `-netdev bridge` whoever
+    /// runs it; only a user other than root needs its setuid bit.
+    public static func bridgeHelperProblems(_ network: NetworkSpec, _ facts: NetworkHostFacts) -> [NetworkProblem] {
+        guard network.mode == .bridge else { return [] }
+        var problems: [NetworkProblem] = []
+        if let helper = facts.bridgeHelper {
+            if !facts.isRoot, !facts.bridgeHelperSetuid {
+                problems.append(NetworkProblem(
+                    problem: "\(helper) is not setuid root, so QEMU run by this user cannot add its tap to the bridge",
+                    fix: "chmod u+s \(helper) (or run vm as root)"))
+            }
+        } else {
+            problems.append(NetworkProblem(
+                problem: "qemu-bridge-helper is not installed",
+                fix: "install it (Debian: apt-get install qemu-system-common)"))
+        }
+        let name = network.bridge ?? "br0"
+        let conf = NetworkFactsReader.bridgeConf
+        if let acl = facts.bridgeACL {
+            if network.bridge != nil, !acl.allows(name) {
+                problems.append(NetworkProblem(
+                    problem: "\(conf) does not allow \(name)",
+                    fix: "add the line `allow \(name)` to \(conf)"))
+            }
+        } else {
+            problems.append(NetworkProblem(
+                problem: "\(conf) is missing, so qemu-bridge-helper refuses every bridge",
+                fix: "create it with the line `allow \(name)`, mode 0644, owned by root: `mkdir -p /etc/qemu && echo 'allow \(name)' > \(conf)`"))
+        }
+        return problems
     }
 
     static func macvtap(_ network: NetworkSpec, _ facts: NetworkHostFacts) -> NetworkVerdict {

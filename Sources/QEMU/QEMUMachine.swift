@@ -38,8 +38,8 @@ public struct QEMUMachine: VMBackend {
     public let paths: VMPaths
     public let processes: any ProcessTable
     public let launcher: QEMULauncher
-    /// The host's sysfs/procfs (under `VM_HOST_ROOT`), for GPU hand-overs.
-    public let hostFileSystem: any HostFileSystem
+    /// The host's sysfs/procfs/etc (under `VM_HOST_ROOT`), for GPU hand-overs and the bridge-helper check.
+    public var hostFileSystem: any HostFileSystem
     public let logger: Logger
     /// Returns the problems that keep the boot-plugged passthrough devices from being used
     /// (driver not vfio-pci, IOMMU group not viable), each with its fix; empty when ready.
@@ -131,6 +131,7 @@ public struct QEMUMachine: VMBackend {
         }
         let problems = passthroughProblems(spec)
         guard problems.isEmpty else { throw StartRefusal.passthroughNotReady(problems) }
+        try checkNetworkCanAttach()
 
         try PrivateDirectory.make(paths.runtimeDirectory)
         try prepareFirmwareVars()

@@ -6,6 +6,9 @@ public enum StartRefusal: Error, Equatable, CustomStringConvertible {
     case kvmBroken(detail: String)
     /// Passthrough devices plugged at boot are not ready (driver, IOMMU group); one line each.
     case passthroughNotReady([String])
+    /// The host keeps QEMU from attaching the guest's network card (bridge mode: QEMU's bridge
+    /// helper or its `/etc/qemu/bridge.conf`); one line each, with its fix.
+    case networkNotReady([String])
 
     public var description: String {
         let tcgHint = "set accelerator = \"tcg\" in the definition to run without KVM (much slower)"
@@ -16,6 +19,8 @@ public enum StartRefusal: Error, Equatable, CustomStringConvertible {
             return "KVM is present but broken on this host (\(detail)); \(tcgHint)"
         case .passthroughNotReady(let problems):
             return "passthrough devices are not ready:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+        case .networkNotReady(let problems):
+            return "the guest's network cannot be attached (`vm net check` shows more):\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
         }
     }
 }

@@ -60,6 +60,7 @@ struct NetCheckVerdictTests {
         try host.nic("enp3s0", master: "br0")
         try host.bridge("br0", ports: ["enp3s0"])
         try host.write("/etc/qemu/bridge.conf", "allow br0\n")
+        try host.write("/usr/lib/qemu/qemu-bridge-helper", "", mode: 0o4755)
         let verdict = try host.verdict("mode = bridge\nbridge = br0")
         #expect(verdict.problems == [])
         #expect(verdict.p2p == .likely)
@@ -68,6 +69,7 @@ struct NetCheckVerdictTests {
 
     @Test func missingBridgeAndConf() throws {
         let host = try FakeHost()
+        try host.write("/usr/lib/qemu/qemu-bridge-helper", "", mode: 0o4755)
         let verdict = try host.verdict("mode = bridge\nbridge = br0")
         #expect(verdict.problems.map(\.problem) == [
             "there is no interface br0 on this host",
@@ -92,6 +94,16 @@ struct NetCheckVerdictTests {
         try host.write("/usr/lib/qemu/qemu-bridge-helper", "", mode: 0o4755)
         try host.write("/etc/qemu/extra.conf", "allow all\n")
         #expect(try host.verdict("mode = bridge\nbridge = br1", uid: 1000).ok)
+    }
+
+    @Test("QEMU runs the bridge helper for root too: a missing helper is a problem whoever runs vm")
+    func missingHelper() throws {
+        let host = try FakeHost()
+        try host.nic("eth0", master: "br0")
+        try host.bridge("br0", ports: ["eth0"])
+        try host.write("/etc/qemu/bridge.conf", "allow br0\n")
+        let verdict = try host.verdict("mode = bridge\nbridge = br0", uid: 0)
+        #expect(verdict.problems.map(\.problem) == ["qemu-bridge-helper is not installed"])
     }
 
     @Test func bridgeOverWiFiAndPortless() throws {

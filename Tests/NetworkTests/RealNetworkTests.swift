@@ -20,6 +20,7 @@ struct RealNetworkTests {
                                                              extra: "guest_agent = true", network: network))
         var machine = try scratch.machine(loaded, qemu: try namespace.qemuWrapper(in: scratch.root))
         machine.hostCommands = namespace.commandRunner
+        machine.hostFileSystem = RootedFileSystem(root: HostRoot(namespace.hostRoot))
         _ = try await machine.up()
         try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
         var agent: GuestAgentClient?
@@ -56,6 +57,32 @@ struct RealNetworkTests {
             #expect(reached)
             let answered = try ns.status(["busybox", "ping", "-c", "1", "-W", "2", "192.168.77.2"])
             #expect(answered == 0)
+        }
+    }
+
+    @Test("bridge mode without an allow line: vm up refuses with the line to add, and no QEMU starts")
+    func bridgeModeWithoutACL() async throws {
+        let ns = try TestNamespace()
+        try ns.ip("link", "add", "br0", "type", "bridge")
+        try ns.ip("link", "set", "br0", "up")
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let loaded = try scratch.define("nbx", bed.definition(network: "mode = \"bridge\"\nbridge = \"br0\""))
+        var machine = try scratch.machine(loaded, qemu: try ns.qemuWrapper(in: scratch.root))
+        machine.hostFileSystem = RootedFileSystem(root: HostRoot(ns.hostRoot))
+        for conf in [nil, "allow br1\n"] {
+            if let conf { try ns.writeBridgeConf(conf) }
+            do {
+                _ = try await machine.up()
+                Issue.record("vm up started a bridged guest that QEMU's bridge helper refuses")
+            } catch let refusal as StartRefusal {
+                guard case .networkNotReady(let problems) = refusal else { throw refusal }
+                #expect(problems.count == 1)
+                #expect(refusal.description.contains("/etc/qemu/bridge.conf"))
+                #expect(refusal.description.contains("allow br0"))
+            }
+            #expect(Scratch.qemuProcesses(named: "nbx").isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: loaded.paths.runtimeDirectory))
         }
     }
 

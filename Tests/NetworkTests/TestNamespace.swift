@@ -1,5 +1,6 @@
 import Foundation
 import HostLinux
+import Network
 
 /// A network namespace this test creates and deletes: nothing in it touches the machine's own
 /// interfaces, and its 10.x/192.168.x addresses have no route out.
@@ -8,9 +9,24 @@ final class TestNamespace: @unchecked Sendable {
     let runner = ProcessCommandRunner()
     /// `/etc/netns/NAME`: `ip netns exec` bind-mounts its entries over `/etc` (bridge.conf).
     var etcDirectory: String { "/etc/netns/\(name)" }
+    /// The host as `vm` reads it for a QEMU in this namespace (`VM_HOST_ROOT`): the same
+    /// bridge.conf QEMU's helper reads there, and the helper itself.
+    let hostRoot: String
+    /// Folders of the machine this namespace made because they were missing, removed with it:
+    /// `/etc/netns`, and `/etc/qemu` (`ip netns exec` can only bind-mount `/etc/netns/NAME/qemu`
+    /// over a folder that exists, and a new machine has none).
+    private let madeFolders: [String]
 
     init() throws {
         name = "vmt-\(UInt32.random(in: 0...0xffffff))"
+        hostRoot = NSTemporaryDirectory() + name
+        madeFolders = ["/etc/qemu", "/etc/netns"].filter { !FileManager.default.fileExists(atPath: $0) }
+        for folder in madeFolders { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false) }
+        for helper in NetworkFactsReader.helperPaths where FileManager.default.fileExists(atPath: helper) {
+            try FileManager.default.createDirectory(atPath: hostRoot + (helper as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: hostRoot + helper, contents: nil, attributes: [.posixPermissions: 0o4755])
+        }
         try run(["ip", "netns", "add", name])
         try ip("link", "set", "lo", "up")
     }
@@ -18,6 +34,8 @@ final class TestNamespace: @unchecked Sendable {
     deinit {
         _ = try? runner.run(["ip", "netns", "delete", name], timeout: .seconds(20))
         try? FileManager.default.removeItem(atPath: etcDirectory)
+        try? FileManager.default.removeItem(atPath: hostRoot)
+        for folder in madeFolders { rmdir(folder) }
     }
 
     /// `ip -n NAME ARGS...`, which must succeed.
@@ -38,10 +56,13 @@ final class TestNamespace: @unchecked Sendable {
         return result.standardOutput
     }
 
-    /// Writes `/etc/netns/NAME/qemu/bridge.conf`, seen as `/etc/qemu/bridge.conf` inside.
+    /// Writes `/etc/netns/NAME/qemu/bridge.conf`, seen as `/etc/qemu/bridge.conf` inside, and
+    /// the same file under ``hostRoot`` for `vm`'s own check.
     func writeBridgeConf(_ text: String) throws {
-        try FileManager.default.createDirectory(atPath: "\(etcDirectory)/qemu", withIntermediateDirectories: true)
-        try text.write(toFile: "\(etcDirectory)/qemu/bridge.conf", atomically: true, encoding: .utf8)
+        for folder in ["\(etcDirectory)/qemu", "\(hostRoot)/etc/qemu"] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try text.write(toFile: "\(folder)/bridge.conf", atomically: true, encoding: .utf8)
+        }
     }
 
     /// A QEMU "binary" for the launcher: a fixed script that runs the real QEMU inside this

@@ -139,7 +139,7 @@ struct LifecycleTests {
             switch error {
             case .kvmMissing, .kvmBroken:
                 #expect(error.description.contains("accelerator = \"tcg\""))
-            case .passthroughNotReady:
+            case .passthroughNotReady, .networkNotReady:
                 Issue.record("unexpected error: \(error)")
             }
         }

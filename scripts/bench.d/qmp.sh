@@ -19,7 +19,7 @@ rounds=${3:-3}
 
 command -v qemu-system-x86_64 >/dev/null || { echo "bench qmp: qemu-system-x86_64 not found" >&2; exit 1; }
 if ! python3 -c 'import qemu.qmp' 2>/dev/null; then
-    echo "bench qmp: Python qemu.qmp missing; run: pip install qemu.qmp" >&2
+    echo "bench qmp: Python qemu.qmp missing; run: scripts/setup --bench" >&2
     exit 1
 fi
 
