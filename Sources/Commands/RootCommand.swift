@@ -1,18 +1,106 @@
 import ArgumentParser
+import Foundation
+import VMCore
 
 /// The `vm` command tree.
 public struct RootCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vm",
         abstract: "Run GPU-passthrough virtual machines on Linux.",
+        discussion: """
+            Examples:
+              vm host check
+              vm init win11 --gpu 0000:05:00
+              vm up win11
+              vm console win11
+              vm down win11
+
+            Exit status: 0 success; 1 a run-time failure (one line on stderr: what, and the fix); \
+            64 a wrong command line (usage on stderr); `vm down` 3, 4 or 5 when QEMU had to be \
+            ended by QMP quit, SIGTERM or SIGKILL; `vm guest exec` the guest program's status; \
+            130 a session interrupted.
+            """,
+        version: VMVersion.current,
         subcommands: [
             UpCommand.self, DownCommand.self, StatusCommand.self, ListCommand.self, LogCommand.self,
             InitCommand.self, ConfigCommand.self, QEMUArgsCommand.self, LibvirtXMLCommand.self,
             QMPCommand.self, SessionCommand.self,
             HostCommand.self, GPUCommand.self,
             GuestCommand.self, ExtrasCommand.self, NetCommand.self,
+            VersionCommand.self,
         ]
     )
 
     public init() {}
+
+    /// Runs the command line of this process and exits: 64 with usage for a wrong command line
+    /// (with a "did you mean" for a misspelt verb), 1 with one line for a run-time failure.
+    public static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let unknown = UnknownCommand.find(in: arguments) {
+            FileHandle.standardError.write(Data("vm: \(unknown)\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
+        let parsed: any ParsableCommand
+        do {
+            parsed = try await asyncParseAsRoot(arguments)
+        } catch {
+            exit(withError: error)
+        }
+        var command = parsed
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch let error as CleanExit {
+            exit(withError: error)
+        } catch {
+            FileHandle.standardError.write(Data("vm: \(runTimeMessage(error))\n".utf8))
+            Foundation.exit(EXIT_FAILURE)
+        }
+        Foundation.exit(EXIT_SUCCESS)
+    }
+
+    /// The one line a run-time failure prints (after `vm: `).
+    static func runTimeMessage(_ error: any Error) -> String {
+        if let validation = error as? ValidationError { return validation.message }
+        return message(for: error)
+    }
+}
+
+/// A word of the command line that names no command: `vm stauts`, `vm gpu lst`, `vm help foo`.
+enum UnknownCommand {
+    /// The message for the first word that should name a subcommand and names none, with the
+    /// closest one; nil when every verb is known (options and arguments are the parser's job).
+    static func find(in arguments: [String], root: any ParsableCommand.Type = RootCommand.self) -> String? {
+        var command = root
+        var path = [root.configuration.commandName ?? "vm"]
+        var words = arguments[...]
+        let isHelp = words.first == "help"
+        if isHelp { words = words.dropFirst() }
+        for word in words {
+            guard !word.hasPrefix("-") else { return nil }
+            let subcommands = command.configuration.subcommands
+            guard !subcommands.isEmpty, command.configuration.defaultSubcommand == nil else { return nil }
+            if let next = subcommands.first(where: { names(of: $0).contains(word) }) {
+                command = next
+                path.append(word)
+                continue
+            }
+            if word == "help", !isHelp { return nil }
+            let known = subcommands.compactMap { $0.configuration.commandName }
+            let suggestion = closestMatch(to: word, among: known).map { " Did you mean '\($0)'?" } ?? ""
+            let list = path.joined(separator: " ")
+            return "Unknown \(isHelp ? "help topic" : "command") '\(word)'.\(suggestion) `\(list) --help` lists the commands."
+        }
+        return nil
+    }
+
+    private static func names(of command: any ParsableCommand.Type) -> [String] {
+        (command.configuration.commandName.map { [$0] } ?? []) + command.configuration.aliases
+    }
 }

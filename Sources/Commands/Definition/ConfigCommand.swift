@@ -11,7 +11,7 @@ struct ConfigCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check", abstract: "Validate a definition; every problem is shown with file, line, key and fix.")
 
-        @Argument(help: "The VM name or a path to its definition.")
+        @Argument(help: VMNames.help, completion: VMNames.completion)
         var name: String
 
         func run() async throws {

@@ -11,7 +11,7 @@ struct InitCommand: AsyncParsableCommand {
     @Argument(help: "The new VM's name (letters, digits, '-', '_').")
     var name: String
 
-    @Option(help: "Pass this GPU slot through (every function of it), e.g. 0000:05:00.")
+    @Option(help: "Pass this GPU slot through (every function of it), e.g. 0000:05:00.", completion: Completions.gpuSlots)
     var gpu: String?
 
     @Option(help: "Write the file here instead of the first definition folder.")
@@ -34,7 +34,7 @@ struct InitCommand: AsyncParsableCommand {
         let directory = CommandSupport.loader.layout.definitionDirectories[0]
         let path = output ?? "\(directory)/\(name).toml"
         if FileManager.default.fileExists(atPath: path), !force {
-            throw ValidationError("\(path) exists; pass --force to replace it")
+            throw CommandFailure("\(path) exists; pass --force to replace it")
         }
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)

@@ -6,7 +6,7 @@ struct QEMUArgsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qemu-args", abstract: "Print the QEMU command line `vm up` would run, one argument per line.")
 
-    @Argument(help: "The VM name or a path to its definition.")
+    @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String
 
     @Flag(help: "Print one copy-pasteable, shell-quoted line instead.")

@@ -9,7 +9,7 @@ struct ExtrasInstallCommand: AsyncParsableCommand {
         commandName: "install", abstract: "Run the staged install.cmd in the Windows guest through the guest agent.",
         discussion: "The guest agent must answer (guest_agent = true and qemu-ga running in Windows); the extras disc must be in a drive.")
 
-    @Argument(help: "The VM name or a path to its definition.")
+    @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String
 
     @Option(help: "Seconds to allow the installers.")

@@ -15,7 +15,7 @@ struct ExtrasStageCommand: AsyncParsableCommand {
             in its CD drive now; otherwise it is attached at the next `vm up`.
             """)
 
-    @Argument(help: "The VM name or a path to its definition.")
+    @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String
 
     @Option(name: .customLong("driver-dir"), help: "Folder with the virtual display driver files.")

@@ -12,7 +12,7 @@ struct GuestCommand: AsyncParsableCommand {
     static func connect(_ name: String, timeout: Int) async throws -> (GuestAgentClient, LoadedDefinition) {
         let loaded = try CommandSupport.loader.load(name)
         guard loaded.spec.guestAgent else {
-            throw ValidationError("\(loaded.spec.name) has no guest agent channel: set guest_agent = true in \(loaded.file) and restart the VM")
+            throw CommandFailure("\(loaded.spec.name) has no guest agent channel: set guest_agent = true in \(loaded.file) and restart the VM")
         }
         return (try await GuestAgentClient.connect(path: loaded.paths.agentSocket, timeout: .seconds(timeout)), loaded)
     }

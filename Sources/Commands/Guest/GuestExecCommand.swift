@@ -7,7 +7,7 @@ struct GuestExecCommand: AsyncParsableCommand {
         commandName: "exec", abstract: "Run a program in the guest and print its output.",
         discussion: "Example: vm guest exec win11 -- cmd.exe /c ver. Exits with the guest program's exit code (128+N when a signal N ended it).")
 
-    @Argument(help: "The VM name or a path to its definition.")
+    @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String
 
     @Option(help: "Seconds to wait for the program to finish.")

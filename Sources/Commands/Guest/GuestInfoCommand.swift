@@ -6,7 +6,7 @@ struct GuestInfoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info", abstract: "Show the guest OS, its network interfaces and the agent's commands.")
 
-    @Argument(help: "The VM name or a path to its definition.")
+    @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String
 
     @Option(help: "Seconds to wait for the agent.")

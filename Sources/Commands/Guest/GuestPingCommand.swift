@@ -4,7 +4,7 @@ import ArgumentParser
 struct GuestPingCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ping", abstract: "Check that the guest agent answers.")
 
-    @Argument(help: "The VM name or a path to its definition.")
+    @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String
 
     @Option(help: "Seconds to wait for the agent.")

@@ -15,7 +15,7 @@ struct NetCheckCommand: AsyncParsableCommand {
         abstract: "What the VM's network mode gives (LAN address or NAT), whether Parsec-style P2P is likely, and what to fix.",
         discussion: "Exit status 0 when no problem was found, 1 otherwise.")
 
-    @Argument(help: "The VM name or a path to its definition.")
+    @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String
 
     @OptionGroup var global: GlobalOptions

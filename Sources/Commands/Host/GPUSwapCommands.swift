@@ -4,7 +4,7 @@ import VMCore
 
 /// Flags shared by `vm gpu attach|detach|recover`.
 struct GPUSwapOptions: ParsableArguments {
-    @Argument(help: "The VM name or a path to its definition.")
+    @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String
 
     @Option(help: "Which [[gpu]] of the definition (0 is the first).")
@@ -86,7 +86,7 @@ struct GPURecoverCommand: AsyncParsableCommand {
         commandName: "recover",
         abstract: "Finish or roll back an interrupted GPU swap so that no function is left without its driver.")
 
-    @Argument(help: "The VM name or a path to its definition.")
+    @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String
 
     @OptionGroup var global: GlobalOptions

@@ -15,7 +15,7 @@ public struct HostBindCommand: ParsableCommand {
         case host
     }
 
-    @Argument(help: "The GPU slot, e.g. 0000:05:00.")
+    @Argument(help: "The GPU slot, e.g. 0000:05:00.", completion: Completions.gpuSlots)
     var slot: String
 
     @Argument(help: "vfio-pci or host.")

@@ -14,7 +14,7 @@ public struct HostIsolateCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "The GPU slot, e.g. 0000:05:00 or 05:00.")
+    @Argument(help: "The GPU slot, e.g. 0000:05:00 or 05:00.", completion: Completions.gpuSlots)
     var slot: String?
 
     @Flag(help: "Write the plan (otherwise a dry run).")

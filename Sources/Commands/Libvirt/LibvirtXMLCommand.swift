@@ -12,7 +12,7 @@ struct LibvirtXMLCommand: AsyncParsableCommand {
             console is not logged into this machine's state folder.
             """)
 
-    @Argument(help: "The VM name or a path to its definition.")
+    @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String
 
     @Option(help: ArgumentHelp("The libvirt URI the XML is meant for (default: the definition's, else qemu:///system).",

@@ -13,7 +13,7 @@ struct DownCommand: AsyncParsableCommand {
             (virDomainShutdown), then virDomainDestroy, which exits with 5.
             """)
 
-    @Argument(help: "The VM name or a path to its definition.")
+    @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String
 
     @Option(help: "Seconds to wait for the guest to power off after the power button.")

@@ -7,7 +7,7 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Show whether a VM runs, with its pid, uptime and passed-through devices.")
 
-    @Argument(help: "The VM name or a path to its definition.")
+    @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String
 
     @OptionGroup var backendOptions: BackendOptions

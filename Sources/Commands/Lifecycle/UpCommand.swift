@@ -7,7 +7,7 @@ struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up", abstract: "Start a VM and return once QEMU answers on QMP.")
 
-    @Argument(help: "The VM name (NAME.toml in the definition folders) or a path to a definition file.")
+    @Argument(help: "The VM name (NAME.toml in the definition folders) or a path to a definition file.", completion: VMNames.completion)
     var name: String
 
     @Flag(help: "Leave the vCPUs stopped (QEMU -S); `vm qmp NAME cont` starts them.")
@@ -24,7 +24,7 @@ struct UpCommand: AsyncParsableCommand {
         let loaded = try CommandSupport.loadResolved(name)
         let logger = CommandSupport.logger(debug: global.debug)
         let backend = try backendOptions.resolve(loaded.spec.backend)
-        if redefine, backend == .qemu { throw ValidationError("--redefine applies to the libvirt backend only") }
+        if redefine, backend == .qemu { throw CommandFailure("--redefine applies to the libvirt backend only") }
         let report = try await CommandSupport.backend(loaded, backend, redefine: redefine, logger: logger).up(paused: paused)
         if global.json { return try CommandSupport.printJSON(report) }
         if report.recoveredStaleState { print("cleaned up the files a crashed run of \(report.name) left behind") }

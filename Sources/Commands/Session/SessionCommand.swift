@@ -15,7 +15,7 @@ struct SessionCommand: AsyncParsableCommand {
     static func load(_ file: String) throws -> SessionDefinition {
         let path = URL(fileURLWithPath: file).standardizedFileURL.path
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ValidationError("cannot read the session file \(path)")
+            throw CommandFailure("cannot read the session file \(path); check the path (`vm session check FILE` validates one)")
         }
         return try SessionParser(file: path).parse(text)
     }
@@ -33,7 +33,7 @@ struct SessionCommand: AsyncParsableCommand {
             abstract: "Run the steps of a session file; on a failed step, Ctrl-C or a QEMU crash the GPU goes back and the VM comes down.",
             discussion: "Exit status: 0 every step ok, 1 a step failed, 130 interrupted.")
 
-        @Argument(help: "The session file (TOML).")
+        @Argument(help: "The session file (TOML).", completion: Completions.sessionFiles)
         var file: String
 
         @OptionGroup var global: GlobalOptions
@@ -60,7 +60,7 @@ struct SessionCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check", abstract: "Validate a session file without running it (file:line errors).")
 
-        @Argument(help: "The session file (TOML).")
+        @Argument(help: "The session file (TOML).", completion: Completions.sessionFiles)
         var file: String
 
         func run() async throws {
@@ -76,13 +76,13 @@ struct SessionCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "stop", abstract: "End the `until_stopped` wait of the session running on a VM.")
 
-        @Argument(help: "The VM name or a path to its definition.")
+        @Argument(help: VMNames.help, completion: VMNames.completion)
         var name: String
 
         func run() async throws {
             let loaded = try CommandSupport.loader.load(name)
             guard FileManager.default.fileExists(atPath: loaded.paths.runtimeDirectory) else {
-                throw ValidationError("\(loaded.spec.name) is not running")
+                throw CommandFailure("\(loaded.spec.name) is not running, so no session waits on it; `vm status \(loaded.spec.name)` shows its state")
             }
             _ = FileManager.default.createFile(atPath: SessionRunner.stopRequestFile(loaded.paths), contents: nil,
                                            attributes: [.posixPermissions: 0o600])

@@ -3,7 +3,7 @@ import VMCore
 
 /// `--backend` and `--connect`, taken by the lifecycle verbs.
 struct BackendOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Run the VM with this backend instead of the definition's.", valueName: "qemu|libvirt"))
+    @Option(help: ArgumentHelp("Run the VM with this backend instead of the definition's.", valueName: "qemu|libvirt"), completion: Completions.backends)
     var backend: String?
 
     @Option(help: ArgumentHelp("libvirt connection URI (implies --backend libvirt), e.g. qemu:///system or qemu+ssh://host/system.",

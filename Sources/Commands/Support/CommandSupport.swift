@@ -34,7 +34,7 @@ enum CommandSupport {
     /// commands that call this drive QEMU themselves).
     static func machine(_ loaded: LoadedDefinition, logger: Logger) throws -> QEMUMachine {
         guard loaded.spec.backend == .qemu else {
-            throw ValidationError("\(loaded.spec.name) runs on the libvirt backend; this command works on VMs vm launches itself (backend = \"qemu\")")
+            throw CommandFailure("\(loaded.spec.name) runs on the libvirt backend; this command works on VMs vm launches itself (backend = \"qemu\")")
         }
         return try qemuMachine(loaded, logger: logger)
     }
