@@ -131,7 +131,15 @@ let package = Package(
             ],
             exclude: ["Golden"]
         ),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "QMP", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(
+            name: "CommandsTests",
+            dependencies: [
+                "Commands", "QMP", "VMCore", "GuestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         // Boots the test-bed guest for the guest-agent, network and extras tests.
         .target(
             name: "GuestSupport",

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import Testing
 @testable import Commands
@@ -67,4 +68,69 @@ func badCommandLinesAreRefused(arguments: [String]) {
     #expect(throws: QMPInvocation.Problem.badJSON("expected an object with \"execute\"")) {
         try QMPInvocation.parse(words: ["w"], socket: nil, json: #"{"run":"stop"}"#, events: false)
     }
+}
+
+/// The example lines of a command's help: the indented lines after "Examples:".
+private func examples(of command: any ParsableCommand.Type) -> [String] {
+    let discussion = command.configuration.discussion
+    guard let start = discussion.range(of: "Examples:\n") else { return [] }
+    return discussion[start.upperBound...].split(separator: "\n").prefix { $0.hasPrefix("  ") }
+        .map { $0.trimmingCharacters(in: .whitespaces) }
+}
+
+/// Shell words of a simple command line: spaces separate, single quotes group.
+private func shellWords(_ line: Substring) -> [String] {
+    var words: [String] = [], word = "", quoted = false, started = false
+    for character in line {
+        if character == "'" { quoted.toggle(); started = true; continue }
+        if character == " ", !quoted {
+            if started { words.append(word) }
+            word = ""
+            started = false
+            continue
+        }
+        word.append(character)
+        started = true
+    }
+    if started { words.append(word) }
+    return words
+}
+
+@Test func everyCommandShowsExamplesThatParse() throws {
+    for (path, command) in allCommands() {
+        let lines = examples(of: command)
+        let name = path.joined(separator: " ")
+        #expect(!lines.isEmpty, "\(name) has no Examples: in its help")
+        for line in lines {
+            guard let start = line.range(of: "vm ") else {
+                Issue.record("\(name): example \(line) does not run vm")
+                continue
+            }
+            let invocation = line[start.lowerBound...]
+            #expect(invocation.hasPrefix(name), "\(name): example \(line) is of another command")
+            let words = shellWords(invocation).dropFirst()
+            #expect(throws: Never.self, "\(name): example \(line)") { _ = try RootCommand.parseAsRoot(Array(words)) }
+        }
+    }
+}
+
+@Test func theExitCodesAreDocumented() throws {
+    let help = RootCommand.configuration.discussion
+    let readme = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+    for phrase in ["0 success", "1 a run-time failure", "64 a wrong command line", "`vm down` 3, 4 or 5"] {
+        #expect(help.contains(phrase), "vm --help lacks \(phrase)")
+        #expect(readme.contains(phrase), "README.md lacks \(phrase)")
+    }
+}
+
+@Test func misspeltVerbsGetTheClosestOne() {
+    #expect(UnknownCommand.find(in: ["stauts"])?.contains("Did you mean 'status'?") == true)
+    #expect(UnknownCommand.find(in: ["gpu", "lst", "--json"])?.contains("Did you mean 'list'?") == true)
+    #expect(UnknownCommand.find(in: ["help", "foo"])?.hasPrefix("Unknown help topic 'foo'") == true)
+    #expect(UnknownCommand.find(in: ["status", "anything"]) == nil)
+    #expect(UnknownCommand.find(in: ["gpu", "list", "extra"]) == nil)
+    #expect(UnknownCommand.find(in: ["--version"]) == nil)
+    #expect(UnknownCommand.find(in: ["gpu", "help"]) == nil)
+    #expect(UnknownCommand.find(in: []) == nil)
 }

@@ -4,12 +4,21 @@ import VMCore
 /// `vm config check NAME`
 struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "config", abstract: "Work with VM definition files.", subcommands: [Check.self])
+        commandName: "config", abstract: "Work with VM definition files.",
+        discussion: """
+        Examples:
+          vm config check win11
+        """, subcommands: [Check.self])
 
     /// `vm config check NAME`
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "check", abstract: "Validate a definition; every problem is shown with file, line, key and fix.")
+            commandName: "check", abstract: "Validate a definition; every problem is shown with file, line, key and fix.",
+            discussion: """
+            Examples:
+              vm config check win11
+              vm config check ./vms/linux.toml
+            """)
 
         @Argument(help: VMNames.help, completion: VMNames.completion)
         var name: String

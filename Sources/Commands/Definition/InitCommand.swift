@@ -6,7 +6,13 @@ import VMCore
 /// `vm init NAME`
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "init", abstract: "Write a commented starter definition with this host's OVMF paths.")
+        commandName: "init", abstract: "Write a commented starter definition with this host's OVMF paths.",
+        discussion: """
+        Examples:
+          vm init win11
+          vm init win11 --gpu 0000:05:00
+          vm init lab --output ./lab.toml --force
+        """)
 
     @Argument(help: "The new VM's name (letters, digits, '-', '_').")
     var name: String

@@ -4,7 +4,12 @@ import QEMU
 /// `vm qemu-args NAME`
 struct QEMUArgsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "qemu-args", abstract: "Print the QEMU command line `vm up` would run, one argument per line.")
+        commandName: "qemu-args", abstract: "Print the QEMU command line `vm up` would run, one argument per line.",
+        discussion: """
+        Examples:
+          vm qemu-args win11
+          vm qemu-args win11 --shell
+        """)
 
     @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String

@@ -4,5 +4,10 @@ import ArgumentParser
 struct ExtrasCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "extras", abstract: "Guest extras: a virtual display for streaming, guest agent and virtio installers.",
+        discussion: """
+        Examples:
+          vm extras stage win11 --driver-dir ~/Downloads/usbmmidd
+          vm extras install win11
+        """,
         subcommands: [ExtrasStageCommand.self, ExtrasInstallCommand.self])
 }

@@ -7,7 +7,12 @@ import GuestAgent
 struct ExtrasInstallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "install", abstract: "Run the staged install.cmd in the Windows guest through the guest agent.",
-        discussion: "The guest agent must answer (guest_agent = true and qemu-ga running in Windows); the extras disc must be in a drive.")
+        discussion: """
+        The guest agent must answer (guest_agent = true and qemu-ga running in Windows); the extras disc must be in a drive.
+
+        Examples:
+          vm extras install win11
+        """)
 
     @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String

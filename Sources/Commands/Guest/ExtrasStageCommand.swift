@@ -13,6 +13,10 @@ struct ExtrasStageCommand: AsyncParsableCommand {
             nefconc.exe). --virtio-win names a virtio-win ISO to take the virtio and guest-agent \
             installers from. The disc lists what is missing in MISSING.txt. A running VM gets the ISO \
             in its CD drive now; otherwise it is attached at the next `vm up`.
+
+            Examples:
+              vm extras stage win11 --driver-dir ~/Downloads/usbmmidd
+              vm extras stage win11 --virtio-win ~/Downloads/virtio-win.iso --resolution 2560x1440
             """)
 
     @Argument(help: VMNames.help, completion: VMNames.completion)

@@ -6,6 +6,12 @@ import VMCore
 struct GuestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guest", abstract: "Talk to the QEMU guest agent in a running VM (needs guest_agent = true).",
+        discussion: """
+        Examples:
+          vm guest ping win11
+          vm guest info win11
+          vm guest exec win11 -- cmd.exe /c ver
+        """,
         subcommands: [GuestPingCommand.self, GuestInfoCommand.self, GuestExecCommand.self])
 
     /// Connects to the agent of `name`; explains a VM without the agent channel.

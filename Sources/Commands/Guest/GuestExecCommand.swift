@@ -5,7 +5,13 @@ import Foundation
 struct GuestExecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec", abstract: "Run a program in the guest and print its output.",
-        discussion: "Example: vm guest exec win11 -- cmd.exe /c ver. Exits with the guest program's exit code (128+N when a signal N ended it).")
+        discussion: """
+        Exits with the guest program's exit code (128+N when a signal N ended it).
+
+        Examples:
+          vm guest exec win11 -- cmd.exe /c ver
+          vm guest exec linux-vm --json -- /bin/uname -a
+        """)
 
     @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String

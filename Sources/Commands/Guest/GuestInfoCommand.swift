@@ -4,7 +4,12 @@ import GuestAgent
 /// `vm guest info NAME`
 struct GuestInfoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "info", abstract: "Show the guest OS, its network interfaces and the agent's commands.")
+        commandName: "info", abstract: "Show the guest OS, its network interfaces and the agent's commands.",
+        discussion: """
+        Examples:
+          vm guest info win11
+          vm guest info win11 --json
+        """)
 
     @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String

@@ -2,7 +2,13 @@ import ArgumentParser
 
 /// `vm guest ping NAME`
 struct GuestPingCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ping", abstract: "Check that the guest agent answers.")
+    static let configuration = CommandConfiguration(
+        commandName: "ping", abstract: "Check that the guest agent answers.",
+        discussion: """
+            Examples:
+              vm guest ping win11
+              vm guest ping win11 --timeout 60 --json
+            """)
 
     @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String

@@ -5,7 +5,11 @@ import Network
 /// `vm net check NAME`
 struct NetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "net", abstract: "Guest networking.", subcommands: [NetCheckCommand.self])
+        commandName: "net", abstract: "Guest networking.",
+        discussion: """
+        Examples:
+          vm net check win11
+        """, subcommands: [NetCheckCommand.self])
 }
 
 /// `vm net check NAME [--json]`
@@ -13,7 +17,13 @@ struct NetCheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "What the VM's network mode gives (LAN address or NAT), whether Parsec-style P2P is likely, and what to fix.",
-        discussion: "Exit status 0 when no problem was found, 1 otherwise.")
+        discussion: """
+        Exit status 0 when no problem was found, 1 otherwise.
+
+        Examples:
+          vm net check win11
+          vm net check win11 --json
+        """)
 
     @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String

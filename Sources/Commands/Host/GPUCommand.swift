@@ -5,6 +5,12 @@ public struct GPUCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "gpu",
         abstract: "List and move GPUs.",
+        discussion: """
+        Examples:
+          vm gpu list
+          vm gpu attach win11
+          vm gpu detach win11
+        """,
         subcommands: [GPUListCommand.self, GPUAttachCommand.self, GPUDetachCommand.self, GPURecoverCommand.self]
     )
 

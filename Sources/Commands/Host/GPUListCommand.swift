@@ -6,7 +6,12 @@ import HostLinux
 public struct GPUListCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "List GPUs with every function of their slot, drivers and IOMMU groups."
+        abstract: "List GPUs with every function of their slot, drivers and IOMMU groups.",
+        discussion: """
+        Examples:
+          vm gpu list
+          vm gpu list --json
+        """
     )
 
     @OptionGroup var options: HostOptions

@@ -39,7 +39,13 @@ struct GPUAttachCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attach",
         abstract: "Hand a GPU (every function of it) from the host to the running guest.",
-        discussion: "QEMU backend: binds each function to vfio-pci, then device_add (function 0 last); every step is journaled and `vm gpu recover` finishes or rolls back an interrupted swap. libvirt backend (--backend libvirt / --connect URI): libvirt switches the drivers (managed hostdevs, one root port per function); a failed attach is undone at once.")
+        discussion: """
+        QEMU backend: binds each function to vfio-pci, then device_add (function 0 last); every step is journaled and `vm gpu recover` finishes or rolls back an interrupted swap. libvirt backend (--backend libvirt / --connect URI): libvirt switches the drivers (managed hostdevs, one root port per function); a failed attach is undone at once.
+
+        Examples:
+          vm gpu attach win11
+          vm gpu attach win11 --gpu 1 --json
+        """)
 
     @OptionGroup var options: GPUSwapOptions
 
@@ -63,7 +69,11 @@ struct GPUAttachCommand: AsyncParsableCommand {
 struct GPUDetachCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detach",
-        abstract: "Take a GPU back from the running guest and return it to its host drivers.")
+        abstract: "Take a GPU back from the running guest and return it to its host drivers.",
+        discussion: """
+        Examples:
+          vm gpu detach win11
+        """)
 
     @OptionGroup var options: GPUSwapOptions
 
@@ -84,7 +94,11 @@ struct GPUDetachCommand: AsyncParsableCommand {
 struct GPURecoverCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recover",
-        abstract: "Finish or roll back an interrupted GPU swap so that no function is left without its driver.")
+        abstract: "Finish or roll back an interrupted GPU swap so that no function is left without its driver.",
+        discussion: """
+        Examples:
+          vm gpu recover win11
+        """)
 
     @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String

@@ -7,7 +7,13 @@ public struct HostBindCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bind",
         abstract: "Bind every function of a GPU slot to vfio-pci, or give it back to the host drivers.",
-        discussion: "The original drivers are remembered in /var/lib/vm/bindings under the host root."
+        discussion: """
+        The original drivers are remembered in /var/lib/vm/bindings under the host root.
+
+        Examples:
+          vm host bind 0000:05:00 vfio-pci
+          vm host bind 0000:05:00 host
+        """
     )
 
     enum Target: String, ExpressibleByArgument, CaseIterable {

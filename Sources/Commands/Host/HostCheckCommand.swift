@@ -7,7 +7,13 @@ public struct HostCheckCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Check CPU virtualization, KVM, IOMMU, VFIO, OVMF, huge pages, QEMU and libvirt.",
-        discussion: "Exits with status 1 when a check fails."
+        discussion: """
+        Exits with status 1 when a check fails.
+
+        Examples:
+          vm host check
+          vm host check --json
+        """
     )
 
     @OptionGroup var options: HostOptions

@@ -5,6 +5,12 @@ public struct HostCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "host",
         abstract: "Check and prepare this Linux host for GPU passthrough (VM_HOST_ROOT overrides /).",
+        discussion: """
+        Examples:
+          vm host check
+          vm host isolate 0000:05:00
+          sudo vm host bind 0000:05:00 vfio-pci
+        """,
         subcommands: [HostCheckCommand.self, HostIsolateCommand.self, HostBindCommand.self]
     )
 

@@ -11,6 +11,11 @@ public struct HostIsolateCommand: ParsableCommand {
         Without --apply the plan is only shown as a diff. --apply backs up every file it changes and records them in \
         /var/lib/vm/host-isolation.json; --undo restores them exactly. Boot commands (update-grub, update-initramfs) \
         run only when the host root is /.
+
+        Examples:
+          vm host isolate 0000:05:00
+          sudo vm host isolate 0000:05:00 --apply
+          sudo vm host isolate --undo
         """
     )
 

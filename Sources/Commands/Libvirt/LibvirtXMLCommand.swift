@@ -10,6 +10,10 @@ struct LibvirtXMLCommand: AsyncParsableCommand {
         discussion: """
             The same XML `vm up --backend libvirt` defines. With a remote --connect URI the serial \
             console is not logged into this machine's state folder.
+
+            Examples:
+              vm libvirt-xml win11
+              vm libvirt-xml win11 --connect qemu+ssh://host/system
             """)
 
     @Argument(help: VMNames.help, completion: VMNames.completion)

@@ -11,6 +11,11 @@ struct DownCommand: AsyncParsableCommand {
             Exit status: 0 powered off by the guest (or not running), 3 ended by QMP quit, \
             4 by SIGTERM, 5 by SIGKILL, 1 on error. With the libvirt backend: the power button \
             (virDomainShutdown), then virDomainDestroy, which exits with 5.
+
+            Examples:
+              vm down win11
+              vm down win11 --timeout 20
+              vm down win11 --force
             """)
 
     @Argument(help: VMNames.help, completion: VMNames.completion)

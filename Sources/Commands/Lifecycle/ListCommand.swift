@@ -6,7 +6,12 @@ import VMCore
 /// `vm list`
 struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "List every defined VM with its state.")
+        commandName: "list", abstract: "List every defined VM with its state.",
+        discussion: """
+        Examples:
+          vm list
+          vm list --json
+        """)
 
     @OptionGroup var backendOptions: BackendOptions
 

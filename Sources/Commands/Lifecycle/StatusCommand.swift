@@ -5,7 +5,12 @@ import VMCore
 /// `vm status NAME`
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Show whether a VM runs, with its pid, uptime and passed-through devices.")
+        commandName: "status", abstract: "Show whether a VM runs, with its pid, uptime and passed-through devices.",
+        discussion: """
+        Examples:
+          vm status win11
+          vm status win11 --json
+        """)
 
     @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String

@@ -5,7 +5,13 @@ import VMCore
 /// `vm up NAME`
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "up", abstract: "Start a VM and return once QEMU answers on QMP.")
+        commandName: "up", abstract: "Start a VM and return once QEMU answers on QMP.",
+        discussion: """
+        Examples:
+          vm up win11
+          vm up win11 --paused
+          vm up win11 --backend libvirt --connect qemu:///system
+        """)
 
     @Argument(help: "The VM name (NAME.toml in the definition folders) or a path to a definition file.", completion: VMNames.completion)
     var name: String

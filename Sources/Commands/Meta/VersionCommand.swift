@@ -5,10 +5,11 @@ struct VersionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "version", abstract: "Print the version of vm.",
         discussion: """
+            `vm --version` prints the same version alone.
+
             Examples:
               vm version
               vm version --json
-              vm --version
             """)
 
     @Flag(name: .long, help: "Print machine-readable JSON.")

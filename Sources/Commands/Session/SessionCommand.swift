@@ -10,6 +10,12 @@ struct SessionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "session",
         abstract: "Run a scripted session (up, attach GPU, wait, exec, detach, down) with cleanup guaranteed.",
+        discussion: """
+        Examples:
+          vm session check templates/sessions/gaming.toml
+          vm session run templates/sessions/gaming.toml
+          vm session stop win11
+        """,
         subcommands: [Run.self, Check.self, Stop.self])
 
     static func load(_ file: String) throws -> SessionDefinition {
@@ -31,7 +37,13 @@ struct SessionCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "run",
             abstract: "Run the steps of a session file; on a failed step, Ctrl-C or a QEMU crash the GPU goes back and the VM comes down.",
-            discussion: "Exit status: 0 every step ok, 1 a step failed, 130 interrupted.")
+            discussion: """
+            Exit status: 0 every step ok, 1 a step failed, 130 interrupted.
+
+            Examples:
+              vm session run templates/sessions/gaming.toml
+              vm session run compute.toml --json
+            """)
 
         @Argument(help: "The session file (TOML).", completion: Completions.sessionFiles)
         var file: String
@@ -58,7 +70,11 @@ struct SessionCommand: AsyncParsableCommand {
     /// `vm session check FILE`
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "check", abstract: "Validate a session file without running it (file:line errors).")
+            commandName: "check", abstract: "Validate a session file without running it (file:line errors).",
+            discussion: """
+            Examples:
+              vm session check templates/sessions/gaming.toml
+            """)
 
         @Argument(help: "The session file (TOML).", completion: Completions.sessionFiles)
         var file: String
@@ -74,7 +90,11 @@ struct SessionCommand: AsyncParsableCommand {
     /// `vm session stop NAME`
     struct Stop: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "stop", abstract: "End the `until_stopped` wait of the session running on a VM.")
+            commandName: "stop", abstract: "End the `until_stopped` wait of the session running on a VM.",
+            discussion: """
+            Examples:
+              vm session stop win11
+            """)
 
         @Argument(help: VMNames.help, completion: VMNames.completion)
         var name: String

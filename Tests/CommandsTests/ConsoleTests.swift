@@ -1,0 +1,104 @@
+import Foundation
+import GuestSupport
+import Testing
+@testable import Commands
+
+/// A `vm` process whose standard input the test types into and whose output it reads.
+private final class TypedProcess: @unchecked Sendable {
+    private let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private let lock = NSLock()
+    private var received = ""
+
+    init(_ executable: String, _ arguments: [String], scratch: Scratch) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["VM_HOME": "\(scratch.root)/d", "VM_RUNTIME_DIR": "\(scratch.root)/r", "VM_STATE_DIR": "\(scratch.root)/s"]) { $1 }
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.withLock { self.received += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+    }
+
+    var text: String { lock.withLock { received } }
+
+    func type(_ bytes: [UInt8]) {
+        input.fileHandleForWriting.write(Data(bytes))
+    }
+
+    /// Waits until the output holds `marker`; false when `timeout` passed first.
+    func waitFor(_ marker: String, timeout: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if text.contains(marker) { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return text.contains(marker)
+    }
+
+    /// The exit status, once the process ended within `timeout` (else it is killed: nil).
+    func exitStatus(timeout: Duration) async throws -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        guard !process.isRunning else {
+            process.terminate()
+            return nil
+        }
+        return process.terminationStatus
+    }
+}
+
+@Test func ctrlRightBracketDetaches() {
+    #expect(ConsoleCommand.split([0x61, 0x62][...]) == ([0x61, 0x62][...], false))
+    let (forward, detach) = ConsoleCommand.split([0x61, 0x1d, 0x62][...])
+    #expect(forward == [0x61][...] && detach)
+    #expect(ConsoleCommand.split([0x1d][...]).forward.isEmpty)
+}
+
+@Test func lastLinesOfALog() {
+    let text = Data("a\nb\nc\n".utf8)
+    #expect(LogCommand.lastLines(of: text, count: 2) == Data("b\nc\n".utf8))
+    #expect(LogCommand.lastLines(of: Data("a\nb\nc".utf8), count: 1) == Data("c".utf8))
+    #expect(LogCommand.lastLines(of: text, count: 9) == text)
+    #expect(LogCommand.lastLines(of: text, count: 0).isEmpty)
+    #expect(LogCommand.lastLines(of: Data(), count: 3).isEmpty)
+}
+
+/// `vm console` on the test-bed guest's shell (vmtest.shell=1): a typed command runs in the
+/// guest, its output comes back, Ctrl-] detaches and the guest keeps running.
+@Test(.timeLimit(.minutes(4)))
+func consoleTypesIntoTheGuestAndDetaches() async throws {
+    let bed = try await TestBed.prepare()
+    let scratch = try Scratch()
+    let loaded = try scratch.define("con", bed.definition(extraCmdline: "vmtest.shell=1"))
+    let up = try await VMRun.run(["up", "con"], in: scratch)
+    #expect(up.status == .exited(0), "\(up.error)")
+    try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
+
+    let vm = try BuiltExecutable.path("vm")
+    let console = try TypedProcess(vm, ["console", "con"], scratch: scratch)
+    #expect(try await console.waitFor("Ctrl-] detaches", timeout: .seconds(30)), "\(console.text)")
+    console.type(Array("echo typed-$((6*7))\n".utf8))
+    #expect(try await console.waitFor("typed-42", timeout: .seconds(60)), "the guest's shell answers: \(console.text)")
+    console.type([ConsoleCommand.detachKey])
+    #expect(try await console.exitStatus(timeout: .seconds(30)) == 0, "\(console.text)")
+    #expect(console.text.contains("detached; con keeps running"), "\(console.text)")
+
+    let status = try await VMRun.run(["status", "con"], in: scratch)
+    #expect(status.output.hasPrefix("con: running"), "\(status.output)\(status.error)")
+    let again = try TypedProcess(vm, ["console", "con"], scratch: scratch)
+    again.type(Array("echo again-$((1+1))\n".utf8))
+    #expect(try await again.waitFor("again-2", timeout: .seconds(60)), "a second attach works: \(again.text)")
+    again.type([ConsoleCommand.detachKey])
+    #expect(try await again.exitStatus(timeout: .seconds(30)) == 0)
+
+    let down = try await VMRun.run(["down", "con", "--force"], in: scratch)
+    #expect(down.status == .exited(3), "\(down.output)\(down.error)")
+}

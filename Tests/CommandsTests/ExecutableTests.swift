@@ -1,0 +1,115 @@
+import Foundation
+import GuestSupport
+import Subprocess
+import SystemPackage
+import Testing
+
+/// What a run of the built `vm` printed and how it ended.
+struct VMRun {
+    var status: TerminationStatus
+    var output: String
+    var error: String
+
+    /// Runs the built `vm` with `arguments` against the folders of `scratch`.
+    static func run(_ arguments: [String], in scratch: Scratch) async throws -> VMRun {
+        let result = try await Subprocess.run(.path(FilePath(try BuiltExecutable.path("vm"))), arguments: Arguments(arguments),
+                                              environment: scratch.environment, input: .none,
+                                              output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+        return VMRun(status: result.terminationStatus, output: result.standardOutput, error: result.standardError)
+    }
+}
+
+/// A scratch folder with one stopped VM, `demo`.
+private func scratchWithDemo() throws -> Scratch {
+    let scratch = try Scratch()
+    _ = try scratch.define("demo", """
+        accelerator = "tcg"
+        [firmware]
+        type = "bios"
+        """)
+    return scratch
+}
+
+/// Run-time failures: exit 1 and one line that says what and the fix, never the usage.
+@Test(arguments: [
+    ["init", "demo"],
+    ["log", "demo"],
+    ["log", "demo", "-n", "3"],
+    ["guest", "ping", "demo"],
+    ["session", "stop", "demo"],
+    ["session", "run", "/nonexistent.toml"],
+    ["console", "demo"],
+    ["status", "nosuch"],
+])
+func runTimeFailuresExitWithOneLine(arguments: [String]) async throws {
+    let run = try await VMRun.run(arguments, in: try scratchWithDemo())
+    #expect(run.status == .exited(1), "\(arguments): \(run.error)")
+    #expect(run.error.hasPrefix("vm: "), "\(run.error)")
+    #expect(run.error.split(separator: "\n").count == 1, "\(run.error)")
+    #expect(!run.error.contains("USAGE:") && !run.error.contains("Usage:"), "\(run.error)")
+}
+
+/// A wrong command line: exit 64, with the closest verb or option.
+@Test(arguments: [
+    (["stauts"], "Unknown command 'stauts'. Did you mean 'status'?"),
+    (["gpu", "lst"], "Unknown command 'lst'. Did you mean 'list'?"),
+    (["upp", "demo"], "Unknown command 'upp'. Did you mean 'up'?"),
+    (["help", "gpu", "lst"], "Unknown help topic 'lst'. Did you mean 'list'?"),
+    (["help", "zzzzzz"], "Unknown help topic 'zzzzzz'."),
+    (["status", "demo", "--jsn"], "Did you mean '--json'?"),
+    (["log", "demo", "--lines=-1"], "--lines must be 0 or more"),
+])
+func wrongCommandLinesExit64WithASuggestion(arguments: [String], expected: String) async throws {
+    let run = try await VMRun.run(arguments, in: try scratchWithDemo())
+    #expect(run.status == .exited(64), "\(arguments): \(run.error)")
+    #expect(run.error.contains(expected), "\(run.error)")
+}
+
+@Test func theVersionComesFromOnePlace() async throws {
+    let scratch = try Scratch()
+    let flag = try await VMRun.run(["--version"], in: scratch)
+    let verb = try await VMRun.run(["version"], in: scratch)
+    let json = try await VMRun.run(["version", "--json"], in: scratch)
+    #expect(flag.status == .exited(0) && verb.status == .exited(0) && json.status == .exited(0))
+    let version = flag.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    #expect(version.split(separator: ".").count == 3, "\(flag.output)")
+    #expect(verb.output == "vm \(version)\n")
+    #expect(json.output.contains("\"version\" : \"\(version)\""), "\(json.output)")
+}
+
+@Test func vmLogShowsTheLastLines() async throws {
+    let scratch = try scratchWithDemo()
+    let directory = "\(scratch.root)/s/demo"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    try "one\ntwo\nthree\n".write(toFile: "\(directory)/serial.log", atomically: true, encoding: .utf8)
+    #expect(try await VMRun.run(["log", "demo", "-n", "2"], in: scratch).output == "two\nthree\n")
+    #expect(try await VMRun.run(["log", "demo", "--lines", "0"], in: scratch).output == "")
+    #expect(try await VMRun.run(["log", "demo"], in: scratch).output == "one\ntwo\nthree\n")
+}
+
+/// The bash completion script `vm` generates completes the VMs of `VM_HOME`.
+@Test func bashCompletionListsTheVMsOfVMHome() async throws {
+    let scratch = try scratchWithDemo()
+    _ = try scratch.define("other", "accelerator = \"tcg\"\n[firmware]\ntype = \"bios\"\n")
+    let script = try await VMRun.run(["--generate-completion-script", "bash"], in: scratch)
+    #expect(script.status == .exited(0))
+    try script.output.write(toFile: "\(scratch.root)/vm.bash", atomically: true, encoding: .utf8)
+    let vm = try BuiltExecutable.path("vm")
+    func complete(_ words: [String]) async throws -> [String] {
+        let line = "vm " + words.joined(separator: " ")
+        let program = """
+            source "$1"; shift
+            COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="\(line)"; COMP_POINT=${#COMP_LINE}
+            _vm "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+            printf '%s\\n' "${COMPREPLY[@]}"
+            """
+        let result = try await Subprocess.run(.name("bash"), arguments: Arguments(["-c", program, "bash", "\(scratch.root)/vm.bash", vm] + words),
+                                              environment: scratch.environment, output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
+        #expect(result.terminationStatus == .exited(0), "\(result.standardError)")
+        return result.standardOutput.split(separator: "\n").map(String.init).sorted()
+    }
+    #expect(try await complete(["status", ""]) == ["demo", "other"])
+    #expect(try await complete(["console", "ot"]) == ["other"])
+    #expect(try await complete(["up", "demo", "--backend", ""]) == ["libvirt", "qemu"])
+    #expect(try await complete(["stat"]) == ["status"])
+}
