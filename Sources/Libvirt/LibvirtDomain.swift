@@ -162,6 +162,21 @@ public final class LibvirtDomain: @unchecked Sendable {
         try xml().contains("<alias name='\(XMLEscape.attribute(alias))'/>")
     }
 
+    /// Stops the vCPUs (`virDomainSuspend`); the domain stays in memory, paused.
+    public func suspend() throws(LibvirtError) {
+        guard virDomainSuspend(pointer) == 0 else { throw LibvirtError.last("virDomainSuspend(\(name))") }
+    }
+
+    /// Lets the vCPUs of a paused domain run again (`virDomainResume`).
+    public func resume() throws(LibvirtError) {
+        guard virDomainResume(pointer) == 0 else { throw LibvirtError.last("virDomainResume(\(name))") }
+    }
+
+    /// Resets the machine at once, as QMP `system_reset` does (`virDomainReset`); the guest is not asked.
+    public func reset() throws(LibvirtError) {
+        guard virDomainReset(pointer, 0) == 0 else { throw LibvirtError.last("virDomainReset(\(name))") }
+    }
+
     /// Sends one QMP command (a JSON object) to the domain's QEMU through libvirt and returns
     /// QEMU's JSON reply (`{"return": ...}` or `{"error": ...}`). libvirt marks the domain tainted.
     public func qemuMonitorCommand(_ json: String) throws(LibvirtError) -> String {

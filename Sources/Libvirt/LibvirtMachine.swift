@@ -43,6 +43,11 @@ public struct LibvirtMachine: VMBackend {
         }
     }
 
+    /// The domain `name` at `uri` (an unreachable URI or an unknown domain throws, with libvirt's reason).
+    public static func domain(named name: String, uri: String) throws -> LibvirtDomain {
+        try connect(uri).domain(named: name)
+    }
+
     /// The domain XML `up` defines (what `vm libvirt-xml` prints).
     public func domainXML() throws(DomainXMLError) -> String {
         try DomainXMLBuilder(spec: spec, paths: paths, uri: uri).domainXML()

@@ -20,4 +20,13 @@ public struct LinkedLibvirt: LibvirtBackendProvider {
     public func monitorCommand(uri: String, domain: String, json: String) throws -> String {
         try qemuMonitorCommand(uri: uri, domain: domain, json: json)
     }
+
+    public func control(_ action: RunAction, uri: String, domain name: String) throws {
+        let domain = try LibvirtMachine.domain(named: name, uri: uri)
+        switch action {
+        case .pause: try domain.suspend()
+        case .resume: try domain.resume()
+        case .reboot: try domain.reset()
+        }
+    }
 }

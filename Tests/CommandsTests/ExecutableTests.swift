@@ -39,6 +39,8 @@ private func scratchWithDemo() throws -> Scratch {
     ["session", "stop", "demo"],
     ["session", "run", "/nonexistent.toml"],
     ["console", "demo"],
+    ["pause", "demo"],
+    ["reboot", "demo"],
     ["status", "nosuch"],
 ])
 func runTimeFailuresExitWithOneLine(arguments: [String]) async throws {

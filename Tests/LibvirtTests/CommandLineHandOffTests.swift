@@ -30,12 +30,13 @@ import Testing
         #expect(try await Self.sharedLibraries(of: BuiltExecutable.path("vm-libvirt")).contains("libvirt.so"))
     }
 
-    @Test(.timeLimit(.minutes(5)))
-    func libvirtBackedVMThroughTheVMExecutable() async throws {
+    /// A test-bed VM named PREFIX-random with `backend = "libvirt"` at qemu:///system in a scratch
+    /// folder; its domain is destroyed and undefined after `body`.
+    static func withLibvirtBackedVM(prefix: String, _ body: (Scratch, String) async throws -> Void) async throws {
         _ = try await LibvirtDaemon.shared.systemConnection()
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()
-        let name = "vmh-\(UUID().uuidString.prefix(8).lowercased())"
+        let name = "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
         _ = try scratch.define(name, bed.definition(extra: "backend = \"libvirt\"\nlibvirt_uri = \"qemu:///system\""))
         defer {
             if let domain = try? LibvirtConnection(uri: "qemu:///system").domainIfDefined(named: name) {
@@ -43,6 +44,15 @@ import Testing
                 try? domain.undefine(nvram: .remove)
             }
         }
+        try await body(scratch, name)
+    }
+
+    @Test(.timeLimit(.minutes(5)))
+    func libvirtBackedVMThroughTheVMExecutable() async throws {
+        try await Self.withLibvirtBackedVM(prefix: "vmh") { scratch, name in try await Self.upStatusQMPDown(scratch, name) }
+    }
+
+    private static func upStatusQMPDown(_ scratch: Scratch, _ name: String) async throws {
         let vm = try BuiltExecutable.path("vm")
 
         let up = try await Self.run(vm, ["up", name, "--paused"], in: scratch)

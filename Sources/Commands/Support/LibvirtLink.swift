@@ -19,6 +19,8 @@ public protocol LibvirtBackendProvider: Sendable {
     /// Sends one QMP command (JSON text) to the QEMU of domain `domain` through libvirt's monitor
     /// pass-through and returns QEMU's reply as JSON text.
     func monitorCommand(uri: String, domain: String, json: String) throws -> String
+    /// Pauses, resumes or resets the running libvirt domain `domain` at `uri`.
+    func control(_ action: RunAction, uri: String, domain: String) throws
 }
 
 /// Where the command tree gets its ``LibvirtBackendProvider``: the one the executable's `main`

@@ -1,0 +1,25 @@
+import GuestSupport
+import Testing
+
+/// `vm pause`, `vm resume` and `vm reboot` on the QEMU backend, against the test-bed guest.
+@Test(.timeLimit(.minutes(4)))
+func pauseResumeAndRebootARunningGuest() async throws {
+    let bed = try await TestBed.prepare()
+    let scratch = try Scratch()
+    let loaded = try scratch.define("ctl", bed.definition())
+    #expect(try await VMRun.run(["up", "ctl"], in: scratch).status == .exited(0))
+    try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
+
+    let pause = try await VMRun.run(["pause", "ctl"], in: scratch)
+    #expect(pause.status == .exited(0), "\(pause.error)")
+    #expect(try await VMRun.run(["status", "ctl"], in: scratch).output.contains("QEMU status:  paused"))
+    let resume = try await VMRun.run(["resume", "ctl", "--json"], in: scratch)
+    #expect(resume.output.contains(#""action" : "resume""#), "\(resume.output)\(resume.error)")
+    #expect(try await VMRun.run(["status", "ctl"], in: scratch).output.contains("QEMU status:  running"))
+
+    let reboot = try await VMRun.run(["reboot", "ctl"], in: scratch)
+    #expect(reboot.status == .exited(0), "\(reboot.error)")
+    try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY", count: 2)
+
+    #expect(try await VMRun.run(["down", "ctl", "--force"], in: scratch).status == .exited(3))
+}
