@@ -48,6 +48,11 @@ public struct LibvirtMachine: VMBackend {
         try connect(uri).domain(named: name)
     }
 
+    /// Undefines domain `name` at `uri` with its NVRAM file, when it is defined (`vm rm`).
+    public static func undefine(named name: String, uri: String) throws {
+        try connect(uri).domainIfDefined(named: name)?.undefine(nvram: .remove)
+    }
+
     /// The domain XML `up` defines (what `vm libvirt-xml` prints).
     public func domainXML() throws(DomainXMLError) -> String {
         try DomainXMLBuilder(spec: spec, paths: paths, uri: uri).domainXML()

@@ -29,4 +29,8 @@ public struct LinkedLibvirt: LibvirtBackendProvider {
         case .reboot: try domain.reset()
         }
     }
+
+    public func undefine(uri: String, domain name: String) throws {
+        try LibvirtMachine.undefine(named: name, uri: uri)
+    }
 }

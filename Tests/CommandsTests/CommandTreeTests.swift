@@ -3,6 +3,7 @@ import ArgumentParser
 import Testing
 @testable import Commands
 import QMP
+import VMCore
 
 /// Every command in the tree, with its path from the root.
 private func allCommands(_ command: any ParsableCommand.Type = RootCommand.self, path: [String] = []) -> [([String], any ParsableCommand.Type)] {
@@ -133,4 +134,29 @@ private func shellWords(_ line: Substring) -> [String] {
     #expect(UnknownCommand.find(in: ["--version"]) == nil)
     #expect(UnknownCommand.find(in: ["gpu", "help"]) == nil)
     #expect(UnknownCommand.find(in: []) == nil)
+}
+
+@Test func vmRmKeepsReadOnlySharedAndDeviceDisks() throws {
+    let layout = StateLayout(definitionDirectories: ["/defs"], runtimeRoot: "/run/vm", stateRoot: "/state")
+    let spec = try DefinitionParser(file: "/defs/w.toml", fileExists: { _ in true }).parse("""
+        accelerator = "tcg"
+        [firmware]
+        type = "bios"
+        [[disk]]
+        path = "/img/own.qcow2"
+        [[disk]]
+        path = "/img/base.qcow2"
+        readonly = true
+        [[disk]]
+        path = "/img/shared.qcow2"
+        [[disk]]
+        path = "/dev/sdb"
+        format = "raw"
+        """)
+    let loaded = LoadedDefinition(file: "/defs/w.toml", spec: spec, paths: layout.paths(for: spec.name))
+    let plan = RemovalPlan.make(loaded, keepDisks: false, otherDisks: ["/img/shared.qcow2"], isRegularFile: { $0.hasPrefix("/img/") })
+    #expect(plan.paths == ["/img/own.qcow2", "/state/w", "/run/vm/w", "/defs/w.toml"])
+    #expect(plan.keptDisks.map(\.reason) == ["read-only in the definition", "another definition uses it", "not a regular file (a device, or missing)"])
+    let keeping = RemovalPlan.make(loaded, keepDisks: true, otherDisks: [], isRegularFile: { _ in true })
+    #expect(keeping.paths == ["/state/w", "/run/vm/w", "/defs/w.toml"] && keeping.keptDisks.count == 4)
 }

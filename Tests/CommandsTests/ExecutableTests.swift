@@ -10,10 +10,10 @@ struct VMRun {
     var output: String
     var error: String
 
-    /// Runs the built `vm` with `arguments` against the folders of `scratch`.
-    static func run(_ arguments: [String], in scratch: Scratch) async throws -> VMRun {
+    /// Runs the built `vm` with `arguments` against the folders of `scratch`, with `input` on its stdin.
+    static func run(_ arguments: [String], in scratch: Scratch, input: String = "") async throws -> VMRun {
         let result = try await Subprocess.run(.path(FilePath(try BuiltExecutable.path("vm"))), arguments: Arguments(arguments),
-                                              environment: scratch.environment, input: .none,
+                                              environment: scratch.environment, input: .string(input),
                                               output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
         return VMRun(status: result.terminationStatus, output: result.standardOutput, error: result.standardError)
     }
@@ -114,4 +114,34 @@ func wrongCommandLinesExit64WithASuggestion(arguments: [String], expected: Strin
     #expect(try await complete(["console", "ot"]) == ["other"])
     #expect(try await complete(["up", "demo", "--backend", ""]) == ["libvirt", "qemu"])
     #expect(try await complete(["stat"]) == ["status"])
+}
+
+/// `vm rm` asks, deletes the definition, state and disk, and keeps what it must.
+@Test func vmRmDeletesWhatItListed() async throws {
+    let scratch = try Scratch()
+    let disk = "\(scratch.root)/gone.img", shared = "\(scratch.root)/shared.img"
+    for image in [disk, shared] { _ = FileManager.default.createFile(atPath: image, contents: Data(count: 4096)) }
+    let definition = { (images: [String]) in
+        "accelerator = \"tcg\"\n[firmware]\ntype = \"bios\"\n" + images.map { "[[disk]]\npath = \"\($0)\"\nformat = \"raw\"\n" }.joined()
+    }
+    _ = try scratch.define("old", definition([disk, shared]))
+    _ = try scratch.define("keeper", definition([shared]))
+    try FileManager.default.createDirectory(atPath: "\(scratch.root)/s/old", withIntermediateDirectories: true)
+    _ = FileManager.default.createFile(atPath: "\(scratch.root)/s/old/serial.log", contents: Data("boot\n".utf8))
+
+    let declined = try await VMRun.run(["rm", "old"], in: scratch, input: "n\n")
+    #expect(declined.status == .exited(0) && declined.output.contains("nothing deleted"), "\(declined.output)\(declined.error)")
+    #expect(declined.output.contains("  \(disk)\n") && declined.output.contains("and keeps \(shared) (another definition uses it)"))
+    #expect(FileManager.default.fileExists(atPath: "\(scratch.root)/d/old.toml") && FileManager.default.fileExists(atPath: disk))
+
+    let removed = try await VMRun.run(["rm", "old", "--yes"], in: scratch)
+    #expect(removed.status == .exited(0), "\(removed.error)")
+    for gone in [disk, "\(scratch.root)/s/old", "\(scratch.root)/d/old.toml"] {
+        #expect(!FileManager.default.fileExists(atPath: gone), "\(gone)")
+    }
+    #expect(FileManager.default.fileExists(atPath: shared) && FileManager.default.fileExists(atPath: "\(scratch.root)/d/keeper.toml"))
+
+    let kept = try await VMRun.run(["rm", "keeper", "--yes", "--keep-disk"], in: scratch)
+    #expect(kept.status == .exited(0) && kept.output.contains("kept \(shared)"), "\(kept.output)\(kept.error)")
+    #expect(FileManager.default.fileExists(atPath: shared) && !FileManager.default.fileExists(atPath: "\(scratch.root)/d/keeper.toml"))
 }

@@ -1,7 +1,9 @@
+import Foundation
 import GuestSupport
 import Testing
 
-/// `vm pause`, `vm resume` and `vm reboot` on the QEMU backend, against the test-bed guest.
+/// `vm pause`, `vm resume` and `vm reboot` on the QEMU backend, against the test-bed guest; `vm rm`
+/// refuses the running VM.
 @Test(.timeLimit(.minutes(4)))
 func pauseResumeAndRebootARunningGuest() async throws {
     let bed = try await TestBed.prepare()
@@ -20,6 +22,10 @@ func pauseResumeAndRebootARunningGuest() async throws {
     let reboot = try await VMRun.run(["reboot", "ctl"], in: scratch)
     #expect(reboot.status == .exited(0), "\(reboot.error)")
     try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY", count: 2)
+
+    let rm = try await VMRun.run(["rm", "ctl", "--yes"], in: scratch)
+    #expect(rm.status == .exited(1) && rm.error.contains("ctl is running; `vm down ctl` stops it"), "\(rm.error)")
+    #expect(FileManager.default.fileExists(atPath: loaded.file))
 
     #expect(try await VMRun.run(["down", "ctl", "--force"], in: scratch).status == .exited(3))
 }

@@ -21,6 +21,8 @@ public protocol LibvirtBackendProvider: Sendable {
     func monitorCommand(uri: String, domain: String, json: String) throws -> String
     /// Pauses, resumes or resets the running libvirt domain `domain` at `uri`.
     func control(_ action: RunAction, uri: String, domain: String) throws
+    /// Undefines the shut-off libvirt domain `domain` at `uri` when it is defined (`vm rm`).
+    func undefine(uri: String, domain: String) throws
 }
 
 /// Where the command tree gets its ``LibvirtBackendProvider``: the one the executable's `main`
