@@ -3,6 +3,7 @@ import GuestSupport
 import Subprocess
 import SystemPackage
 import Testing
+@testable import Commands
 
 /// What a run of the built `vm` printed and how it ended.
 struct VMRun {
@@ -144,4 +145,44 @@ func wrongCommandLinesExit64WithASuggestion(arguments: [String], expected: Strin
     let kept = try await VMRun.run(["rm", "keeper", "--yes", "--keep-disk"], in: scratch)
     #expect(kept.status == .exited(0) && kept.output.contains("kept \(shared)"), "\(kept.output)\(kept.error)")
     #expect(FileManager.default.fileExists(atPath: shared) && !FileManager.default.fileExists(atPath: "\(scratch.root)/d/keeper.toml"))
+}
+
+/// `vm edit` saves a valid edit, and keeps the definition when the edit does not parse.
+@Test func vmEditSavesOnlyAValidDefinition() async throws {
+    let scratch = try scratchWithDemo()
+    let file = "\(scratch.root)/d/demo.toml"
+    let original = try String(contentsOfFile: file, encoding: .utf8)
+    func editor(_ name: String, prepending line: String) throws -> String {
+        let path = "\(scratch.root)/\(name)"
+        try "#!/bin/sh\nsed -i '1i \(line)' \"$1\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        return path
+    }
+    let vm = try BuiltExecutable.path("vm")
+    func edit(with editor: String, input: String) async throws -> VMRun {
+        let result = try await Subprocess.run(.path(FilePath(vm)), arguments: ["edit", "demo"],
+                                              environment: scratch.environment.updating(["VISUAL": "", "EDITOR": editor]),
+                                              input: .string(input), output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
+        return VMRun(status: result.terminationStatus, output: result.standardOutput, error: result.standardError)
+    }
+
+    let unchanged = try await edit(with: "true", input: "")
+    #expect(unchanged.status == .exited(0) && unchanged.output.contains("unchanged"), "\(unchanged.output)\(unchanged.error)")
+
+    let bad = try await edit(with: try editor("bad.sh", prepending: "memroy = \"1G\""), input: "n\n")
+    #expect(bad.status == .exited(1), "\(bad.output)\(bad.error)")
+    #expect(bad.error.contains("memroy") && bad.output.contains("Edit again?"), "\(bad.output)\(bad.error)")
+    #expect(try String(contentsOfFile: file, encoding: .utf8) == original)
+
+    let good = try await edit(with: try editor("good.sh", prepending: "memory = \"1G\""), input: "")
+    #expect(good.status == .exited(0) && good.output.contains("saved \(file)"), "\(good.output)\(good.error)")
+    #expect(try String(contentsOfFile: file, encoding: .utf8) == "memory = \"1G\"\n" + original)
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: "/tmp").filter { $0.hasPrefix("vm-edit-demo-") }
+    #expect(leftovers.isEmpty, "\(leftovers)")
+}
+
+@Test func theEditorComesFromVisualThenEditor() {
+    #expect(EditCommand.editorCommand(["VISUAL": "code --wait", "EDITOR": "nano"]) == ["code", "--wait"])
+    #expect(EditCommand.editorCommand(["VISUAL": " ", "EDITOR": "nano"]) == ["nano"])
+    #expect(EditCommand.editorCommand([:]) == ["vi"])
 }
