@@ -23,7 +23,7 @@ public struct RootCommand: AsyncParsableCommand {
         version: VMVersion.current,
         subcommands: [
             UpCommand.self, DownCommand.self, StatusCommand.self, ListCommand.self, LogCommand.self, ConsoleCommand.self,
-            PauseCommand.self, ResumeCommand.self, RebootCommand.self,
+            PauseCommand.self, ResumeCommand.self, RebootCommand.self, SnapshotCommand.self,
             InitCommand.self, ConfigCommand.self, EditCommand.self, RmCommand.self, QEMUArgsCommand.self, LibvirtXMLCommand.self,
             QMPCommand.self, SessionCommand.self,
             HostCommand.self, GPUCommand.self,

@@ -4,7 +4,7 @@ import Testing
 @testable import Commands
 
 /// A `vm` process whose standard input the test types into and whose output it reads.
-private final class TypedProcess: @unchecked Sendable {
+final class TypedProcess: @unchecked Sendable {
     private let process = Process()
     private let input = Pipe()
     private let output = Pipe()

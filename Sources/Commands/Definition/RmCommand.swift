@@ -34,10 +34,9 @@ struct RmCommand: AsyncParsableCommand {
     func run() async throws {
         let loaded = try CommandSupport.loader.load(name)
         let vm = loaded.spec.name.rawValue
-        let backend = try backendOptions.resolve(loaded.spec.backend)
-        let status = try await CommandSupport.backend(loaded, backend, logger: CommandSupport.logger(debug: global.debug)).status()
-        guard status.state == .stopped else {
-            throw CommandFailure("\(vm) is \(status.state.rawValue); `vm down \(vm)` stops it, then run `vm rm \(vm)` again")
+        let (backend, state) = try await backendOptions.state(of: loaded, debug: global.debug)
+        guard state == .stopped else {
+            throw CommandFailure("\(vm) is \(state.rawValue); `vm down \(vm)` stops it, then run `vm rm \(vm)` again")
         }
         if FileManager.default.fileExists(atPath: loaded.paths.journalFile) {
             throw CommandFailure("\(vm) has an interrupted GPU swap (\(loaded.paths.journalFile)); `vm gpu recover \(vm)` first")

@@ -22,6 +22,13 @@ struct BackendOptions: ParsableArguments {
     func resolve(_ definition: Backend) throws -> Backend {
         try BackendSelection.resolve(definition: definition, backend: backend, connect: connect)
     }
+
+    /// The backend of `loaded` and what the VM is doing there (libvirt: asked through vm-libvirt).
+    func state(of loaded: LoadedDefinition, debug: Bool) async throws -> (Backend, VMState) {
+        let backend = try resolve(loaded.spec.backend)
+        let status = try await CommandSupport.backend(loaded, backend, logger: CommandSupport.logger(debug: debug)).status()
+        return (backend, status.state)
+    }
 }
 
 extension Backend {
