@@ -3,11 +3,23 @@ import Sessions
 import Synchronization
 
 /// Shows session progress: `[n/N] step` lines with elapsed time and a spinner on waits on a
-/// terminal, one JSON object per event with `--json`, and a summary table at the end.
+/// terminal, one JSON object per event with `--json` (a wait reports when it starts and then
+/// every ``jsonWaitingInterval`` seconds), and a summary table at the end.
 final class SessionPrinter: Sendable {
     let json: Bool
     let terminal: Bool
-    private let spinnerFrame = Mutex(0)
+
+    /// Seconds between two `waiting` JSON events of one step.
+    static let jsonWaitingInterval = 5.0
+
+    private struct Progress {
+        var total = 0
+        var spinnerFrame = 0
+        /// The step and interval number of the last `waiting` JSON event.
+        var lastWaiting: (step: Int, interval: Int)?
+    }
+
+    private let progress = Mutex(Progress())
 
     init(json: Bool, terminal: Bool) {
         self.json = json
@@ -15,40 +27,69 @@ final class SessionPrinter: Sendable {
     }
 
     func show(_ event: SessionEvent) {
-        if json { return emit(event.jsonLine + "\n") }
+        if let text = render(event) { emit(text) }
+    }
+
+    /// The text `event` prints, or nil when it prints nothing.
+    func render(_ event: SessionEvent) -> String? {
+        if json { return shouldEmitJSON(event) ? event.jsonLine + "\n" : nil }
         switch event {
         case .started(let vm, let steps):
-            emit("session on \(vm): \(steps) steps\n")
+            progress.withLock { $0.total = steps }
+            return "session on \(vm): \(steps) steps\n"
         case .stepStarted(let index, let total, let summary):
-            emit("[\(index)/\(total)] \(summary)" + (terminal ? "" : "\n"))
+            progress.withLock { $0.total = total }
+            return "\(label(index)) \(summary)" + (terminal ? "" : "\n")
         case .waiting(let index, let elapsed, let what):
-            guard terminal else { return }
-            let frame = spinnerFrame.withLock { frame -> Character in
-                frame += 1
-                return Array("|/-\\")[frame % 4]
+            guard terminal else { return nil }
+            let frame = progress.withLock { progress -> Character in
+                progress.spinnerFrame += 1
+                return Array("|/-\\")[progress.spinnerFrame % 4]
             }
-            emit("\r\u{1B}[K[\(index)] \(frame) waiting for \(what) \(String(format: "%.0f", elapsed)) s")
+            return "\r\u{1B}[K\(label(index)) \(frame) waiting for \(what) (\(String(format: "%.0f", elapsed)) s so far)"
         case .stepFinished(let result):
             let text = "\(result.status.rawValue) (\(String(format: "%.1f", result.seconds)) s)" + (result.message.map { ": \($0)" } ?? "")
-            emit(terminal ? "\r\u{1B}[K[\(result.index)] \(result.summary): \(text)\n" : "    \(text)\n")
+            return terminal ? "\r\u{1B}[K\(label(result.index)) \(result.summary): \(text)\n" : "    \(text)\n"
         case .cleanup(let line):
-            emit("cleanup: \(line)\n")
+            return "cleanup: \(line)\n"
         case .finished:
-            break
+            return nil
         }
     }
 
-    func summary(_ outcome: SessionOutcome) {
-        let width = max(4, outcome.steps.map(\.summary.count).max() ?? 0)
-        var text = "\n" + "STEP".padding(toLength: width + 4, withPad: " ", startingAt: 0) + "RESULT    SECONDS\n"
-        for step in outcome.steps {
-            text += "\(step.index)".padding(toLength: 4, withPad: " ", startingAt: 0)
-                + step.summary.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
-                + step.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
-                + String(format: "%8.1f", step.seconds) + "\n"
+    /// `[n/N]`, the same on every line of a step.
+    private func label(_ index: Int) -> String {
+        "[\(index)/\(progress.withLock { $0.total })]"
+    }
+
+    /// Every event but `waiting`, which is kept to its first tick and one per interval.
+    private func shouldEmitJSON(_ event: SessionEvent) -> Bool {
+        guard case .waiting(let index, let elapsed, _) = event else { return true }
+        let interval = Int(elapsed / Self.jsonWaitingInterval)
+        return progress.withLock { progress in
+            if let last = progress.lastWaiting, last.step == index, last.interval == interval { return false }
+            progress.lastWaiting = (index, interval)
+            return true
         }
-        text += "session \(outcome.status.rawValue)\n"
-        emit(text)
+    }
+
+    /// The table after the run: step number, what it did, result and seconds, under aligned headers.
+    static func summary(_ outcome: SessionOutcome) -> String {
+        let width = max(4, outcome.steps.map(\.summary.count).max() ?? 0)
+        func row(_ number: String, _ step: String, _ result: String, _ seconds: String) -> String {
+            number.padding(toLength: 4, withPad: " ", startingAt: 0) + step.padding(toLength: width, withPad: " ", startingAt: 0)
+                + "  " + result.padding(toLength: 8, withPad: " ", startingAt: 0)
+                + String(repeating: " ", count: max(0, 8 - seconds.count)) + seconds + "\n"
+        }
+        var text = "\n" + row("#", "STEP", "RESULT", "SECONDS")
+        for step in outcome.steps {
+            text += row("\(step.index)", step.summary, step.status.rawValue, String(format: "%.1f", step.seconds))
+        }
+        return text + "session \(outcome.status.rawValue)\n"
+    }
+
+    func summary(_ outcome: SessionOutcome) {
+        emit(Self.summary(outcome))
     }
 
     private func emit(_ text: String) {

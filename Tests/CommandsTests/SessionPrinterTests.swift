@@ -1,0 +1,38 @@
+import Testing
+@testable import Commands
+@testable import Sessions
+
+@Test func theSummaryTableHeadersSitOverTheirColumns() throws {
+    let outcome = SessionOutcome(status: .completed, steps: [
+        StepResult(index: 1, summary: "up", status: .ok, seconds: 0.4),
+        StepResult(index: 2, summary: "wait for serial ^VMTEST-READY", status: .failed, seconds: 112.25),
+    ], cleanup: [])
+    let lines = SessionPrinter.summary(outcome).split(separator: "\n").map(String.init)
+    let header = try #require(lines.first)
+    let resultColumn = try #require(header.range(of: "RESULT")).lowerBound.utf16Offset(in: header)
+    #expect(header.hasPrefix("#   STEP"))
+    #expect(lines[1].dropFirst(resultColumn).hasPrefix("ok"), "\(lines)")
+    #expect(lines[2].dropFirst(resultColumn).hasPrefix("failed"), "\(lines)")
+    #expect(lines[1].dropFirst(4).hasPrefix("up"))
+    #expect(header.count == lines[1].count && header.count == lines[2].count && lines[2].hasSuffix("112.2"), "\(lines)")
+    #expect(lines.last == "session completed")
+}
+
+@Test func liveLinesNumberStepsTheSameWay() {
+    let printer = SessionPrinter(json: false, terminal: true)
+    _ = printer.render(.started(vm: "w", steps: 6))
+    #expect(printer.render(.stepStarted(index: 3, total: 6, summary: "wait for 6 s")) == "[3/6] wait for 6 s")
+    let waiting = printer.render(.waiting(index: 3, elapsed: 1.2, what: "6 s")) ?? ""
+    #expect(waiting.contains("[3/6] ") && waiting.hasSuffix("waiting for 6 s (1 s so far)"), "\(waiting)")
+    let done = printer.render(.stepFinished(StepResult(index: 3, summary: "wait for 6 s", status: .ok, seconds: 6)))
+    #expect(done == "\r\u{1B}[K[3/6] wait for 6 s: ok (6.0 s)\n")
+}
+
+@Test func jsonWaitingEventsComeEveryFewSecondsNotEveryTick() {
+    let printer = SessionPrinter(json: true, terminal: false)
+    let ticks = stride(from: 0.0, through: 12.0, by: 0.2).map { SessionEvent.waiting(index: 2, elapsed: $0, what: "login") }
+    let emitted = ticks.compactMap(printer.render)
+    #expect(emitted.count == 3, "one at the start, at 5 s and at 10 s: \(emitted)")
+    #expect(printer.render(.waiting(index: 3, elapsed: 0.2, what: "agent")) != nil, "a new step's wait reports at once")
+    #expect(printer.render(.stepStarted(index: 4, total: 4, summary: "down"))?.contains("step-started") == true)
+}
