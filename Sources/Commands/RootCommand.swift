@@ -48,6 +48,16 @@ public struct RootCommand: AsyncParsableCommand {
         } catch {
             exit(withError: error)
         }
+        guard isInTree(type(of: parsed)) else {
+            // The parser's own commands (`vm help`) report through their errors.
+            do {
+                var command = parsed
+                try command.run()
+            } catch {
+                exit(withError: error)
+            }
+            exit()
+        }
         var command = parsed
         do {
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -64,6 +74,11 @@ public struct RootCommand: AsyncParsableCommand {
             Foundation.exit(EXIT_FAILURE)
         }
         Foundation.exit(EXIT_SUCCESS)
+    }
+
+    /// Whether `command` is this tree's (not one the parser adds, like `help`).
+    static func isInTree(_ command: any ParsableCommand.Type, from root: any ParsableCommand.Type = RootCommand.self) -> Bool {
+        root == command || root.configuration.subcommands.contains { isInTree(command, from: $0) }
     }
 
     /// The one line a run-time failure prints (after `vm: `).

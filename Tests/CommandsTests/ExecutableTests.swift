@@ -68,6 +68,13 @@ func wrongCommandLinesExit64WithASuggestion(arguments: [String], expected: Strin
     #expect(run.error.contains(expected), "\(run.error)")
 }
 
+@Test(arguments: [["help"], ["help", "gpu", "list"], ["--help"], ["gpu"], ["snapshot", "--help"]])
+func helpExitsZeroWithTheHelp(arguments: [String]) async throws {
+    let run = try await VMRun.run(arguments, in: try Scratch())
+    #expect(run.status == .exited(0), "\(arguments): \(run.error)")
+    #expect(run.output.contains("USAGE: vm") && run.error.isEmpty, "\(run.output)\(run.error)")
+}
+
 @Test func theVersionComesFromOnePlace() async throws {
     let scratch = try Scratch()
     let flag = try await VMRun.run(["--version"], in: scratch)
