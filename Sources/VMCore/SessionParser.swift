@@ -52,7 +52,11 @@ public struct SessionParser: Sendable {
     private func step(_ reader: TableReader, lines: [String: Int]) -> SessionStep? {
         guard let action = reader.string("action", example: "\"up\"") else {
             if reader.value("action") == nil {
-                reader.issues.report(reader.path, "a [[step]] needs an action", fix: "add action = one of \(Self.actions.joined(separator: ", "))")
+                if let misspelt = reader.entries.map(\.key).first(where: { closestMatch(to: $0, among: ["action"]) != nil }) {
+                    reader.issues.report(reader.keyPath(misspelt), "unknown key '\(misspelt)'", fix: "did you mean 'action'?")
+                } else {
+                    reader.issues.report(reader.path, "a [[step]] needs an action", fix: "add action = one of \(Self.actions.joined(separator: ", "))")
+                }
             }
             return nil
         }

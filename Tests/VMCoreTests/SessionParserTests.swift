@@ -63,6 +63,7 @@ private func sessionErrors(_ text: String) -> [String] {
     ("[[step]]\naction = \"up\"", "/s/play.toml: the session names no VM (fix: add vm = \"NAME\" at the top)"),
     ("vm = \"w\"", "/s/play.toml: the session has no steps (fix: add [[step]] sections, e.g. action = \"up\")"),
     ("vm = \"w\"\n[[step]]\naction = \"upp\"", "/s/play.toml:3: step[0].action: 'upp' is not a step action (fix: did you mean \"up\"? use one of up, down, gpu-attach, gpu-detach, wait, exec, stage-extras)"),
+    ("vm = \"w\"\n[[step]]\nacton = \"up\"", "/s/play.toml:3: step[0].acton: unknown key 'acton' (fix: did you mean 'action'?)"),
     ("vm = \"w\"\n[[step]]\ntimeout = 5", "/s/play.toml:2: step[0]: a [[step]] needs an action (fix: add action = one of up, down, gpu-attach, gpu-detach, wait, exec, stage-extras)"),
     ("vm = \"w\"\n[[step]]\naction = \"wait\"", "/s/play.toml:2: step[0]: a wait step needs something to wait for (fix: give exactly one of serial = \"...\", agent = true, event = \"...\", seconds = N, until_stopped = true)"),
     ("vm = \"w\"\n[[step]]\naction = \"wait\"\nseconds = 3\nagent = true", "/s/play.toml:2: step[0]: a wait step waits for one thing (fix: give exactly one of serial = \"...\", agent = true, event = \"...\", seconds = N, until_stopped = true)"),
