@@ -14,22 +14,46 @@ private func host(_ arguments: [String]) async throws -> String {
     return result.standardOutput
 }
 
-/// Boots the VM, writes `text` at the start of its disk from the guest's shell (through `vm
-/// console`), and powers it off. While it runs, `vm snapshot` is refused.
-private func writeFromTheGuest(_ text: String, scratch: Scratch, loaded: LoadedDefinition) async throws {
+/// Types `command` into the guest's shell through `vm console` and returns what the console
+/// showed once `marker` appeared.
+private func typeInTheGuest(_ command: String, until marker: String, scratch: Scratch) async throws -> String {
+    let console = try TypedProcess(try BuiltExecutable.path("vm"), ["console", "snap"], scratch: scratch)
+    console.type(Array("\(command)\n".utf8))
+    #expect(try await console.waitFor(marker, timeout: .seconds(60)), "\(console.text)")
+    console.type([ConsoleCommand.detachKey])
+    _ = try await console.exitStatus(timeout: .seconds(30))
+    return console.text
+}
+
+/// Writes `text` at the start of the guest's disk from its shell.
+private func writeInTheGuest(_ text: String, scratch: Scratch) async throws {
+    _ = try await typeInTheGuest("printf \(text) | dd of=/dev/vda conv=notrunc 2>/dev/null; sync; echo written-$((40+2))",
+                                 until: "written-42", scratch: scratch)
+}
+
+/// Boots the VM and waits for its shell.
+private func boot(_ scratch: Scratch, _ loaded: LoadedDefinition) async throws {
     // QEMU starts the serial log afresh at each boot, before `vm up` returns.
     #expect(try await VMRun.run(["up", "snap"], in: scratch).status == .exited(0))
     try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
-    let refused = try await VMRun.run(["snapshot", "snap", "create", "while-running"], in: scratch)
-    #expect(refused.status == .exited(1) && refused.error.contains("snap is running"), "\(refused.error)")
+}
 
-    let console = try TypedProcess(try BuiltExecutable.path("vm"), ["console", "snap"], scratch: scratch)
-    console.type(Array("printf \(text) | dd of=/dev/vda conv=notrunc 2>/dev/null; sync; echo written-$((40+2))\n".utf8))
-    #expect(try await console.waitFor("written-42", timeout: .seconds(60)), "\(console.text)")
-    console.type([ConsoleCommand.detachKey])
-    _ = try await console.exitStatus(timeout: .seconds(30))
+/// Boots the VM, writes `text` at the start of its disk from the guest, and powers it off.
+private func writeFromTheGuest(_ text: String, scratch: Scratch, loaded: LoadedDefinition) async throws {
+    try await boot(scratch, loaded)
+    try await writeInTheGuest(text, scratch: scratch)
     let down = try await VMRun.run(["down", "snap", "--timeout", "60"], in: scratch)
     #expect(down.status == .exited(0), "\(down.output)\(down.error)")
+}
+
+/// A test-bed VM `snap` with a shell on its console and an empty 1 MiB qcow2 disk.
+private func snapshotVM(_ scratch: Scratch) async throws -> (LoadedDefinition, String) {
+    let bed = try await TestBed.prepare()
+    let image = "\(scratch.root)/disk.qcow2"
+    _ = try await host(["qemu-img", "create", "-q", "-f", "qcow2", image, "1M"])
+    let loaded = try scratch.define("snap", bed.definition(
+        extraCmdline: "vmtest.shell=1 vmtest.modules=virtio_blk", extra: "[[disk]]\npath = \"\(image)\"\nformat = \"qcow2\""))
+    return (loaded, image)
 }
 
 /// The first `count` bytes of a qcow2 image's content.
@@ -43,12 +67,8 @@ private func diskStart(_ image: String, count: Int, scratch: Scratch) async thro
 /// A snapshot of a stopped VM's qcow2 disk brings back what the guest had written before it.
 @Test(.timeLimit(.minutes(6)))
 func revertBringsBackTheGuestsDisk() async throws {
-    let bed = try await TestBed.prepare()
     let scratch = try Scratch()
-    let image = "\(scratch.root)/disk.qcow2"
-    _ = try await host(["qemu-img", "create", "-q", "-f", "qcow2", image, "1M"])
-    let loaded = try scratch.define("snap", bed.definition(
-        extraCmdline: "vmtest.shell=1 vmtest.modules=virtio_blk", extra: "[[disk]]\npath = \"\(image)\"\nformat = \"qcow2\""))
+    let (loaded, image) = try await snapshotVM(scratch)
 
     try await writeFromTheGuest("before-snapshot", scratch: scratch, loaded: loaded)
     let create = try await VMRun.run(["snapshot", "snap", "create", "clean"], in: scratch)
@@ -66,16 +86,42 @@ func revertBringsBackTheGuestsDisk() async throws {
     #expect(try await VMRun.run(["snapshot", "snap", "list"], in: scratch).output.contains("has no snapshots"))
 }
 
+/// A snapshot of the running VM holds the running machine: revert brings back its memory and disk.
+@Test(.timeLimit(.minutes(6)))
+func liveRevertBringsBackTheRunningMachine() async throws {
+    let scratch = try Scratch()
+    let (loaded, image) = try await snapshotVM(scratch)
+    try await boot(scratch, loaded)
+    try await writeInTheGuest("before-snapshot", scratch: scratch)
+    _ = try await typeInTheGuest("MARK=set-before-$((1+1)); echo marked-$((2+2))", until: "marked-4", scratch: scratch)
+    let create = try await VMRun.run(["snapshot", "snap", "create", "live"], in: scratch)
+    #expect(create.status == .exited(0), "\(create.error)")
+    let list = try await VMRun.run(["snapshot", "snap", "list"], in: scratch)
+    #expect(list.output.contains("live  ") && list.output.contains("with the running machine"), "\(list.output)\(list.error)")
+
+    try await writeInTheGuest("AFTER-SNAPSHOT!", scratch: scratch)
+    _ = try await typeInTheGuest("MARK=changed-after; echo marked-$((3+3))", until: "marked-6", scratch: scratch)
+    let revert = try await VMRun.run(["snapshot", "snap", "revert", "live"], in: scratch)
+    #expect(revert.status == .exited(0), "\(revert.error)")
+    let shown = try await typeInTheGuest("echo mark:$MARK.", until: "mark:s", scratch: scratch)
+    #expect(try await typeInTheGuest("echo disk:$(dd if=/dev/vda bs=15 count=1 2>/dev/null)", until: "disk:b", scratch: scratch)
+        .contains("disk:before-snapshot"))
+    #expect(shown.contains("mark:set-before-2."), "the shell's memory is back: \(shown)")
+
+    #expect(try await VMRun.run(["snapshot", "snap", "delete", "live"], in: scratch).status == .exited(0))
+    #expect(try await VMRun.run(["down", "snap", "--force"], in: scratch).status == .exited(3))
+    #expect(try await diskStart(image, count: 15, scratch: scratch) == "before-snapshot")
+}
+
 @Test func snapshotsOfSeveralDisksMergeByName() {
-    typealias Info = DiskSnapshots.ImageInfo
-    let entries = DiskSnapshots.entries([
-        ("/a.qcow2", Info(format: "qcow2", snapshots: [.init(name: "one", dateSeconds: 10), .init(name: "two", dateSeconds: 30)])),
-        ("/b.qcow2", Info(format: "qcow2", snapshots: [.init(name: "one", dateSeconds: 12)])),
-        ("/c.qcow2", Info(format: "qcow2", snapshots: nil)),
+    let entries = SnapshotEntry.merge([
+        ("/a.qcow2", [("one", 10, false), ("two", 30, true)]),
+        ("/b.qcow2", [("one", 12, false)]),
+        ("/c.qcow2", []),
     ])
-    #expect(entries == [DiskSnapshots.Entry(name: "one", date: 12, disks: ["/a.qcow2", "/b.qcow2"]),
-                        DiskSnapshots.Entry(name: "two", date: 30, disks: ["/a.qcow2"])])
-    #expect(SnapshotCommand.describe(entries[1], diskCount: 3).hasSuffix("(only on /a.qcow2)"))
+    #expect(entries == [SnapshotEntry(name: "one", date: 12, disks: ["/a.qcow2", "/b.qcow2"]),
+                        SnapshotEntry(name: "two", date: 30, disks: ["/a.qcow2"], machineState: true)])
+    #expect(SnapshotCommand.describe(entries[1], diskCount: 3).hasSuffix("with the running machine  (only on /a.qcow2)"))
     #expect(SnapshotCommand.problem(withName: "before-update_1.2") == nil)
     #expect(SnapshotCommand.problem(withName: "42") != nil)
     #expect(SnapshotCommand.problem(withName: "a b") != nil)

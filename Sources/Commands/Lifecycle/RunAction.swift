@@ -1,5 +1,4 @@
 import ArgumentParser
-import QMP
 import VMCore
 
 /// `vm pause|resume|reboot`: one change to a running VM's vCPUs, on either backend.
@@ -35,12 +34,7 @@ public enum RunAction: String, Sendable, CaseIterable {
         let vm = loaded.spec.name.rawValue
         switch try backendOptions.resolve(loaded.spec.backend) {
         case .qemu:
-            let client: QMPClient
-            do {
-                client = try await QMPClient.connect(path: loaded.paths.qmpSocket, logger: CommandSupport.logger(debug: global.debug))
-            } catch {
-                throw CommandFailure("cannot reach the QEMU of \(vm): \(error); `vm up \(vm)` starts it")
-            }
+            let client = try await CommandSupport.qmp(loaded, debug: global.debug)
             defer { client.close() }
             _ = try await client.execute(qmpCommand)
         case .libvirt(let uri):

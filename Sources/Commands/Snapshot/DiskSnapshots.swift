@@ -4,24 +4,18 @@ import VMCore
 
 /// Internal snapshots of a stopped VM's qcow2 disks, taken with `qemu-img snapshot` on every
 /// writable disk under one name.
-struct DiskSnapshots {
-    /// One snapshot as `vm snapshot NAME list` shows it: present on `disks` of the VM's disks.
-    struct Entry: Encodable, Equatable {
-        var name: String
-        /// Seconds since 1970 of the newest disk's snapshot of that name.
-        var date: Int
-        var disks: [String]
-    }
-
+struct DiskSnapshots: SnapshotStore {
     /// What `qemu-img info --output=json` says of one image.
     struct ImageInfo: Decodable {
         struct Snapshot: Decodable {
             var name: String
             var dateSeconds: Int
+            var machineStateSize: Int
 
             enum CodingKeys: String, CodingKey {
                 case name
                 case dateSeconds = "date-sec"
+                case machineStateSize = "vm-state-size"
             }
         }
 
@@ -46,22 +40,10 @@ struct DiskSnapshots {
     }
 
     /// Every snapshot name on any disk, oldest first. Refuses images that are not qcow2.
-    func list() throws -> [Entry] {
-        try Self.entries(disks.map { ($0, try info($0)) })
-    }
-
-    /// Merges the snapshots of each disk into one entry per name, oldest first.
-    static func entries(_ images: [(path: String, info: ImageInfo)]) -> [Entry] {
-        var byName: [String: Entry] = [:]
-        for (path, info) in images {
-            for snapshot in info.snapshots ?? [] {
-                var entry = byName[snapshot.name] ?? Entry(name: snapshot.name, date: snapshot.dateSeconds, disks: [])
-                entry.date = max(entry.date, snapshot.dateSeconds)
-                entry.disks.append(path)
-                byName[snapshot.name] = entry
-            }
-        }
-        return byName.values.sorted { ($0.date, $0.name) < ($1.date, $1.name) }
+    func list() throws -> [SnapshotEntry] {
+        try SnapshotEntry.merge(disks.map { disk in
+            (disk, (try info(disk).snapshots ?? []).map { ($0.name, $0.dateSeconds, $0.machineStateSize > 0) })
+        })
     }
 
     /// Takes snapshot `name` of every disk; refuses a name that one of them has.
@@ -95,10 +77,7 @@ struct DiskSnapshots {
         guard let info = try? JSONDecoder().decode(ImageInfo.self, from: Data(output.utf8)) else {
             throw CommandFailure("qemu-img info \(disk) printed no image description")
         }
-        guard info.format == "qcow2" else {
-            throw CommandFailure("\(disk) is \(info.format), and only qcow2 images hold snapshots; convert it with "
-                + "`qemu-img convert -O qcow2 \(disk) NEW.qcow2` and point the [[disk]] at NEW.qcow2")
-        }
+        guard info.format == "qcow2" else { throw SnapshotEntry.notQCOW2(disk, format: info.format) }
         return info
     }
 

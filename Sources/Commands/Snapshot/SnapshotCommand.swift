@@ -51,30 +51,41 @@ struct SnapshotCommand: AsyncParsableCommand {
     func run() async throws {
         let loaded = try CommandSupport.loadResolved(name)
         let vm = loaded.spec.name.rawValue
-        let (_, state) = try await backendOptions.state(of: loaded, debug: global.debug)
-        if state != .stopped {
-            guard loaded.spec.gpus.isEmpty else {
+        let (backend, state) = try await backendOptions.state(of: loaded, debug: global.debug)
+        let liveSnapshots = (state == .running || state == .paused) && backend == .qemu && loaded.spec.gpus.isEmpty
+        switch state {
+        case .stopped:
+            try await perform(on: try DiskSnapshots(loaded.spec), vm: vm)
+        case _ where liveSnapshots:
+            let live = try await LiveSnapshots.connect(loaded)
+            defer { live.close() }
+            try await perform(on: live, vm: vm)
+        default:
+            if !loaded.spec.gpus.isEmpty {
                 throw CommandFailure("\(vm) is \(state.rawValue) with a passed-through GPU, whose state QEMU cannot save; "
                     + "`vm down \(vm)` first, then snapshot its disks")
             }
-            throw CommandFailure("\(vm) is \(state.rawValue); disk snapshots are taken while it is stopped: `vm down \(vm)` first")
+            throw CommandFailure("\(vm) is \(state.rawValue) on \(backend.label); snapshots are taken of a stopped VM "
+                + "(or a running one on the QEMU backend): `vm down \(vm)` first")
         }
-        let snapshots = try DiskSnapshots(loaded.spec)
+    }
+
+    private func perform(on snapshots: some SnapshotStore, vm: String) async throws {
         switch action {
         case .list:
-            let entries = try snapshots.list()
+            let entries = try await snapshots.list()
             if global.json { return try CommandSupport.printJSON(entries) }
             if entries.isEmpty { return print("\(vm) has no snapshots; `vm snapshot \(vm) create NAME` takes one") }
             for entry in entries { print(Self.describe(entry, diskCount: snapshots.disks.count)) }
         case .create:
             let tag = snapshot ?? Self.defaultName(Date())
-            try snapshots.create(tag)
+            try await snapshots.create(tag)
             print("\(vm): snapshot \(tag) of \(snapshots.disks.count) disk(s)")
         case .revert:
-            try snapshots.revert(snapshot ?? "")
-            print("\(vm): every disk is back at snapshot \(snapshot ?? "")")
+            try await snapshots.revert(snapshot ?? "")
+            print("\(vm): back at snapshot \(snapshot ?? "")")
         case .delete:
-            try snapshots.delete(snapshot ?? "")
+            try await snapshots.delete(snapshot ?? "")
             print("\(vm): deleted snapshot \(snapshot ?? "")")
         }
     }
@@ -95,9 +106,9 @@ struct SnapshotCommand: AsyncParsableCommand {
     }
 
     /// One line of `list`: name, UTC date, and the disks when not all have it.
-    static func describe(_ entry: DiskSnapshots.Entry, diskCount: Int) -> String {
+    static func describe(_ entry: SnapshotEntry, diskCount: Int) -> String {
         let date = Date(timeIntervalSince1970: TimeInterval(entry.date)).formatted(.iso8601)
         let disks = entry.disks.count == diskCount ? "" : "  (only on \(entry.disks.joined(separator: ", ")))"
-        return "\(entry.name)  \(date)\(disks)"
+        return "\(entry.name)  \(date)\(entry.machineState ? "  with the running machine" : "")\(disks)"
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HostLinux
 import Logging
+import QMP
 import Extras
 import QEMU
 import Sessions
@@ -67,6 +68,17 @@ enum CommandSupport {
                     loaded, driverDirectory: driverDirectory, virtioWinISO: nil, resolution: .uhd, logger: logger)
                 return "\(result.iso): \(attached)"
             })
+    }
+
+    /// A QMP client on the VM's own QMP socket (QEMU backend); a VM that is not running is a
+    /// run-time failure that says how to start it.
+    static func qmp(_ loaded: LoadedDefinition, debug: Bool = false) async throws -> QMPClient {
+        let vm = loaded.spec.name.rawValue
+        do {
+            return try await QMPClient.connect(path: loaded.paths.qmpSocket, logger: logger(debug: debug))
+        } catch {
+            throw CommandFailure("cannot reach the QEMU of \(vm): \(error); `vm up \(vm)` starts it")
+        }
     }
 
     /// A logger at `debug` when asked, else `notice`.
