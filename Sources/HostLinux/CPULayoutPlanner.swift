@@ -1,3 +1,5 @@
+import VMCore
+
 /// Where a VM's threads run on the host, and the guest topology that matches it.
 public struct CPULayout: Sendable, Codable, Equatable {
     /// The host CPU of each vCPU, by vCPU index. SMT siblings are neighbours, so that the guest
@@ -87,5 +89,21 @@ public enum CPULayoutPlanner {
         if !whole { notes.append("\(vcpus) vCPUs do not fill whole cores: the guest sees \(vcpus) single-thread cores") }
         return CPULayout(vcpus: pinned, emulator: hostCore, sockets: 1,
                          cores: whole ? vcpus / threads : vcpus, threads: whole ? threads : 1, notes: notes)
+    }
+}
+
+extension CPUSpec {
+    /// `pin = "auto"` made explicit for this host: the suggested layout for this many vCPUs, and
+    /// the guest topology that matches it (SMT siblings as the threads of one guest core).
+    /// Other pinnings are returned as they are.
+    public func resolvingAutoPin(on topology: CPUTopology) throws(CPULayoutError) -> CPUSpec {
+        guard pin == .auto else { return self }
+        let layout = try CPULayoutPlanner.suggest(vcpus: count, on: topology)
+        var resolved = self
+        resolved.sockets = layout.sockets
+        resolved.cores = layout.cores
+        resolved.threads = layout.threads
+        resolved.pin = .explicit(CPUPins(vcpus: layout.vcpus, emulator: layout.emulator))
+        return resolved
     }
 }

@@ -1,3 +1,5 @@
+import VMCore
+
 /// The kind of core a logical CPU sits on, on a hybrid Intel CPU (P-cores and E-cores).
 public enum CoreType: String, Sendable, Codable {
     case performance

@@ -1,3 +1,5 @@
+import VMCore
+
 /// The text of `vm host cpus`: the topology by L3 group and core, and a suggested layout. Pure.
 public enum CPUTopologyReport {
     /// CPUs a VM may use at most on this host: all but CPU 0's core.

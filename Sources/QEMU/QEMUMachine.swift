@@ -132,6 +132,7 @@ public struct QEMUMachine: VMBackend {
         let problems = passthroughProblems(spec)
         guard problems.isEmpty else { throw StartRefusal.passthroughNotReady(problems) }
         try checkNetworkCanAttach()
+        if spec.cpu.pin == .auto { throw PinningError.noLayout(autoPinProblem) }
 
         try PrivateDirectory.make(paths.runtimeDirectory)
         try prepareFirmwareVars()
@@ -140,7 +141,10 @@ public struct QEMUMachine: VMBackend {
         let tap = try openMacvtap()
         defer { if let tap { close(tap) } }
         let extras = FileManager.default.fileExists(atPath: paths.extrasISO) ? paths.extrasISO : nil
-        let options = LaunchOptions(paused: paused || tap != nil, extrasISO: extras)
+        // QEMU starts paused when something must be done before the vCPUs run (the tap
+        // hand-over, pinning), and continues afterwards unless asked to stay paused.
+        let setUpBeforeRunning = tap != nil || spec.cpu.pin != nil
+        let options = LaunchOptions(paused: paused || setUpBeforeRunning, extrasISO: extras)
         let arguments = try QEMUCommandLine.arguments(for: spec, paths: paths, options: options)
         logger.debug("launching \(launcher.executable) \(arguments.joined(separator: " "))")
         // QEMU's output goes to a log of this run only: no old message is mistaken for this run's.
@@ -168,9 +172,16 @@ public struct QEMUMachine: VMBackend {
                 throw UpError.networkSetupFailed("handing the tap to QEMU: \(error)")
             }
         }
+        var pinned: [PinnedThread]?
+        do {
+            pinned = try await pinThreads(client: session.client, pid: pid)
+        } catch {
+            await abandonStart(pid: pid)
+            throw error
+        }
         do {
             let client = session.client
-            if tap != nil, !paused { try await client.cont() }
+            if setUpBeforeRunning, !paused { try await client.cont() }
             let status = try await client.queryStatus()
             if spec.accelerator == .kvm {
                 let kvm = try await client.queryKVM()
@@ -180,7 +191,7 @@ public struct QEMUMachine: VMBackend {
                 }
             }
             return UpReport(name: spec.name.rawValue, pid: pid, qemuStatus: status.status, qemuVersion: client.version.description,
-                            qmpSocket: qmpSocket, recoveredStaleState: recovered)
+                            qmpSocket: qmpSocket, recoveredStaleState: recovered, pinned: pinned?.map(\.summary))
         } catch let error as QMPError {
             await forceStop(pid: pid)
             throw UpError.monitorUnreachable(error)
@@ -414,6 +425,7 @@ public struct QEMUMachine: VMBackend {
                     spec.gpus[index].functions.map { gpuFunctionID(gpu: index, function: $0) }
                 })
                 report.passthroughInGuest = try await client.queryPCI().map(\.qdevID).filter(passthroughIDs.contains).sorted()
+                if spec.cpu.pin != nil { report.pinning = try await QEMUThreadPinner().applied(client: client, pid: pid).map(\.summary) }
             } catch {
                 report.note = "QMP did not answer (\(error)); state from the process table"
             }

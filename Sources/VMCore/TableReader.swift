@@ -103,6 +103,27 @@ struct TableReader {
         return strings
     }
 
+    func integerArray(_ key: String, range: ClosedRange<Int>, example: String) -> [Int]? {
+        guard let node = value(key) else { return nil }
+        guard case .array(let items) = node else {
+            typeError(key, expected: "an array of integers", got: node, example: example)
+            return nil
+        }
+        var numbers: [Int] = []
+        for item in items {
+            guard case .integer(let number) = item else {
+                typeError(key, expected: "an array of integers", got: item, example: example)
+                return nil
+            }
+            guard range.contains(number) else {
+                issues.report(keyPath(key), "\(number) is out of range", fix: "use values from \(range.lowerBound) to \(range.upperBound)")
+                return nil
+            }
+            numbers.append(number)
+        }
+        return numbers
+    }
+
     /// One of the raw values of `E`; a wrong one is reported with the allowed values.
     func choice<E: RawRepresentable & CaseIterable>(_ key: String, of _: E.Type) -> E? where E.RawValue == String {
         guard let text = string(key, example: "\"\(E.allCases.first!.rawValue)\"") else { return nil }

@@ -59,9 +59,35 @@ public struct CPUSpec: Sendable, Equatable {
     public var sockets: Int = 1
     public var cores: Int = 2
     public var threads: Int = 1
+    /// Where the vCPU, emulator and I/O threads run on the host; nil leaves them to the scheduler.
+    public var pin: CPUPinning?
     public init() {}
     /// Total virtual CPUs.
     public var count: Int { sockets * cores * threads }
+}
+
+/// `[cpu] pin`: the layout `vm host cpus` suggests, or explicit host CPUs.
+public enum CPUPinning: Sendable, Equatable {
+    /// `pin = "auto"`: resolved on the host at launch into ``CPUPins`` (and the guest topology).
+    case auto
+    /// `[cpu.pin]` with explicit lists.
+    case explicit(CPUPins)
+}
+
+/// Host CPUs for a VM's threads.
+public struct CPUPins: Sendable, Equatable, Codable {
+    /// The host CPU of each vCPU, by vCPU index.
+    public var vcpus: [Int]
+    /// Where QEMU's other threads (emulator, workers) run; empty leaves them unpinned.
+    public var emulator: [Int]
+    /// Where I/O threads run; empty means with the emulator threads.
+    public var iothreads: [Int]
+
+    public init(vcpus: [Int], emulator: [Int] = [], iothreads: [Int] = []) {
+        self.vcpus = vcpus
+        self.emulator = emulator
+        self.iothreads = iothreads
+    }
 }
 
 /// UEFI (OVMF) or legacy BIOS firmware.

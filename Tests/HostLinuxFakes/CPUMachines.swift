@@ -1,4 +1,5 @@
 import HostLinux
+import VMCore
 
 /// The CPU part of sysfs for fake hosts, and the trees of three real machines.
 extension FakeHostTree {

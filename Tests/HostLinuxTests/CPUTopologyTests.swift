@@ -2,6 +2,7 @@ import Foundation
 import HostLinux
 import HostLinuxFakes
 import Testing
+import VMCore
 
 @Suite("CPU topology and the suggested layout")
 struct CPUTopologyTests {
@@ -87,5 +88,25 @@ struct CPUTopologyTests {
         #expect(throws: HostError.malformed(path: "/sys/devices/system/cpu/online", detail: "not a CPU list")) {
             try CPUTopologyReader(fileSystem: tree.fileSystem).read()
         }
+    }
+}
+
+@Suite("pin = auto")
+struct AutoPinTests {
+    @Test("pin = auto becomes the suggested layout with a guest topology of whole SMT cores")
+    func autoBecomesExplicit() throws {
+        let tree = try FakeHostTree.ryzen5950X()
+        let topology = try CPUTopologyReader(fileSystem: tree.fileSystem).read()
+        var cpu = CPUSpec()
+        cpu.cores = 6
+        cpu.pin = .auto
+        let resolved = try cpu.resolvingAutoPin(on: topology)
+        #expect((resolved.sockets, resolved.cores, resolved.threads) == (1, 3, 2))
+        #expect(resolved.pin == .explicit(CPUPins(vcpus: [8, 24, 9, 25, 10, 26], emulator: [0, 16])))
+        var plain = CPUSpec()
+        plain.pin = .explicit(CPUPins(vcpus: [1, 2]))
+        #expect(try plain.resolvingAutoPin(on: topology) == plain)
+        cpu.cores = 40
+        #expect(throws: CPULayoutError.tooManyVCPUs(asked: 40, available: 30)) { try cpu.resolvingAutoPin(on: topology) }
     }
 }

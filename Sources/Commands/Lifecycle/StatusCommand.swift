@@ -32,6 +32,10 @@ struct StatusCommand: AsyncParsableCommand {
         if let devices = report.passthroughInGuest {
             lines.append("  passthrough:  \(devices.isEmpty ? "none in the guest" : devices.joined(separator: ", "))")
         }
+        if let pinning = report.pinning, let first = pinning.first {
+            lines.append("  pinning:      \(first)")
+            lines += pinning.dropFirst().map { "                \($0)" }
+        }
         if let note = report.note { lines.append("  note:         \(note)") }
         return lines.joined(separator: "\n")
     }

@@ -30,6 +30,7 @@ struct UpCommand: AsyncParsableCommand {
         if report.recoveredStaleState { print("cleaned up the files a crashed run of \(report.name) left behind") }
         print("\(report.name) is up: QEMU \(report.qemuVersion), pid \(report.pid.map(String.init) ?? "?"), state \(report.qemuStatus)")
         if let socket = report.qmpSocket { print("QMP: \(socket)") }
+        if let pinned = report.pinned { print("pinned:\n" + pinned.map { "  \($0)" }.joined(separator: "\n")) }
         if case .libvirt(let uri) = backend { print("libvirt: domain \(report.name) at \(uri)") }
     }
 }
