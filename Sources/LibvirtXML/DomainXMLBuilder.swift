@@ -83,7 +83,9 @@ public struct DomainXMLBuilder: Sendable {
     // MARK: - Top-level parts
 
     private func memoryBacking() -> [XMLTag] {
-        spec.hugepages ? [XMLTag("memoryBacking", children: [XMLTag("hugepages")])] : []
+        guard let size = spec.hugepages else { return [] }
+        let page = XMLTag("page", [("size", String(size.kib)), ("unit", "KiB")])
+        return [XMLTag("memoryBacking", children: [XMLTag("hugepages", children: [page])])]
     }
 
     private func osElement() throws(DomainXMLError) -> XMLTag {

@@ -124,8 +124,10 @@ public struct QEMUMachine: VMBackend {
             recovered = true
         case .clean: break
         }
-        // A GPU left on vfio-pci by a crashed run or an interrupted swap goes back to the host first.
+        // A GPU left on vfio-pci by a crashed run or an interrupted swap goes back to the host
+        // first, and huge pages such a run reserved are given back.
         try await returnGPUsLeftBehind()
+        try releaseHugePages()
         if spec.accelerator == .kvm, let reason = Self.kvmUnavailableReason() {
             throw StartRefusal.kvmMissing(reason: reason)
         }
@@ -149,6 +151,7 @@ public struct QEMUMachine: VMBackend {
         logger.debug("launching \(launcher.executable) \(arguments.joined(separator: " "))")
         // QEMU's output goes to a log of this run only: no old message is mistaken for this run's.
         try? FileManager.default.removeItem(atPath: paths.qemuLog)
+        try reserveHugePages()
         let session: MonitorSession
         let pid: Int32
         do {
@@ -158,6 +161,7 @@ public struct QEMUMachine: VMBackend {
         } catch let error as LaunchError {
             cleanRuntimeDirectory()
             removeMacvtap()
+            releaseHugePagesLogged()
             if spec.accelerator == .kvm, case .ended(let log) = error, log.localizedCaseInsensitiveContains("kvm") {
                 throw StartRefusal.kvmBroken(detail: log.split(separator: "\n").first.map(String.init) ?? "QEMU aborted")
             }
@@ -328,10 +332,21 @@ public struct QEMUMachine: VMBackend {
         chmod(paths.varsFile, 0o600)
     }
 
-    /// Undoes a failed `up` once QEMU runs: ends QEMU and removes the macvtap link.
+    /// Undoes a failed `up` once QEMU runs: ends QEMU, removes the macvtap link and gives back
+    /// the huge pages.
     func abandonStart(pid: Int32) async {
         await forceStop(pid: pid)
         removeMacvtap()
+        releaseHugePagesLogged()
+    }
+
+    /// ``releaseHugePages()`` where a failure can only be reported.
+    func releaseHugePagesLogged() {
+        do {
+            try releaseHugePages()
+        } catch {
+            logger.warning("could not give back the huge pages of \(spec.name): \(error)")
+        }
     }
 
     /// Ends QEMU without asking the guest (cleanup after a failed `up`).
@@ -356,6 +371,7 @@ public struct QEMUMachine: VMBackend {
         defer { withExtendedLifetime(lock) {} }
         defer { removeMacvtap() }
         let outcome = try await stopQEMU(timeout: timeout, force: force)
+        try releaseHugePages()
         if !keepGPUOnVFIO { try await returnGPUsLeftBehind() }
         return outcome
     }

@@ -50,7 +50,7 @@ public struct DefinitionParser: Sendable {
         if let accelerator = top.choice("accelerator", of: Accelerator.self) { spec.accelerator = accelerator }
         spec.backend = backend(top)
         if let memory = memoryMiB(top) { spec.memoryMiB = memory }
-        if let hugepages = top.boolean("hugepages") { spec.hugepages = hugepages }
+        spec.hugepages = hugepages(top)
         if let socket = top.string("qmp_socket", example: "\"/run/vm/win11.qmp\"") { spec.qmpSocket = resolved(socket) }
         if let agent = top.boolean("guest_agent") { spec.guestAgent = agent }
         if let spare = top.integer("spare_root_ports", range: 0...16) { spec.spareRootPorts = spare }
@@ -154,6 +154,13 @@ public struct DefinitionParser: Sendable {
         guard let value = Int(digits), value > 0 else { return nil }
         let (product, overflow) = value.multipliedReportingOverflow(by: factor)
         return overflow ? nil : product
+    }
+
+    /// `hugepages = "2M"`, `"1G"`, or `true` (2M).
+    private func hugepages(_ top: TableReader) -> HugePageSize? {
+        guard let node = top.value("hugepages") else { return nil }
+        if case .boolean = node { return top.boolean("hugepages") == true ? .twoMiB : nil }
+        return top.choice("hugepages", of: HugePageSize.self)
     }
 
     private func cpu(_ reader: TableReader) -> CPUSpec {

@@ -10,8 +10,8 @@ public struct VMSpec: Sendable, Equatable {
     public var cpu: CPUSpec = CPUSpec()
     /// Guest memory in MiB.
     public var memoryMiB: Int = 4096
-    /// Back guest memory with hugepages (`/dev/hugepages`).
-    public var hugepages: Bool = false
+    /// Back guest memory with huge pages of this size, reserved for the VM's lifetime; nil: normal pages.
+    public var hugepages: HugePageSize?
     public var firmware: FirmwareSpec = FirmwareSpec()
     /// Direct kernel boot, for Linux test guests.
     public var kernelBoot: KernelBoot?
@@ -232,4 +232,17 @@ public struct DisplaySpec: Sendable, Equatable {
     /// VNC display for the emulated screen, e.g. `127.0.0.1:0`; nil = no VNC.
     public var vnc: String?
     public init() {}
+}
+
+/// `hugepages = "2M" | "1G"` (`true` means 2M).
+public enum HugePageSize: String, Sendable, Equatable, CaseIterable, Codable {
+    case twoMiB = "2M"
+    case oneGiB = "1G"
+
+    /// The page size in KiB, as sysfs names it (`hugepages-2048kB`).
+    public var kib: Int { self == .twoMiB ? 2048 : 1_048_576 }
+    /// The page size in MiB.
+    public var mib: Int { kib / 1024 }
+    /// Pages that hold `memoryMiB`.
+    public func pages(for memoryMiB: Int) -> Int { (memoryMiB + mib - 1) / mib }
 }

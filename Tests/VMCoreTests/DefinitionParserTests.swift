@@ -65,7 +65,7 @@ private func errors(_ text: String, file: String = "/vm/defs/win11.toml") -> [St
         """)
     #expect(spec.name.rawValue == "win11")
     #expect(spec.memoryMiB == 16384)
-    #expect(spec.hugepages)
+    #expect(spec.hugepages == .twoMiB)
     #expect(spec.cpu.count == 16)
     #expect(spec.firmware.secureBoot)
     #expect(spec.disks.count == 2)
