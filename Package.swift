@@ -30,8 +30,10 @@ let package = Package(
         // Linux host readers and writers (sysfs, procfs, boot configuration) over an injectable root.
         .target(
             name: "HostLinux",
-            dependencies: ["VMCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["VMCore", "CAffinity", .product(name: "Logging", package: "swift-log")]
         ),
+        // sched_setaffinity/sched_getaffinity, which Swift's Glibc module does not declare.
+        .target(name: "CAffinity"),
         // Starting QEMU as a daemon (a double fork whose children may only make async-signal-safe calls).
         .target(name: "CSpawn"),
         // QEMU backend: argv builder, process launch, QMP-driven lifecycle.

@@ -8,7 +8,7 @@ public struct RootCommand: AsyncParsableCommand {
         commandName: "vm",
         abstract: "Run GPU-passthrough virtual machines on Linux.",
         discussion: """
-            Examples:
+            EXAMPLES:
               vm host check
               vm init win11 --gpu 0000:05:00
               vm up win11

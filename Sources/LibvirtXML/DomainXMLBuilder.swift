@@ -48,6 +48,7 @@ public struct DomainXMLBuilder: Sendable {
             XMLTag("currentMemory", [("unit", "MiB")], text: String(spec.memoryMiB)),
         ] + memoryBacking() + [
             XMLTag("vcpu", [("placement", "static")], text: String(spec.cpu.count)),
+        ] + cpuTune() + [
             osElement(),
             features(),
             cpuElement(),
@@ -82,7 +83,9 @@ public struct DomainXMLBuilder: Sendable {
     // MARK: - Top-level parts
 
     private func memoryBacking() -> [XMLTag] {
-        spec.hugepages ? [XMLTag("memoryBacking", children: [XMLTag("hugepages")])] : []
+        guard let size = spec.hugepages else { return [] }
+        let page = XMLTag("page", [("size", String(size.kib)), ("unit", "KiB")])
+        return [XMLTag("memoryBacking", children: [XMLTag("hugepages", children: [page])])]
     }
 
     private func osElement() throws(DomainXMLError) -> XMLTag {
@@ -141,6 +144,16 @@ public struct DomainXMLBuilder: Sendable {
 
     /// `host` passes the host CPU through under KVM; TCG cannot, so there (and for `max`) the
     /// guest gets libvirt's `maximum` mode (QEMU `-cpu max`). Any other name is a QEMU model.
+    /// `[cpu.pin]` as `<cputune>`: a `<vcpupin>` per vCPU and `<emulatorpin>`. (The domain has no
+    /// I/O thread objects, so `iothreads` has nothing to pin here.) `pin = "auto"` is resolved on
+    /// the machine `vm` runs on before this is built.
+    private func cpuTune() -> [XMLTag] {
+        guard case .explicit(let pins) = spec.cpu.pin else { return [] }
+        let vcpus = pins.vcpus.enumerated().map { XMLTag("vcpupin", [("vcpu", String($0.offset)), ("cpuset", String($0.element))]) }
+        let emulator = pins.emulator.isEmpty ? [] : [XMLTag("emulatorpin", [("cpuset", CPUList.format(pins.emulator))])]
+        return [XMLTag("cputune", children: vcpus + emulator)]
+    }
+
     private func cpuElement() -> XMLTag {
         let topology = XMLTag("topology", [
             ("sockets", String(spec.cpu.sockets)), ("cores", String(spec.cpu.cores)),

@@ -57,8 +57,9 @@ public enum QEMUCommandLine {
             "-smp", "\(spec.cpu.count),sockets=\(spec.cpu.sockets),cores=\(spec.cpu.cores),threads=\(spec.cpu.threads)",
             "-m", "\(spec.memoryMiB)",
         ]
-        if spec.hugepages {
-            args += ["-object", "memory-backend-file,id=mem0,size=\(spec.memoryMiB)M,mem-path=/dev/hugepages,share=on,prealloc=on"]
+        if let size = spec.hugepages {
+            // memfd with hugetlb needs no hugetlbfs mount for the page size (1G pages rarely have one).
+            args += ["-object", "memory-backend-memfd,id=mem0,size=\(spec.memoryMiB)M,hugetlb=on,hugetlbsize=\(size.rawValue),share=on,prealloc=on"]
         }
         args += try firmware(spec, paths: paths)
         if let boot = spec.kernelBoot {
@@ -97,7 +98,7 @@ public enum QEMUCommandLine {
     static func machine(_ spec: VMSpec) -> String {
         var parts = [spec.machine, "accel=\(spec.accelerator.rawValue)"]
         if spec.firmware.secureBoot { parts.append("smm=on") }
-        if spec.hugepages { parts.append("memory-backend=mem0") }
+        if spec.hugepages != nil { parts.append("memory-backend=mem0") }
         return parts.joined(separator: ",")
     }
 

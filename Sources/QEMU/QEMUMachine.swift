@@ -124,14 +124,17 @@ public struct QEMUMachine: VMBackend {
             recovered = true
         case .clean: break
         }
-        // A GPU left on vfio-pci by a crashed run or an interrupted swap goes back to the host first.
+        // A GPU left on vfio-pci by a crashed run or an interrupted swap goes back to the host
+        // first, and huge pages such a run reserved are given back.
         try await returnGPUsLeftBehind()
+        try releaseHugePages()
         if spec.accelerator == .kvm, let reason = Self.kvmUnavailableReason() {
             throw StartRefusal.kvmMissing(reason: reason)
         }
         let problems = passthroughProblems(spec)
         guard problems.isEmpty else { throw StartRefusal.passthroughNotReady(problems) }
         try checkNetworkCanAttach()
+        if spec.cpu.pin == .auto { throw PinningError.noLayout(autoPinProblem) }
 
         try PrivateDirectory.make(paths.runtimeDirectory)
         try prepareFirmwareVars()
@@ -140,11 +143,15 @@ public struct QEMUMachine: VMBackend {
         let tap = try openMacvtap()
         defer { if let tap { close(tap) } }
         let extras = FileManager.default.fileExists(atPath: paths.extrasISO) ? paths.extrasISO : nil
-        let options = LaunchOptions(paused: paused || tap != nil, extrasISO: extras)
+        // QEMU starts paused when something must be done before the vCPUs run (the tap
+        // hand-over, pinning), and continues afterwards unless asked to stay paused.
+        let setUpBeforeRunning = tap != nil || spec.cpu.pin != nil
+        let options = LaunchOptions(paused: paused || setUpBeforeRunning, extrasISO: extras)
         let arguments = try QEMUCommandLine.arguments(for: spec, paths: paths, options: options)
         logger.debug("launching \(launcher.executable) \(arguments.joined(separator: " "))")
         // QEMU's output goes to a log of this run only: no old message is mistaken for this run's.
         try? FileManager.default.removeItem(atPath: paths.qemuLog)
+        try reserveHugePages()
         let session: MonitorSession
         let pid: Int32
         do {
@@ -154,6 +161,7 @@ public struct QEMUMachine: VMBackend {
         } catch let error as LaunchError {
             cleanRuntimeDirectory()
             removeMacvtap()
+            releaseHugePagesLogged()
             if spec.accelerator == .kvm, case .ended(let log) = error, log.localizedCaseInsensitiveContains("kvm") {
                 throw StartRefusal.kvmBroken(detail: log.split(separator: "\n").first.map(String.init) ?? "QEMU aborted")
             }
@@ -168,9 +176,16 @@ public struct QEMUMachine: VMBackend {
                 throw UpError.networkSetupFailed("handing the tap to QEMU: \(error)")
             }
         }
+        var pinned: [PinnedThread]?
+        do {
+            pinned = try await pinThreads(client: session.client, pid: pid)
+        } catch {
+            await abandonStart(pid: pid)
+            throw error
+        }
         do {
             let client = session.client
-            if tap != nil, !paused { try await client.cont() }
+            if setUpBeforeRunning, !paused { try await client.cont() }
             let status = try await client.queryStatus()
             if spec.accelerator == .kvm {
                 let kvm = try await client.queryKVM()
@@ -180,7 +195,7 @@ public struct QEMUMachine: VMBackend {
                 }
             }
             return UpReport(name: spec.name.rawValue, pid: pid, qemuStatus: status.status, qemuVersion: client.version.description,
-                            qmpSocket: qmpSocket, recoveredStaleState: recovered)
+                            qmpSocket: qmpSocket, recoveredStaleState: recovered, pinned: pinned?.map(\.summary))
         } catch let error as QMPError {
             await forceStop(pid: pid)
             throw UpError.monitorUnreachable(error)
@@ -317,10 +332,21 @@ public struct QEMUMachine: VMBackend {
         chmod(paths.varsFile, 0o600)
     }
 
-    /// Undoes a failed `up` once QEMU runs: ends QEMU and removes the macvtap link.
+    /// Undoes a failed `up` once QEMU runs: ends QEMU, removes the macvtap link and gives back
+    /// the huge pages.
     func abandonStart(pid: Int32) async {
         await forceStop(pid: pid)
         removeMacvtap()
+        releaseHugePagesLogged()
+    }
+
+    /// ``releaseHugePages()`` where a failure can only be reported.
+    func releaseHugePagesLogged() {
+        do {
+            try releaseHugePages()
+        } catch {
+            logger.warning("could not give back the huge pages of \(spec.name): \(error)")
+        }
     }
 
     /// Ends QEMU without asking the guest (cleanup after a failed `up`).
@@ -345,6 +371,7 @@ public struct QEMUMachine: VMBackend {
         defer { withExtendedLifetime(lock) {} }
         defer { removeMacvtap() }
         let outcome = try await stopQEMU(timeout: timeout, force: force)
+        try releaseHugePages()
         if !keepGPUOnVFIO { try await returnGPUsLeftBehind() }
         return outcome
     }
@@ -414,6 +441,7 @@ public struct QEMUMachine: VMBackend {
                     spec.gpus[index].functions.map { gpuFunctionID(gpu: index, function: $0) }
                 })
                 report.passthroughInGuest = try await client.queryPCI().map(\.qdevID).filter(passthroughIDs.contains).sorted()
+                if spec.cpu.pin != nil { report.pinning = try await QEMUThreadPinner().applied(client: client, pid: pid).map(\.summary) }
             } catch {
                 report.note = "QMP did not answer (\(error)); state from the process table"
             }

@@ -17,6 +17,16 @@ extension QMPClient {
         try await decode("query-kvm", QMPKVMState.init)
     }
 
+    /// `query-cpus-fast`: each vCPU's host thread.
+    public func queryCPUThreads() async throws(QMPError) -> [QMPCPUThread] {
+        try await decode("query-cpus-fast") { QMPCPUThread.list($0, indexKey: "cpu-index") }
+    }
+
+    /// `query-iothreads`: the host thread of each I/O thread object, in QEMU's order.
+    public func queryIOThreads() async throws(QMPError) -> [QMPCPUThread] {
+        try await decode("query-iothreads") { QMPCPUThread.list($0, indexKey: nil) }
+    }
+
     /// `query-pci`, flattened (functions behind bridges included).
     public func queryPCI() async throws(QMPError) -> [QMPPCIDevice] {
         try await decode("query-pci", QMPPCIDevice.flatten(queryPCI:))

@@ -133,3 +133,28 @@ public struct QMPPCIDevice: Sendable, Equatable {
         return true
     }
 }
+
+/// One vCPU of `query-cpus-fast`: its index and the host thread that runs it.
+public struct QMPCPUThread: Sendable, Equatable {
+    public let cpuIndex: Int
+    public let threadID: Int32
+
+    public init(cpuIndex: Int, threadID: Int32) {
+        self.cpuIndex = cpuIndex
+        self.threadID = threadID
+    }
+
+    /// Parses the reply of `query-cpus-fast`, or `query-iothreads` (whose entries have no
+    /// `cpu-index`: their position stands in for it).
+    static func list(_ value: JSONValue, indexKey: String?) -> [QMPCPUThread]? {
+        guard let items = value.arrayValue else { return nil }
+        var threads: [QMPCPUThread] = []
+        for (position, item) in items.enumerated() {
+            guard let thread = item["thread-id"]?.intValue, let tid = Int32(exactly: thread) else { return nil }
+            let index = indexKey.map { item[$0]?.intValue.flatMap { Int(exactly: $0) } } ?? position
+            guard let index else { return nil }
+            threads.append(QMPCPUThread(cpuIndex: index, threadID: tid))
+        }
+        return threads
+    }
+}

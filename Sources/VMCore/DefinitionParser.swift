@@ -50,7 +50,7 @@ public struct DefinitionParser: Sendable {
         if let accelerator = top.choice("accelerator", of: Accelerator.self) { spec.accelerator = accelerator }
         spec.backend = backend(top)
         if let memory = memoryMiB(top) { spec.memoryMiB = memory }
-        if let hugepages = top.boolean("hugepages") { spec.hugepages = hugepages }
+        spec.hugepages = hugepages(top)
         if let socket = top.string("qmp_socket", example: "\"/run/vm/win11.qmp\"") { spec.qmpSocket = resolved(socket) }
         if let agent = top.boolean("guest_agent") { spec.guestAgent = agent }
         if let spare = top.integer("spare_root_ports", range: 0...16) { spec.spareRootPorts = spare }
@@ -156,14 +156,53 @@ public struct DefinitionParser: Sendable {
         return overflow ? nil : product
     }
 
+    /// `hugepages = "2M"`, `"1G"`, or `true` (2M).
+    private func hugepages(_ top: TableReader) -> HugePageSize? {
+        guard let node = top.value("hugepages") else { return nil }
+        if case .boolean = node { return top.boolean("hugepages") == true ? .twoMiB : nil }
+        return top.choice("hugepages", of: HugePageSize.self)
+    }
+
     private func cpu(_ reader: TableReader) -> CPUSpec {
-        reader.rejectUnknownKeys(["model", "sockets", "cores", "threads"])
+        reader.rejectUnknownKeys(["model", "sockets", "cores", "threads", "pin"])
         var cpu = CPUSpec()
         if let model = reader.string("model", example: "\"host\"") { cpu.model = model }
         if let sockets = reader.integer("sockets", range: 1...8) { cpu.sockets = sockets }
         if let cores = reader.integer("cores", range: 1...256, example: "4") { cpu.cores = cores }
         if let threads = reader.integer("threads", range: 1...4, example: "2") { cpu.threads = threads }
+        cpu.pin = pinning(reader, vcpus: cpu.count)
         return cpu
+    }
+
+    /// `pin = "auto"`, or a `[cpu.pin]` table with `vcpus` (one host CPU per vCPU), `emulator`
+    /// and `iothreads`.
+    private func pinning(_ reader: TableReader, vcpus: Int) -> CPUPinning? {
+        guard let node = reader.value("pin") else { return nil }
+        if case .string = node {
+            guard reader.string("pin") == "auto" else {
+                reader.issues.report("cpu.pin", "pin takes \"auto\" or a [cpu.pin] table",
+                              fix: "write pin = \"auto\", or [cpu.pin] with vcpus = [2, 3], emulator = [0, 1]")
+                return nil
+            }
+            return .auto
+        }
+        guard let table = reader.table("pin") else { return nil }
+        table.rejectUnknownKeys(["vcpus", "emulator", "iothreads"])
+        let cpus = 0...4095
+        guard let list = table.integerArray("vcpus", range: cpus, example: "[2, 3, 4, 5]") else {
+            if table.value("vcpus") == nil {
+                reader.issues.report("cpu.pin", "[cpu.pin] needs vcpus, the host CPU of each vCPU", fix: "add vcpus = [...] with one host CPU for each of the \(vcpus) vCPUs")
+            }
+            return nil
+        }
+        guard list.count == vcpus else {
+            reader.issues.report("cpu.pin.vcpus", "lists \(list.count) host CPUs for \(vcpus) vCPUs (sockets x cores x threads)",
+                          fix: "give one host CPU per vCPU, or change cores/threads to match")
+            return nil
+        }
+        return .explicit(CPUPins(vcpus: list,
+                                 emulator: table.integerArray("emulator", range: cpus, example: "[0, 1]") ?? [],
+                                 iothreads: table.integerArray("iothreads", range: cpus, example: "[0, 1]") ?? []))
     }
 
     private func firmware(_ reader: TableReader) -> FirmwareSpec {

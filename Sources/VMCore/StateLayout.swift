@@ -86,4 +86,6 @@ public struct VMPaths: Sendable, Equatable {
     public var lockFile: String { "\(stateDirectory)/lock" }
     /// The hot-swap journal.
     public var journalFile: String { "\(stateDirectory)/gpu-journal.json" }
+    /// The huge pages this VM reserved, until they are given back.
+    public var hugePagesRecord: String { "\(stateDirectory)/hugepages.json" }
 }

@@ -86,21 +86,40 @@ struct TableReader {
         return flag
     }
 
-    func stringArray(_ key: String, example: String) -> [String]? {
+    /// An array whose every item `element` accepts; a wrong item is reported as a type error.
+    private func array<Element>(_ key: String, of kind: String, example: String,
+                                _ element: (TOMLDocument.Node) -> Element?) -> [Element]? {
         guard let node = value(key) else { return nil }
         guard case .array(let items) = node else {
-            typeError(key, expected: "an array of strings", got: node, example: example)
+            typeError(key, expected: kind, got: node, example: example)
             return nil
         }
-        var strings: [String] = []
+        var elements: [Element] = []
         for item in items {
-            guard case .string(let text) = item else {
-                typeError(key, expected: "an array of strings", got: item, example: example)
+            guard let converted = element(item) else {
+                typeError(key, expected: kind, got: item, example: example)
                 return nil
             }
-            strings.append(text)
+            elements.append(converted)
         }
-        return strings
+        return elements
+    }
+
+    func stringArray(_ key: String, example: String) -> [String]? {
+        array(key, of: "an array of strings", example: example) { node in
+            if case .string(let text) = node { text } else { nil }
+        }
+    }
+
+    func integerArray(_ key: String, range: ClosedRange<Int>, example: String) -> [Int]? {
+        let numbers = array(key, of: "an array of integers", example: example) { node in
+            if case .integer(let number) = node { number } else { nil }
+        }
+        if let outside = numbers?.first(where: { !range.contains($0) }) {
+            issues.report(keyPath(key), "\(outside) is out of range", fix: "use values from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return numbers
     }
 
     /// One of the raw values of `E`; a wrong one is reported with the allowed values.

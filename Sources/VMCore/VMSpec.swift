@@ -10,8 +10,8 @@ public struct VMSpec: Sendable, Equatable {
     public var cpu: CPUSpec = CPUSpec()
     /// Guest memory in MiB.
     public var memoryMiB: Int = 4096
-    /// Back guest memory with hugepages (`/dev/hugepages`).
-    public var hugepages: Bool = false
+    /// Back guest memory with huge pages of this size, reserved for the VM's lifetime; nil: normal pages.
+    public var hugepages: HugePageSize?
     public var firmware: FirmwareSpec = FirmwareSpec()
     /// Direct kernel boot, for Linux test guests.
     public var kernelBoot: KernelBoot?
@@ -59,9 +59,35 @@ public struct CPUSpec: Sendable, Equatable {
     public var sockets: Int = 1
     public var cores: Int = 2
     public var threads: Int = 1
+    /// Where the vCPU, emulator and I/O threads run on the host; nil leaves them to the scheduler.
+    public var pin: CPUPinning?
     public init() {}
     /// Total virtual CPUs.
     public var count: Int { sockets * cores * threads }
+}
+
+/// `[cpu] pin`: the layout `vm host cpus` suggests, or explicit host CPUs.
+public enum CPUPinning: Sendable, Equatable {
+    /// `pin = "auto"`: resolved on the host at launch into ``CPUPins`` (and the guest topology).
+    case auto
+    /// `[cpu.pin]` with explicit lists.
+    case explicit(CPUPins)
+}
+
+/// Host CPUs for a VM's threads.
+public struct CPUPins: Sendable, Equatable, Codable {
+    /// The host CPU of each vCPU, by vCPU index.
+    public var vcpus: [Int]
+    /// Where QEMU's other threads (emulator, workers) run; empty leaves them unpinned.
+    public var emulator: [Int]
+    /// Where I/O threads run; empty means with the emulator threads.
+    public var iothreads: [Int]
+
+    public init(vcpus: [Int], emulator: [Int] = [], iothreads: [Int] = []) {
+        self.vcpus = vcpus
+        self.emulator = emulator
+        self.iothreads = iothreads
+    }
 }
 
 /// UEFI (OVMF) or legacy BIOS firmware.
@@ -206,4 +232,17 @@ public struct DisplaySpec: Sendable, Equatable {
     /// VNC display for the emulated screen, e.g. `127.0.0.1:0`; nil = no VNC.
     public var vnc: String?
     public init() {}
+}
+
+/// `hugepages = "2M" | "1G"` (`true` means 2M).
+public enum HugePageSize: String, Sendable, Equatable, CaseIterable, Codable {
+    case twoMiB = "2M"
+    case oneGiB = "1G"
+
+    /// The page size in KiB, as sysfs names it (`hugepages-2048kB`).
+    public var kib: Int { self == .twoMiB ? 2048 : 1_048_576 }
+    /// The page size in MiB.
+    public var mib: Int { kib / 1024 }
+    /// Pages that hold `memoryMiB`.
+    public func pages(for memoryMiB: Int) -> Int { (memoryMiB + mib - 1) / mib }
 }

@@ -34,6 +34,8 @@ public struct VMStatusReport: Sendable, Codable, Equatable {
     public var uptimeSeconds: Int?
     /// Passed-through functions the guest has, per `query-pci` (device ids).
     public var passthroughInGuest: [String]?
+    /// Where QEMU's threads may run, as the kernel says now (`[cpu] pin`), one line each.
+    public var pinning: [String]?
     /// Something the user should know (QMP busy, stale files cleaned, ...).
     public var note: String?
 
@@ -85,14 +87,18 @@ public struct UpReport: Sendable, Codable {
     public let qmpSocket: String?
     /// True when stale files of a crashed run were cleaned first.
     public let recoveredStaleState: Bool
+    /// Where `[cpu] pin` put QEMU's threads: role, thread id, host CPUs, one line each.
+    public let pinned: [String]?
 
-    public init(name: String, pid: Int32?, qemuStatus: String, qemuVersion: String, qmpSocket: String?, recoveredStaleState: Bool) {
+    public init(name: String, pid: Int32?, qemuStatus: String, qemuVersion: String, qmpSocket: String?, recoveredStaleState: Bool,
+                pinned: [String]? = nil) {
         self.name = name
         self.pid = pid
         self.qemuStatus = qemuStatus
         self.qemuVersion = qemuVersion
         self.qmpSocket = qmpSocket
         self.recoveredStaleState = recoveredStaleState
+        self.pinned = pinned
     }
 }
 

@@ -71,12 +71,13 @@ func badCommandLinesAreRefused(arguments: [String]) {
     }
 }
 
-/// The example lines of a command's help: the indented lines after "Examples:".
+/// The example lines of a command's help: the indented lines after "EXAMPLES:", without their
+/// `# comments`.
 private func examples(of command: any ParsableCommand.Type) -> [String] {
     let discussion = command.configuration.discussion
-    guard let start = discussion.range(of: "Examples:\n") else { return [] }
+    guard let start = discussion.range(of: "EXAMPLES:\n") else { return [] }
     return discussion[start.upperBound...].split(separator: "\n").prefix { $0.hasPrefix("  ") }
-        .map { $0.trimmingCharacters(in: .whitespaces) }
+        .map { line in (line.range(of: " # ").map { line[..<$0.lowerBound] } ?? line).trimmingCharacters(in: .whitespaces) }
 }
 
 /// Shell words of a simple command line: spaces separate, single quotes group.
@@ -101,7 +102,7 @@ private func shellWords(_ line: Substring) -> [String] {
     for (path, command) in allCommands() {
         let lines = examples(of: command)
         let name = path.joined(separator: " ")
-        #expect(!lines.isEmpty, "\(name) has no Examples: in its help")
+        #expect(!lines.isEmpty, "\(name) has no EXAMPLES: in its help")
         for line in lines {
             guard let start = line.range(of: "vm ") else {
                 Issue.record("\(name): example \(line) does not run vm")

@@ -16,6 +16,8 @@ public final class FakeKernel: HostFileSystem, Sendable {
         var blockingUnbinds: Set<PCIAddress> = []
         var refusingBind: Set<PCIAddress> = []
         var writes: [String] = []
+        /// Per huge page pool folder: how many pages the kernel can have at most.
+        var hugePageLimits: [String: Int] = [:]
     }
 
     public init(tree: FakeHostTree) {
@@ -37,6 +39,14 @@ public final class FakeKernel: HostFileSystem, Sendable {
     /// Probing this function binds again (undoes ``refuseBind(of:)``).
     public func allowBind(of address: String) { state.withLock { _ = $0.refusingBind.remove(PCIAddress(address)!) } }
 
+    /// A huge page pool at `folder` (`.../hugepages-2048kB`) with `total` pages of which `inUse`
+    /// are taken, that can grow to `limit` pages at most (memory fragmentation, in the fake).
+    public func hugePagePool(_ folder: String, total: Int, inUse: Int = 0, limit: Int) throws {
+        try tree.file("\(folder)/nr_hugepages", "\(total)\n")
+        try tree.file("\(folder)/free_hugepages", "\(total - inUse)\n")
+        state.withLock { $0.hugePageLimits[folder] = limit }
+    }
+
     /// Lets every blocked unbind finish.
     public func releaseBlockedUnbinds() {
         for _ in 0..<16 { gate.signal() }
@@ -57,6 +67,15 @@ public final class FakeKernel: HostFileSystem, Sendable {
         } else if parts.count == 6, parts[0...3] == ["sys", "bus", "pci", "drivers"], parts[5] == "bind" {
             guard let address = PCIAddress(trimmed) else { throw HostError.io(path: path, operation: "write", errno: EINVAL) }
             try tree.bind(address, to: parts[4])
+        } else if parts.last == "nr_hugepages", let limit = state.withLock({ $0.hugePageLimits[String(path.dropLast("/nr_hugepages".count))] }) {
+            // The kernel grows the pool as far as memory allows, and never drops pages in use.
+            let folder = String(path.dropLast("/nr_hugepages".count))
+            guard let requested = Int(trimmed), requested >= 0 else { throw HostError.io(path: path, operation: "write", errno: EINVAL) }
+            let total = try Int(base.readTrimmed(path)) ?? 0
+            let inUse = try total - (Int(base.readTrimmed(folder + "/free_hugepages")) ?? 0)
+            let granted = max(min(requested, limit), inUse)
+            try base.writeAttribute("\(granted)\n", to: path)
+            try base.writeAttribute("\(granted - inUse)\n", to: folder + "/free_hugepages")
         } else if parts.last == "driver_override" {
             try base.writeAttribute(trimmed.isEmpty ? "(null)\n" : trimmed + "\n", to: path)
         } else {

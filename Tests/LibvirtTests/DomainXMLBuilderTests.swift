@@ -48,6 +48,20 @@ import VMCore
         #expect(validation.status == 0, "virt-xml-validate: \(validation.output)")
     }
 
+    /// `[cpu.pin]` becomes `<cputune>` that libvirt's schema accepts.
+    @Test func pinsBecomeCPUTune() throws {
+        var spec = Fixtures.noGPU
+        spec.cpu.cores = 2
+        spec.cpu.pin = .explicit(CPUPins(vcpus: [3, 2], emulator: [0, 1, 4]))
+        let xml = try domainXML(for: spec, paths: Fixtures.paths)
+        #expect(xml.contains("<cputune>"))
+        #expect(xml.contains("<vcpupin vcpu='0' cpuset='3'/>") && xml.contains("<vcpupin vcpu='1' cpuset='2'/>"))
+        #expect(xml.contains("<emulatorpin cpuset='0-1,4'/>"))
+        let validation = try XMLValidator.validateDomain(xml)
+        #expect(validation.status == 0, "virt-xml-validate: \(validation.output)")
+        #expect(try !domainXML(for: Fixtures.noGPU, paths: Fixtures.paths).contains("cputune"))
+    }
+
     @Test(arguments: [
         ("host", Accelerator.kvm, "<cpu mode='host-passthrough' check='none'>"),
         ("host", Accelerator.tcg, "<cpu mode='maximum' check='none'>"),

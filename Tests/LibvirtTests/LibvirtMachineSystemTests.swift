@@ -1,5 +1,6 @@
 import Foundation
 import GuestSupport
+import HostLinux
 import Testing
 import VMCore
 @testable import Libvirt
@@ -126,5 +127,25 @@ import VMCore
         #expect(try domain.uuid() == uuid, "a redefine keeps the UUID")
         #expect(try domain.xml(inactive: true).contains("<memory unit='KiB'>327680</memory>"))
         #expect(try await scratch.machine(bigger).down(timeout: .seconds(1), force: true) == .killed)
+    }
+
+    /// `[cpu.pin]` reaches libvirt's QEMU: virsh shows the pins, the kernel has them.
+    @Test(.timeLimit(.minutes(5)))
+    func pinsAreAppliedByLibvirt() async throws {
+        let bed = try await Self.setUp()
+        let scratch = try LibvirtScratch(uri: Self.uri)
+        var spec = scratch.testBedSpec(bed)
+        spec.cpu.cores = 2
+        spec.cpu.pin = .explicit(CPUPins(vcpus: [1, 0], emulator: [0]))
+        let machine = scratch.machine(spec)
+        try Self.expectValid(machine)
+        _ = try await machine.up(paused: true)
+        let pins = try ProcessCommandRunner().run(["virsh", "-c", Self.uri, "vcpupin", scratch.name.rawValue], timeout: .seconds(30))
+        #expect(pins.status == 0)
+        let rows = pins.standardOutput.split(separator: "\n").map { $0.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+        #expect(rows.contains("0 1") && rows.contains("1 0"), "\(pins.standardOutput)")
+        let emulator = try ProcessCommandRunner().run(["virsh", "-c", Self.uri, "emulatorpin", scratch.name.rawValue], timeout: .seconds(30))
+        #expect(emulator.standardOutput.contains("*: 0"), "\(emulator.standardOutput)")
+        _ = try await machine.down(timeout: .seconds(1), force: true)
     }
 }

@@ -25,7 +25,9 @@ final class TestNamespace: @unchecked Sendable {
         for helper in NetworkFactsReader.helperPaths where FileManager.default.fileExists(atPath: helper) {
             try FileManager.default.createDirectory(atPath: hostRoot + (helper as NSString).deletingLastPathComponent,
                                                     withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: hostRoot + helper, contents: nil, attributes: [.posixPermissions: 0o4755])
+            guard FileManager.default.createFile(atPath: hostRoot + helper, contents: nil, attributes: [.posixPermissions: 0o4755]) else {
+                throw NamespaceError.failed(["create", hostRoot + helper], "could not create the helper's stand-in")
+            }
         }
         try run(["ip", "netns", "add", name])
         try ip("link", "set", "lo", "up")

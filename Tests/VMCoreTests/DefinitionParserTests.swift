@@ -65,7 +65,7 @@ private func errors(_ text: String, file: String = "/vm/defs/win11.toml") -> [St
         """)
     #expect(spec.name.rawValue == "win11")
     #expect(spec.memoryMiB == 16384)
-    #expect(spec.hugepages)
+    #expect(spec.hugepages == .twoMiB)
     #expect(spec.cpu.count == 16)
     #expect(spec.firmware.secureBoot)
     #expect(spec.disks.count == 2)
@@ -119,6 +119,11 @@ private func errors(_ text: String, file: String = "/vm/defs/win11.toml") -> [St
     ("[firmware]\ntype = \"bios\"\nsecure_boot = true", "/vm/defs/win11.toml:3: firmware.secure_boot: secure boot needs UEFI firmware (fix: set type = \"ovmf\" or remove secure_boot)"),
     ("[boot]\ninitrd = \"/isos/win11.iso\"", "/vm/defs/win11.toml:1: boot: [boot] needs a kernel (fix: add kernel = \"/path/to/vmlinuz\" or remove [boot])"),
     ("cpu = 4", "/vm/defs/win11.toml:1: cpu: expected a table, found an integer (fix: write it as a [cpu] section)"),
+    ("[cpu]\ncores = 2\npin = \"fast\"", "/vm/defs/win11.toml:3: cpu.pin: pin takes \"auto\" or a [cpu.pin] table (fix: write pin = \"auto\", or [cpu.pin] with vcpus = [2, 3], emulator = [0, 1])"),
+    ("[cpu]\ncores = 2\n[cpu.pin]\nvcpus = [1]", "/vm/defs/win11.toml:4: cpu.pin.vcpus: lists 1 host CPUs for 2 vCPUs (sockets x cores x threads) (fix: give one host CPU per vCPU, or change cores/threads to match)"),
+    ("[cpu]\ncores = 1\n[cpu.pin]\nvcpus = [-1]", "/vm/defs/win11.toml:4: cpu.pin.vcpus: -1 is out of range (fix: use values from 0 to 4095)"),
+    ("[cpu]\ncores = 1\n[cpu.pin]\nvcpus = [1]\nemulater = [0]", "/vm/defs/win11.toml:5: cpu.pin.emulater: unknown key 'emulater' (fix: did you mean 'emulator'?)"),
+    ("[cpu]\ncores = 2\n[cpu.pin]\nemulator = [0]", "/vm/defs/win11.toml:3: cpu.pin: [cpu.pin] needs vcpus, the host CPU of each vCPU (fix: add vcpus = [...] with one host CPU for each of the 2 vCPUs)"),
     ("[display]\nvnc = \"127.0.0.1:0\"", "/vm/defs/win11.toml:2: display.vnc: vnc needs an emulated display (fix: set type = \"std\" or remove vnc)"),
 ])
 func brokenDefinition(text: String, expected: String) {
@@ -150,4 +155,11 @@ func sizes(text: String, mib: Int) {
 @Test(arguments: ["", "G", "-1G", "8X", "1.5G"])
 func badSizes(text: String) {
     #expect(DefinitionParser.parseSize(text) == nil)
+}
+
+@Test func cpuPinsParse() throws {
+    #expect(try parse("[cpu]\ncores = 2\npin = \"auto\"").cpu.pin == .auto)
+    let explicit = try parse("[cpu]\ncores = 2\n[cpu.pin]\nvcpus = [3, 2]\nemulator = [0, 1]\niothreads = [1]").cpu.pin
+    #expect(explicit == .explicit(CPUPins(vcpus: [3, 2], emulator: [0, 1], iothreads: [1])))
+    #expect(try parse("[cpu]\ncores = 2").cpu.pin == nil)
 }

@@ -6,7 +6,7 @@ struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config", abstract: "Work with VM definition files.",
         discussion: """
-        Examples:
+        EXAMPLES:
           vm config check win11
         """, subcommands: [Check.self])
 
@@ -15,7 +15,7 @@ struct ConfigCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check", abstract: "Validate a definition; every problem is shown with file, line, key and fix.",
             discussion: """
-            Examples:
+            EXAMPLES:
               vm config check win11
               vm config check ./vms/linux.toml
             """)

@@ -13,7 +13,7 @@ struct EditCommand: AsyncParsableCommand {
             editor is $VISUAL, else $EDITOR, else vi; its words are split at spaces (no shell). A \
             running VM sees the change at its next `vm up`.
 
-            Examples:
+            EXAMPLES:
               vm edit win11
               EDITOR=nano vm edit win11
             """)

@@ -8,7 +8,7 @@ struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init", abstract: "Write a commented starter definition with this host's OVMF paths.",
         discussion: """
-        Examples:
+        EXAMPLES:
           vm init win11
           vm init win11 --gpu 0000:05:00
           vm init lab --output ./lab.toml --force

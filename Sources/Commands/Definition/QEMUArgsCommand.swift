@@ -6,7 +6,7 @@ struct QEMUArgsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qemu-args", abstract: "Print the QEMU command line `vm up` would run, one argument per line.",
         discussion: """
-        Examples:
+        EXAMPLES:
           vm qemu-args win11
           vm qemu-args win11 --shell
         """)

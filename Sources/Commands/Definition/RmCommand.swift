@@ -12,7 +12,7 @@ struct RmCommand: AsyncParsableCommand {
             unless --keep-disk; a read-only image, one another definition uses, and a block device \
             are always kept. CD images are never deleted. A libvirt-backed VM's domain is undefined.
 
-            Examples:
+            EXAMPLES:
               vm rm old-vm
               vm rm old-vm --keep-disk
               vm rm old-vm --yes

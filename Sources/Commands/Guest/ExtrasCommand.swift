@@ -5,7 +5,7 @@ struct ExtrasCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "extras", abstract: "Guest extras: a virtual display for streaming, guest agent and virtio installers.",
         discussion: """
-        Examples:
+        EXAMPLES:
           vm extras stage win11 --driver-dir ~/Downloads/usbmmidd
           vm extras install win11
         """,

@@ -10,7 +10,7 @@ struct ExtrasInstallCommand: AsyncParsableCommand {
         discussion: """
         The guest agent must answer (guest_agent = true and qemu-ga running in Windows); the extras disc must be in a drive.
 
-        Examples:
+        EXAMPLES:
           vm extras install win11
         """)
 

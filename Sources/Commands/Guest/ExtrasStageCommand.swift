@@ -14,7 +14,7 @@ struct ExtrasStageCommand: AsyncParsableCommand {
             installers from. The disc lists what is missing in MISSING.txt. A running VM gets the ISO \
             in its CD drive now; otherwise it is attached at the next `vm up`.
 
-            Examples:
+            EXAMPLES:
               vm extras stage win11 --driver-dir ~/Downloads/usbmmidd
               vm extras stage win11 --virtio-win ~/Downloads/virtio-win.iso --resolution 2560x1440
             """)

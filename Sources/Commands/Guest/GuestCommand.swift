@@ -7,7 +7,7 @@ struct GuestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guest", abstract: "Talk to the QEMU guest agent in a running VM (needs guest_agent = true).",
         discussion: """
-        Examples:
+        EXAMPLES:
           vm guest ping win11
           vm guest info win11
           vm guest exec win11 -- cmd.exe /c ver

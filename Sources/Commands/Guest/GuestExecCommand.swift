@@ -8,7 +8,7 @@ struct GuestExecCommand: AsyncParsableCommand {
         discussion: """
         Exits with the guest program's exit code (128+N when a signal N ended it).
 
-        Examples:
+        EXAMPLES:
           vm guest exec win11 -- cmd.exe /c ver
           vm guest exec linux-vm --json -- /bin/uname -a
         """)

@@ -6,7 +6,7 @@ struct GuestInfoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info", abstract: "Show the guest OS, its network interfaces and the agent's commands.",
         discussion: """
-        Examples:
+        EXAMPLES:
           vm guest info win11
           vm guest info win11 --json
         """)

@@ -5,7 +5,7 @@ struct GuestPingCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ping", abstract: "Check that the guest agent answers.",
         discussion: """
-            Examples:
+            EXAMPLES:
               vm guest ping win11
               vm guest ping win11 --timeout 60 --json
             """)

@@ -7,7 +7,7 @@ struct NetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "net", abstract: "Guest networking.",
         discussion: """
-        Examples:
+        EXAMPLES:
           vm net check win11
         """, subcommands: [NetCheckCommand.self])
 }
@@ -20,7 +20,7 @@ struct NetCheckCommand: AsyncParsableCommand {
         discussion: """
         Exit status 0 when no problem was found, 1 otherwise.
 
-        Examples:
+        EXAMPLES:
           vm net check win11
           vm net check win11 --json
         """)

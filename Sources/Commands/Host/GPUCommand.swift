@@ -6,7 +6,7 @@ public struct GPUCommand: AsyncParsableCommand {
         commandName: "gpu",
         abstract: "List and move GPUs.",
         discussion: """
-        Examples:
+        EXAMPLES:
           vm gpu list
           vm gpu attach win11
           vm gpu detach win11

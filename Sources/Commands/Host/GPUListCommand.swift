@@ -8,7 +8,7 @@ public struct GPUListCommand: ParsableCommand {
         commandName: "list",
         abstract: "List GPUs with every function of their slot, drivers and IOMMU groups.",
         discussion: """
-        Examples:
+        EXAMPLES:
           vm gpu list
           vm gpu list --json
         """

@@ -42,7 +42,7 @@ struct GPUAttachCommand: AsyncParsableCommand {
         discussion: """
         QEMU backend: binds each function to vfio-pci, then device_add (function 0 last); every step is journaled and `vm gpu recover` finishes or rolls back an interrupted swap. libvirt backend (--backend libvirt / --connect URI): libvirt switches the drivers (managed hostdevs, one root port per function); a failed attach is undone at once.
 
-        Examples:
+        EXAMPLES:
           vm gpu attach win11
           vm gpu attach win11 --gpu 1 --json
         """)
@@ -71,7 +71,7 @@ struct GPUDetachCommand: AsyncParsableCommand {
         commandName: "detach",
         abstract: "Take a GPU back from the running guest and return it to its host drivers.",
         discussion: """
-        Examples:
+        EXAMPLES:
           vm gpu detach win11
         """)
 
@@ -96,7 +96,7 @@ struct GPURecoverCommand: AsyncParsableCommand {
         commandName: "recover",
         abstract: "Finish or roll back an interrupted GPU swap so that no function is left without its driver.",
         discussion: """
-        Examples:
+        EXAMPLES:
           vm gpu recover win11
         """)
 

@@ -10,7 +10,7 @@ public struct HostBindCommand: ParsableCommand {
         discussion: """
         The original drivers are remembered in /var/lib/vm/bindings under the host root.
 
-        Examples:
+        EXAMPLES:
           vm host bind 0000:05:00 vfio-pci
           vm host bind 0000:05:00 host
         """

@@ -10,7 +10,7 @@ public struct HostCheckCommand: ParsableCommand {
         discussion: """
         Exits with status 1 when a check fails.
 
-        Examples:
+        EXAMPLES:
           vm host check
           vm host check --json
         """

@@ -6,12 +6,13 @@ public struct HostCommand: ParsableCommand {
         commandName: "host",
         abstract: "Check and prepare this Linux host for GPU passthrough (VM_HOST_ROOT overrides /).",
         discussion: """
-        Examples:
+        EXAMPLES:
           vm host check
+          vm host cpus --vcpus 8
           vm host isolate 0000:05:00
           sudo vm host bind 0000:05:00 vfio-pci
         """,
-        subcommands: [HostCheckCommand.self, HostIsolateCommand.self, HostBindCommand.self]
+        subcommands: [HostCheckCommand.self, HostCPUsCommand.self, HostIsolateCommand.self, HostBindCommand.self]
     )
 
     public init() {}

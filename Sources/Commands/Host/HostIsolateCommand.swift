@@ -12,7 +12,7 @@ public struct HostIsolateCommand: ParsableCommand {
         /var/lib/vm/host-isolation.json; --undo restores them exactly. Boot commands (update-grub, update-initramfs) \
         run only when the host root is /.
 
-        Examples:
+        EXAMPLES:
           vm host isolate 0000:05:00
           sudo vm host isolate 0000:05:00 --apply
           sudo vm host isolate --undo

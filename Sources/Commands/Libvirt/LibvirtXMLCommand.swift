@@ -11,7 +11,7 @@ struct LibvirtXMLCommand: AsyncParsableCommand {
             The same XML `vm up --backend libvirt` defines. With a remote --connect URI the serial \
             console is not logged into this machine's state folder.
 
-            Examples:
+            EXAMPLES:
               vm libvirt-xml win11
               vm libvirt-xml win11 --connect qemu+ssh://host/system
             """)

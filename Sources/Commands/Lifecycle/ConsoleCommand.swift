@@ -14,7 +14,7 @@ struct ConsoleCommand: ParsableCommand {
             QEMU backend (for libvirt-run VMs: virsh console NAME). Without a terminal, the end of \
             standard input detaches too.
 
-            Examples:
+            EXAMPLES:
               vm console win11
               printf 'uname -a\\n' | vm console linux-vm
             """)

@@ -12,7 +12,7 @@ struct DownCommand: AsyncParsableCommand {
             4 by SIGTERM, 5 by SIGKILL, 1 on error. With the libvirt backend: the power button \
             (virDomainShutdown), then virDomainDestroy, which exits with 5.
 
-            Examples:
+            EXAMPLES:
               vm down win11
               vm down win11 --timeout 20
               vm down win11 --force

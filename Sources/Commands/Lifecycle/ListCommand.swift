@@ -8,7 +8,7 @@ struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List every defined VM with its state.",
         discussion: """
-        Examples:
+        EXAMPLES:
           vm list
           vm list --json
         """)

@@ -6,7 +6,7 @@ struct LogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log", abstract: "Show a VM's serial console output (or QEMU's own messages).",
         discussion: """
-            Examples:
+            EXAMPLES:
               vm log win11
               vm log win11 -n 20 --follow
               vm log win11 --qemu

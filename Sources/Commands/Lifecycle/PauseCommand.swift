@@ -7,7 +7,7 @@ struct PauseCommand: AsyncParsableCommand {
         discussion: """
             QEMU: QMP stop. libvirt: virDomainSuspend.
 
-            Examples:
+            EXAMPLES:
               vm pause win11
               vm pause win11 --json
             """)

@@ -7,7 +7,7 @@ struct RebootCommand: AsyncParsableCommand {
         discussion: """
             The guest is not asked to shut down first: unsaved data in it is lost. QEMU: QMP system_reset. libvirt: virDomainReset.
 
-            Examples:
+            EXAMPLES:
               vm reboot win11
               vm reboot win11 --json
             """)

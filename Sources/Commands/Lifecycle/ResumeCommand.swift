@@ -7,7 +7,7 @@ struct ResumeCommand: AsyncParsableCommand {
         discussion: """
             QEMU: QMP cont. libvirt: virDomainResume. Also starts a VM that `vm up --paused` left stopped.
 
-            Examples:
+            EXAMPLES:
               vm resume win11
               vm resume win11 --json
             """)

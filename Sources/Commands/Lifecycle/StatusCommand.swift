@@ -7,7 +7,7 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Show whether a VM runs, with its pid, uptime and passed-through devices.",
         discussion: """
-        Examples:
+        EXAMPLES:
           vm status win11
           vm status win11 --json
         """)
@@ -36,6 +36,10 @@ struct StatusCommand: AsyncParsableCommand {
         if let socket = report.qmpSocket { lines.append("  QMP socket:   \(socket)") }
         if let devices = report.passthroughInGuest {
             lines.append("  passthrough:  \(devices.isEmpty ? "none in the guest" : devices.joined(separator: ", "))")
+        }
+        if let pinning = report.pinning, let first = pinning.first {
+            lines.append("  pinning:      \(first)")
+            lines += pinning.dropFirst().map { "                \($0)" }
         }
         if let note = report.note { lines.append("  note:         \(note)") }
         return lines.joined(separator: "\n")

@@ -7,7 +7,7 @@ struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up", abstract: "Start a VM and return once QEMU answers on QMP.",
         discussion: """
-        Examples:
+        EXAMPLES:
           vm up win11
           vm up win11 --paused
           vm up win11 --backend libvirt --connect qemu:///system
@@ -36,6 +36,7 @@ struct UpCommand: AsyncParsableCommand {
         if report.recoveredStaleState { print("cleaned up the files a crashed run of \(report.name) left behind") }
         print("\(report.name) is up: QEMU \(report.qemuVersion), pid \(report.pid.map(String.init) ?? "?"), state \(report.qemuStatus)")
         if let socket = report.qmpSocket { print("QMP: \(socket)") }
+        if let pinned = report.pinned { print("pinned:\n" + pinned.map { "  \($0)" }.joined(separator: "\n")) }
         if case .libvirt(let uri) = backend { print("libvirt: domain \(report.name) at \(uri)") }
     }
 }

@@ -7,7 +7,7 @@ struct VersionCommand: AsyncParsableCommand {
         discussion: """
             `vm --version` prints the same version alone.
 
-            Examples:
+            EXAMPLES:
               vm version
               vm version --json
             """)

@@ -13,7 +13,7 @@ struct QMPCommand: AsyncParsableCommand {
             Arguments are key=value like qmp-shell: numbers, true/false, JSON objects and arrays, \
             dotted keys for nested objects, anything else a string.
 
-            Examples:
+            EXAMPLES:
               vm qmp win11 query-status
               vm qmp win11 device_add driver=virtio-net-pci id=net1 bus=rp1
               vm qmp --socket /run/vm/win11/qmp.sock --json '{"execute": "query-kvm"}'

@@ -11,7 +11,7 @@ struct SessionCommand: AsyncParsableCommand {
         commandName: "session",
         abstract: "Run a scripted session (up, attach GPU, wait, exec, detach, down) with cleanup guaranteed.",
         discussion: """
-        Examples:
+        EXAMPLES:
           vm session check templates/sessions/gaming.toml
           vm session run templates/sessions/gaming.toml
           vm session stop win11
@@ -40,7 +40,7 @@ struct SessionCommand: AsyncParsableCommand {
             discussion: """
             Exit status: 0 every step ok, 1 a step failed, 130 interrupted.
 
-            Examples:
+            EXAMPLES:
               vm session run templates/sessions/gaming.toml
               vm session run compute.toml --json
             """)
@@ -72,7 +72,7 @@ struct SessionCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check", abstract: "Validate a session file without running it (file:line errors).",
             discussion: """
-            Examples:
+            EXAMPLES:
               vm session check templates/sessions/gaming.toml
             """)
 
@@ -92,7 +92,7 @@ struct SessionCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "stop", abstract: "End the `until_stopped` wait of the session running on a VM.",
             discussion: """
-            Examples:
+            EXAMPLES:
               vm session stop win11
             """)
 

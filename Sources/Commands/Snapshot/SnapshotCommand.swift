@@ -19,7 +19,7 @@ struct SnapshotCommand: AsyncParsableCommand {
             because the GPU's state cannot be saved. Raw images hold no snapshots: convert them to \
             qcow2. Without a name, create uses the date and time.
 
-            Examples:
+            EXAMPLES:
               vm snapshot win11 create before-driver-update
               vm snapshot win11 list
               vm snapshot win11 revert before-driver-update

@@ -23,12 +23,19 @@ enum CommandSupport {
         return LoadedDefinition(file: loaded.file, spec: resolve(loaded.spec), paths: loaded.paths)
     }
 
-    /// Fills in firmware from this machine and expands GPU slots from sysfs under the host root.
+    /// Fills in firmware from this machine, expands GPU slots from sysfs under the host root, and
+    /// turns `[cpu] pin = "auto"` into this host's layout (left as it is when there is none: the
+    /// backend then says why).
     static func resolve(_ spec: VMSpec) -> VMSpec {
         let devices = PCIDeviceReader(fileSystem: hostFileSystem)
-        return spec.resolvedForLaunch(
+        var resolved = spec.resolvedForLaunch(
             exists: { FileManager.default.fileExists(atPath: $0) },
             functionsOfSlot: { slot in ((try? devices.functions(of: slot)) ?? []).map(\.address) })
+        if spec.cpu.pin == .auto, let topology = try? CPUTopologyReader(fileSystem: hostFileSystem).read(),
+           let cpu = try? spec.cpu.resolvingAutoPin(on: topology) {
+            resolved.cpu = cpu
+        }
+        return resolved
     }
 
     /// The QEMU backend for a resolved definition; refused for a VM that libvirt runs (the

@@ -30,7 +30,7 @@ enum Fixtures {
     static var singleGPU: VMSpec {
         var spec = base("gaming")
         spec.memoryMiB = 16384
-        spec.hugepages = true
+        spec.hugepages = .twoMiB
         spec.cpu.cores = 6
         spec.cpu.threads = 2
         spec.gpus = [gpu("0000:05:00", functions: [0, 1])]
