@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "CommandsTests",
             dependencies: [
-                "Commands", "QMP", "VMCore", "Sessions", "GuestSupport",
+                "Commands", "QMP", "VMCore", "Sessions", "GuestSupport", "HostLinuxFakes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),

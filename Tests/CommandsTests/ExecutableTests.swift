@@ -1,5 +1,6 @@
 import Foundation
 import GuestSupport
+import HostLinuxFakes
 import Subprocess
 import SystemPackage
 import Testing
@@ -192,4 +193,24 @@ func helpExitsZeroWithTheHelp(arguments: [String]) async throws {
     #expect(EditCommand.editorCommand(["VISUAL": "code --wait", "EDITOR": "nano"]) == ["code", "--wait"])
     #expect(EditCommand.editorCommand(["VISUAL": " ", "EDITOR": "nano"]) == ["nano"])
     #expect(EditCommand.editorCommand([:]) == ["vi"])
+}
+
+/// The completion of GPU slots lists the display devices `vm gpu list` finds (a fake host's sysfs).
+@Test func gpuSlotsCompleteFromTheHost() async throws {
+    let tree = try Scenarios.twoIdentical3090Ti()
+    let result = try await Subprocess.run(.path(FilePath(try BuiltExecutable.path("vm"))),
+                                          arguments: ["---completion", "host", "bind", "--", "positional@0", "3", "0"],
+                                          environment: .inherit.updating(["VM_HOST_ROOT": tree.rootPath]),
+                                          output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
+    #expect(result.standardOutput.split(separator: "\n") == ["0000:01:00", "0000:05:00"], "\(result.standardOutput)\(result.standardError)")
+}
+
+/// zsh and fish scripts ask `vm` itself for VM names and GPU slots too, and list the backends.
+@Test(arguments: ["zsh", "fish"])
+func zshAndFishCompletionAskVMForNames(shell: String) async throws {
+    let script = try await VMRun.run(["--generate-completion-script", shell], in: try Scratch())
+    #expect(script.status == .exited(0))
+    #expect(script.output.contains("---completion status -- positional@0"), "\(shell) asks vm for VM names")
+    #expect(script.output.contains("---completion host bind -- positional@0"), "\(shell) asks vm for GPU slots")
+    #expect(script.output.contains("qemu") && script.output.contains("libvirt"))
 }
