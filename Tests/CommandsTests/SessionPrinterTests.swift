@@ -36,3 +36,11 @@ import Testing
     #expect(printer.render(.waiting(index: 3, elapsed: 0.2, what: "agent")) != nil, "a new step's wait reports at once")
     #expect(printer.render(.stepStarted(index: 4, total: 4, summary: "down"))?.contains("step-started") == true)
 }
+
+@Test func anInterruptionSaysOnceWhatTheCleanupDoes() {
+    let printer = SessionPrinter(json: false, terminal: false)
+    #expect(printer.interruptionNotice(keepRunning: false) == "interrupted: cleaning up: a hot-plugged GPU goes back to the host, then the VM comes down (the guest gets time to power off)\n")
+    #expect(printer.interruptionNotice(keepRunning: false) == nil, "a second Ctrl-C adds nothing")
+    #expect(SessionPrinter(json: false, terminal: false).interruptionNotice(keepRunning: true)?.contains("the VM keeps running") == true)
+    #expect(SessionPrinter(json: true, terminal: false).interruptionNotice(keepRunning: false) == nil)
+}

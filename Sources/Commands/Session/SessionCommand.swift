@@ -53,13 +53,19 @@ struct SessionCommand: AsyncParsableCommand {
         func run() async throws {
             let session = try SessionCommand.load(file)
             let loaded = try CommandSupport.loadResolved(SessionCommand.vmReference(session, sessionFile: file))
-            let logger = CommandSupport.logger(debug: global.debug)
+            // The printer owns the terminal: the backend's notices (already in the step and
+            // cleanup lines) stay out of it unless --debug.
+            var logger = CommandSupport.logger(debug: global.debug)
+            if !global.debug { logger.logLevel = .warning }
             let machine = try CommandSupport.machine(loaded, logger: logger)
             let printer = SessionPrinter(json: global.json, terminal: isatty(STDOUT_FILENO) == 1)
             let runner = SessionRunner(session: session, machine: machine, services: CommandSupport.sessionServices(loaded, logger: logger),
                                        report: { printer.show($0) })
             let work = Task { await runner.run() }
-            let signals = SignalCancellation(signals: [SIGINT, SIGTERM]) { work.cancel() }
+            let signals = SignalCancellation(signals: [SIGINT, SIGTERM]) {
+                printer.interrupted(keepRunning: session.keepRunning)
+                work.cancel()
+            }
             let outcome = await work.value
             withExtendedLifetime(signals) {}
             if !global.json { printer.summary(outcome) }

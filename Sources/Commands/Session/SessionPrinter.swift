@@ -17,6 +17,7 @@ final class SessionPrinter: Sendable {
         var spinnerFrame = 0
         /// The step and interval number of the last `waiting` JSON event.
         var lastWaiting: (step: Int, interval: Int)?
+        var interrupted = false
     }
 
     private let progress = Mutex(Progress())
@@ -55,6 +56,23 @@ final class SessionPrinter: Sendable {
         case .finished:
             return nil
         }
+    }
+
+    /// Says at once, on the first Ctrl-C or SIGTERM, what the cleanup that follows does (it can
+    /// take until the guest powers off); `--json` gets the cleanup events.
+    func interrupted(keepRunning: Bool) {
+        if let text = interruptionNotice(keepRunning: keepRunning) { emit(text) }
+    }
+
+    /// The notice of the first interruption; nil afterwards and with `--json`.
+    func interruptionNotice(keepRunning: Bool) -> String? {
+        guard !json, progress.withLock({ progress in
+            defer { progress.interrupted = true }
+            return !progress.interrupted
+        }) else { return nil }
+        let what = keepRunning ? "a hot-plugged GPU goes back to the host; the VM keeps running"
+            : "a hot-plugged GPU goes back to the host, then the VM comes down (the guest gets time to power off)"
+        return (terminal ? "\r\u{1B}[K" : "") + "interrupted: cleaning up: \(what)\n"
     }
 
     /// `[n/N]`, the same on every line of a step.
