@@ -128,3 +128,17 @@ func liveRevertBringsBackTheRunningMachine() async throws {
     #expect(SnapshotCommand.problem(withName: "") != nil)
     #expect(SnapshotCommand.problem(withName: SnapshotCommand.defaultName(Date())) == nil)
 }
+
+@Test func aRunningVMWithAPassedThroughGPUIsNotSnapshotted() throws {
+    #expect(try SnapshotCommand.store(vm: "w", state: .stopped, backend: .qemu, passesThroughGPUs: true) == .disks)
+    #expect(try SnapshotCommand.store(vm: "w", state: .running, backend: .qemu, passesThroughGPUs: false) == .runningMachine)
+    #expect(try SnapshotCommand.store(vm: "w", state: .paused, backend: .qemu, passesThroughGPUs: false) == .runningMachine)
+    #expect(throws: CommandFailure.self) { try SnapshotCommand.store(vm: "w", state: .running, backend: .qemu, passesThroughGPUs: true) }
+    #expect(throws: CommandFailure.self) { try SnapshotCommand.store(vm: "w", state: .running, backend: .libvirt(uri: "qemu:///system"), passesThroughGPUs: false) }
+    #expect(throws: CommandFailure.self) { try SnapshotCommand.store(vm: "w", state: .shuttingDown, backend: .qemu, passesThroughGPUs: false) }
+    do {
+        _ = try SnapshotCommand.store(vm: "w", state: .running, backend: .qemu, passesThroughGPUs: true)
+    } catch {
+        #expect("\(error)".contains("passed-through GPU, whose state QEMU cannot save; `vm down w` first"))
+    }
+}

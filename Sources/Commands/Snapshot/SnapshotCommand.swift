@@ -52,22 +52,37 @@ struct SnapshotCommand: AsyncParsableCommand {
         let loaded = try CommandSupport.loadResolved(name)
         let vm = loaded.spec.name.rawValue
         let (backend, state) = try await backendOptions.state(of: loaded, debug: global.debug)
-        let liveSnapshots = (state == .running || state == .paused) && backend == .qemu && loaded.spec.gpus.isEmpty
-        switch state {
-        case .stopped:
+        switch try Self.store(vm: vm, state: state, backend: backend, passesThroughGPUs: !loaded.spec.gpus.isEmpty) {
+        case .disks:
             try await perform(on: try DiskSnapshots(loaded.spec), vm: vm)
-        case _ where liveSnapshots:
+        case .runningMachine:
             let live = try await LiveSnapshots.connect(loaded)
             defer { live.close() }
             try await perform(on: live, vm: vm)
-        default:
-            if !loaded.spec.gpus.isEmpty {
-                throw CommandFailure("\(vm) is \(state.rawValue) with a passed-through GPU, whose state QEMU cannot save; "
-                    + "`vm down \(vm)` first, then snapshot its disks")
-            }
+        }
+    }
+
+    /// Where snapshots of a VM are taken.
+    enum Store: Equatable {
+        /// The disk images of a stopped VM (`qemu-img snapshot`).
+        case disks
+        /// The running QEMU (savevm/loadvm/delvm).
+        case runningMachine
+    }
+
+    /// Where a VM in `state` on `backend` is snapshotted; refuses a running VM that passes a GPU
+    /// through (QEMU cannot save its state), one on libvirt, and one between states.
+    static func store(vm: String, state: VMState, backend: Backend, passesThroughGPUs: Bool) throws -> Store {
+        if state == .stopped { return .disks }
+        if passesThroughGPUs {
+            throw CommandFailure("\(vm) is \(state.rawValue) with a passed-through GPU, whose state QEMU cannot save; "
+                + "`vm down \(vm)` first, then snapshot its disks")
+        }
+        guard state == .running || state == .paused, backend == .qemu else {
             throw CommandFailure("\(vm) is \(state.rawValue) on \(backend.label); snapshots are taken of a stopped VM "
                 + "(or a running one on the QEMU backend): `vm down \(vm)` first")
         }
+        return .runningMachine
     }
 
     private func perform(on snapshots: some SnapshotStore, vm: String) async throws {
