@@ -19,6 +19,15 @@ struct VMRun {
                                               output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
         return VMRun(status: result.terminationStatus, output: result.standardOutput, error: result.standardError)
     }
+
+    /// Runs the built `vm` on a pseudo-terminal (util-linux `script`); its output and errors
+    /// both arrive in `output`.
+    static func onTerminal(_ arguments: [String], in scratch: Scratch) async throws -> VMRun {
+        let line = try ([BuiltExecutable.path("vm")] + arguments).map(QEMUArgsCommand.shellQuoted).joined(separator: " ")
+        let result = try await Subprocess.run(.name("script"), arguments: ["-qfec", line, "/dev/null"], environment: scratch.environment,
+                                              output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+        return VMRun(status: result.terminationStatus, output: result.standardOutput, error: result.standardError)
+    }
 }
 
 /// A scratch folder with one stopped VM, `demo`.

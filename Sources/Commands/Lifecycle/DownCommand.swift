@@ -37,12 +37,13 @@ struct DownCommand: AsyncParsableCommand {
     func run() async throws {
         let loaded = try CommandSupport.loader.load(name)
         let backend = try backendOptions.resolve(loaded.spec.backend)
-        let machine = try CommandSupport.backend(loaded, backend, logger: CommandSupport.logger(debug: global.debug))
-        let outcome: DownOutcome
-        if let qemu = machine as? QEMUMachine {
-            outcome = try await qemu.down(timeout: .seconds(timeout), force: force, keepGPUOnVFIO: keepGPUOnVFIO)
-        } else {
-            outcome = try await machine.down(timeout: .seconds(timeout), force: force)
+        let machine = try CommandSupport.backend(loaded, backend, logger: CommandSupport.quietLogger(debug: global.debug))
+        let waiting = force ? "stopping \(loaded.spec.name)" : "stopping \(loaded.spec.name): the guest has up to \(timeout) s to power off"
+        let outcome = try await ProgressLine.during(waiting) {
+            if let qemu = machine as? QEMUMachine {
+                return try await qemu.down(timeout: .seconds(timeout), force: force, keepGPUOnVFIO: keepGPUOnVFIO)
+            }
+            return try await machine.down(timeout: .seconds(timeout), force: force)
         }
         if global.json {
             try CommandSupport.printJSON(["name": loaded.spec.name.rawValue, "outcome": outcome.rawValue])

@@ -53,10 +53,7 @@ struct SessionCommand: AsyncParsableCommand {
         func run() async throws {
             let session = try SessionCommand.load(file)
             let loaded = try CommandSupport.loadResolved(SessionCommand.vmReference(session, sessionFile: file))
-            // The printer owns the terminal: the backend's notices (already in the step and
-            // cleanup lines) stay out of it unless --debug.
-            var logger = CommandSupport.logger(debug: global.debug)
-            if !global.debug { logger.logLevel = .warning }
+            let logger = CommandSupport.quietLogger(debug: global.debug)
             let machine = try CommandSupport.machine(loaded, logger: logger)
             let printer = SessionPrinter(json: global.json, terminal: isatty(STDOUT_FILENO) == 1)
             let runner = SessionRunner(session: session, machine: machine, services: CommandSupport.sessionServices(loaded, logger: logger),

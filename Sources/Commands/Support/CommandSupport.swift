@@ -88,6 +88,14 @@ enum CommandSupport {
         }
     }
 
+    /// A logger for commands whose own lines already say what the backend's notices would (a
+    /// progress line or the session printer owns the terminal): `debug` when asked, else `warning`.
+    static func quietLogger(debug: Bool) -> Logger {
+        var logger = logger(debug: debug)
+        if !debug { logger.logLevel = .warning }
+        return logger
+    }
+
     /// A logger at `debug` when asked, else `notice`.
     static func logger(debug: Bool) -> Logger {
         var logger = Logger(label: "vm")
