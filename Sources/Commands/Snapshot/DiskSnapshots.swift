@@ -27,13 +27,12 @@ struct DiskSnapshots: SnapshotStore {
     let vm: String
     /// The writable disk images, in definition order.
     let disks: [String]
-    let runner: any HostCommandRunner
+    private let runner = ProcessCommandRunner()
 
     /// The writable disks of `spec`; refuses a VM without one.
-    init(_ spec: VMSpec, runner: any HostCommandRunner = ProcessCommandRunner()) throws {
+    init(_ spec: VMSpec) throws {
         vm = spec.name.rawValue
         disks = spec.disks.filter { !$0.readOnly }.map(\.path)
-        self.runner = runner
         guard !disks.isEmpty else {
             throw CommandFailure("\(spec.name) has no writable [[disk]] to snapshot")
         }
