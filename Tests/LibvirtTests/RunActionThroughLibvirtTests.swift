@@ -3,8 +3,8 @@ import GuestSupport
 import Testing
 @testable import Libvirt
 
-/// `vm pause|resume|reboot` on a libvirt-backed VM, through `vm` (which hands over to
-/// `vm-libvirt`), against the real daemon.
+/// `vm pause|resume|reboot` and `vm rm` on a libvirt-backed VM, through `vm` (which hands over
+/// to `vm-libvirt`), against the real daemon.
 @Suite(.serialized) struct RunActionThroughLibvirtTests {
     @Test(.timeLimit(.minutes(5)))
     func pauseResumeAndResetADomain() async throws {
@@ -29,7 +29,14 @@ import Testing
         #expect(reboot.status == .exited(0), "\(reboot.error)")
         #expect(try state() == .running)
 
+        let refused = try await CommandLineHandOffTests.run(vm, ["rm", name, "--yes"], in: scratch)
+        #expect(refused.status == .exited(1) && refused.error.contains("is running"), "\(refused.error)")
         let down = try await CommandLineHandOffTests.run(vm, ["down", name, "--force"], in: scratch)
         #expect(down.status == .exited(5), "\(down.output)\(down.error)")
+
+        let rm = try await CommandLineHandOffTests.run(vm, ["rm", name, "--yes"], in: scratch)
+        #expect(rm.status == .exited(0), "\(rm.output)\(rm.error)")
+        #expect(try LibvirtConnection(uri: "qemu:///system").domainIfDefined(named: name) == nil, "vm rm undefines the domain")
+        #expect(!FileManager.default.fileExists(atPath: "\(scratch.root)/d/\(name).toml"))
     }
 }
