@@ -8,7 +8,8 @@ struct ConfigCommand: AsyncParsableCommand {
         discussion: """
         EXAMPLES:
           vm config check win11
-        """, subcommands: [Check.self])
+        """,
+        subcommands: [Check.self])
 
     /// `vm config check NAME`
     struct Check: AsyncParsableCommand {
