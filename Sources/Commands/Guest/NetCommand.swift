@@ -9,7 +9,8 @@ struct NetCommand: AsyncParsableCommand {
         discussion: """
         EXAMPLES:
           vm net check win11
-        """, subcommands: [NetCheckCommand.self])
+        """,
+        subcommands: [NetCheckCommand.self])
 }
 
 /// `vm net check NAME [--json]`
