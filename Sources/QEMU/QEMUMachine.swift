@@ -125,9 +125,9 @@ public struct QEMUMachine: VMBackend {
         case .clean: break
         }
         // A GPU left on vfio-pci by a crashed run or an interrupted swap goes back to the host
-        // first, and huge pages such a run reserved are given back.
+        // first, and what such a run changed on the host (huge pages, CPU isolation) is undone.
         try await returnGPUsLeftBehind()
-        try releaseHugePages()
+        try undoHostChanges()
         if spec.accelerator == .kvm, let reason = Self.kvmUnavailableReason() {
             throw StartRefusal.kvmMissing(reason: reason)
         }
@@ -161,7 +161,7 @@ public struct QEMUMachine: VMBackend {
         } catch let error as LaunchError {
             cleanRuntimeDirectory()
             removeMacvtap()
-            releaseHugePagesLogged()
+            undoHostChangesLogged()
             if spec.accelerator == .kvm, case .ended(let log) = error, log.localizedCaseInsensitiveContains("kvm") {
                 throw StartRefusal.kvmBroken(detail: log.split(separator: "\n").first.map(String.init) ?? "QEMU aborted")
             }
@@ -179,6 +179,7 @@ public struct QEMUMachine: VMBackend {
         var pinned: [PinnedThread]?
         do {
             pinned = try await pinThreads(client: session.client, pid: pid)
+            try isolateCPUs(pid: pid)
         } catch {
             await abandonStart(pid: pid)
             throw error
@@ -332,21 +333,12 @@ public struct QEMUMachine: VMBackend {
         chmod(paths.varsFile, 0o600)
     }
 
-    /// Undoes a failed `up` once QEMU runs: ends QEMU, removes the macvtap link and gives back
-    /// the huge pages.
+    /// Undoes a failed `up` once QEMU runs: ends QEMU, removes the macvtap link and undoes the
+    /// host changes (huge pages, CPU isolation).
     func abandonStart(pid: Int32) async {
         await forceStop(pid: pid)
         removeMacvtap()
-        releaseHugePagesLogged()
-    }
-
-    /// ``releaseHugePages()`` where a failure can only be reported.
-    func releaseHugePagesLogged() {
-        do {
-            try releaseHugePages()
-        } catch {
-            logger.warning("could not give back the huge pages of \(spec.name): \(error)")
-        }
+        undoHostChangesLogged()
     }
 
     /// Ends QEMU without asking the guest (cleanup after a failed `up`).
@@ -371,7 +363,7 @@ public struct QEMUMachine: VMBackend {
         defer { withExtendedLifetime(lock) {} }
         defer { removeMacvtap() }
         let outcome = try await stopQEMU(timeout: timeout, force: force)
-        try releaseHugePages()
+        try undoHostChanges()
         if !keepGPUOnVFIO { try await returnGPUsLeftBehind() }
         return outcome
     }

@@ -88,4 +88,6 @@ public struct VMPaths: Sendable, Equatable {
     public var journalFile: String { "\(stateDirectory)/gpu-journal.json" }
     /// The huge pages this VM reserved, until they are given back.
     public var hugePagesRecord: String { "\(stateDirectory)/hugepages.json" }
+    /// The cgroup changes that keep other tasks off this VM's CPUs, until they are undone.
+    public var cpuIsolationRecord: String { "\(stateDirectory)/cpu-isolation.json" }
 }

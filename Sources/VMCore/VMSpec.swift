@@ -61,6 +61,8 @@ public struct CPUSpec: Sendable, Equatable {
     public var threads: Int = 1
     /// Where the vCPU, emulator and I/O threads run on the host; nil leaves them to the scheduler.
     public var pin: CPUPinning?
+    /// Keep every other task off the vCPUs' host CPUs while the VM runs (needs `pin`).
+    public var isolate: Bool = false
     public init() {}
     /// Total virtual CPUs.
     public var count: Int { sockets * cores * threads }

@@ -47,6 +47,41 @@ public final class FakeKernel: HostFileSystem, Sendable {
         state.withLock { $0.hugePageLimits[folder] = limit }
     }
 
+    static let cgroupRoot = "/sys/fs/cgroup"
+
+    /// A cgroup v2 hierarchy with the cpuset controller: `processes` in the root cgroup, and each
+    /// of `children` (e.g. `system.slice`) with its processes and an unrestricted `cpuset.cpus`.
+    public func cgroupTree(processes: [Int32], children: [String: [Int32]]) throws {
+        let root = Self.cgroupRoot
+        try tree.file("\(root)/cgroup.controllers", "cpuset cpu io memory hugetlb pids\n")
+        try tree.file("\(root)/cgroup.subtree_control", "memory pids\n")
+        try tree.file("\(root)/cgroup.procs", processes.map { "\($0)\n" }.joined())
+        for (child, members) in children {
+            try tree.file("\(root)/\(child)/cgroup.procs", members.map { "\($0)\n" }.joined())
+            try tree.file("\(root)/\(child)/cpuset.cpus", "\n")
+        }
+    }
+
+    /// The processes of a cgroup, as the kernel lists them.
+    public func processes(in cgroup: String) throws -> [Int32] {
+        try base.readText("\(cgroup)/cgroup.procs").split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
+    }
+
+    /// Writing a pid to `cgroup.procs` moves the process out of whichever cgroup held it.
+    private func moveProcess(_ text: String, to cgroup: String) throws {
+        guard let pid = Int32(text) else { throw HostError.io(path: cgroup, operation: "write", errno: EINVAL) }
+        var all = [Self.cgroupRoot]
+        all += try base.contentsOfDirectory(Self.cgroupRoot).map { "\(Self.cgroupRoot)/\($0)" }.filter(base.isDirectory)
+        for other in all where other != cgroup {
+            let members = try processes(in: other)
+            if members.contains(pid) {
+                try base.writeAttribute(members.filter { $0 != pid }.map { "\($0)\n" }.joined(), to: "\(other)/cgroup.procs")
+            }
+        }
+        let members = try processes(in: cgroup)
+        if !members.contains(pid) { try base.writeAttribute((members + [pid]).map { "\($0)\n" }.joined(), to: "\(cgroup)/cgroup.procs") }
+    }
+
     /// Lets every blocked unbind finish.
     public func releaseBlockedUnbinds() {
         for _ in 0..<16 { gate.signal() }
@@ -76,6 +111,8 @@ public final class FakeKernel: HostFileSystem, Sendable {
             let granted = max(min(requested, limit), inUse)
             try base.writeAttribute("\(granted)\n", to: path)
             try base.writeAttribute("\(granted - inUse)\n", to: folder + "/free_hugepages")
+        } else if path.hasPrefix(Self.cgroupRoot + "/"), parts.last == "cgroup.procs" {
+            try moveProcess(trimmed, to: String(path.dropLast("/cgroup.procs".count)))
         } else if parts.last == "driver_override" {
             try base.writeAttribute(trimmed.isEmpty ? "(null)\n" : trimmed + "\n", to: path)
         } else {
@@ -104,7 +141,22 @@ public final class FakeKernel: HostFileSystem, Sendable {
     public func writeFile(_ data: Data, to path: String, mode: UInt16) throws { try base.writeFile(data, to: path, mode: mode) }
     public func permissions(_ path: String) throws -> UInt16 { try base.permissions(path) }
     public func removeFile(_ path: String) throws { try base.removeFile(path) }
-    public func createDirectories(_ path: String) throws -> [String] { try base.createDirectories(path) }
-    public func removeDirectory(_ path: String) throws { try base.removeDirectory(path) }
+    public func createDirectories(_ path: String) throws -> [String] {
+        let created = try base.createDirectories(path)
+        for cgroup in created where cgroup.hasPrefix(Self.cgroupRoot + "/") {
+            // A new cgroup comes with its interface files.
+            try tree.file("\(cgroup)/cgroup.procs", "")
+            try tree.file("\(cgroup)/cpuset.cpus", "\n")
+        }
+        return created
+    }
+
+    public func removeDirectory(_ path: String) throws {
+        if path.hasPrefix(Self.cgroupRoot + "/") {
+            guard (try base.readTrimmed("\(path)/cgroup.procs")).isEmpty else { throw HostError.io(path: path, operation: "rmdir", errno: EBUSY) }
+            for file in try base.contentsOfDirectory(path) { try base.removeFile("\(path)/\(file)") }
+        }
+        try base.removeDirectory(path)
+    }
     public func isReadWritable(_ path: String) -> Bool { base.isReadWritable(path) }
 }

@@ -6,11 +6,12 @@ import Testing
 import VMCore
 @testable import QEMU
 
-/// Huge pages around a real QEMU, with the host's pools in a fake kernel (this machine's own
-/// huge pages are never touched): the real QEMU cannot get memfd huge pages here and ends, which
-/// is the failed start whose reservation must be given back.
+/// What `vm up` changes on the host for a run (huge pages, CPU isolation) around a real QEMU, with
+/// the host's sysfs and cgroups in a fake kernel: this machine's own are never touched. The real
+/// QEMU cannot get memfd huge pages here and ends, which is the failed start whose reservation
+/// must be given back.
 @Suite(.serialized)
-struct HugePageLifecycleTests {
+struct HostChangeLifecycleTests {
     @Test("a start that fails gives back the huge pages it reserved and leaves no record")
     func failedStartGivesPagesBack() async throws {
         let bed = try await TestBed.prepare()
@@ -45,6 +46,27 @@ struct HugePageLifecycleTests {
         #expect(try kernel.readTrimmed("\(pool)/nr_hugepages") == "72")
         #expect(!FileManager.default.fileExists(atPath: loaded.paths.hugePagesRecord))
         _ = try await machine.down(timeout: .seconds(1), force: true)
+    }
+
+    @Test("[cpu] isolate: QEMU in its own cgroup, the rest on the other CPUs while it runs; undone at vm down")
+    func isolationLivesWithTheVM() async throws {
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let loaded = try scratch.define("iso", bed.definition(extra: "[cpu]\ncores = 1\nisolate = true\n[cpu.pin]\nvcpus = [1]\nemulator = [0]"))
+        let kernel = FakeKernel(tree: try FakeHostTree())
+        try kernel.tree.file("/sys/devices/system/cpu/online", "0-1\n")
+        try kernel.cgroupTree(processes: [1], children: ["system.slice": [400]])
+        var machine = try scratch.machine(loaded)
+        machine.hostFileSystem = kernel
+        let report = try await machine.up()
+        let pid = try #require(report.pid)
+        #expect(try kernel.processes(in: "/sys/fs/cgroup/vm-iso") == [pid])
+        #expect(try kernel.readTrimmed("/sys/fs/cgroup/system.slice/cpuset.cpus") == "0")
+        #expect(FileManager.default.fileExists(atPath: loaded.paths.cpuIsolationRecord))
+        _ = try await machine.down(timeout: .seconds(1), force: true)
+        #expect(!kernel.exists("/sys/fs/cgroup/vm-iso") && !kernel.exists("/sys/fs/cgroup/vm-host"))
+        #expect(try kernel.readTrimmed("/sys/fs/cgroup/system.slice/cpuset.cpus") == "")
+        #expect(!FileManager.default.fileExists(atPath: loaded.paths.cpuIsolationRecord))
     }
 
     @Test func qemuGetsMemfdHugePagesOfTheSize() throws {

@@ -1,0 +1,171 @@
+import Foundation
+import VMCore
+
+/// What ``CPUIsolator`` changed for one VM, kept in its state folder until it is undone: the
+/// record recovery works from after a crash.
+public struct CPUIsolation: Sendable, Codable, Equatable {
+    /// The VM's cgroup (QEMU's process), removed when it is empty.
+    public var vmCgroup: String
+    /// The cgroup the root cgroup's own processes were moved to, on the host CPUs.
+    public var hostCgroup: String
+    /// Top-level cgroups whose `cpuset.cpus` was narrowed to the host CPUs, with the value before.
+    public var narrowed: [Narrowed]
+    /// Whether `+cpuset` was added to the root's `cgroup.subtree_control`.
+    public var enabledCpuset: Bool
+
+    public struct Narrowed: Sendable, Codable, Equatable {
+        public var cgroup: String
+        public var previous: String
+
+        public init(cgroup: String, previous: String) {
+            self.cgroup = cgroup
+            self.previous = previous
+        }
+    }
+
+    public init(vmCgroup: String, hostCgroup: String, narrowed: [Narrowed], enabledCpuset: Bool) {
+        self.vmCgroup = vmCgroup
+        self.hostCgroup = hostCgroup
+        self.narrowed = narrowed
+        self.enabledCpuset = enabledCpuset
+    }
+}
+
+/// Why CPUs could not be isolated for a VM.
+public enum CPUIsolationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No cgroup v2 with the cpuset controller.
+    case unsupported(String)
+    /// Another VM holds the isolation (its host cgroup exists).
+    case busy(String)
+    /// A record that does not describe this machine's cgroups.
+    case badRecord(String)
+    /// Some of the undo failed; each line says what is left.
+    case restoreIncomplete([String])
+
+    public var description: String {
+        switch self {
+        case .unsupported(let why):
+            return "CPU isolation needs cgroup v2 with the cpuset controller: \(why); boot with systemd.unified_cgroup_hierarchy=1, or set isolate = false"
+        case .busy(let path):
+            return "another VM isolates CPUs now (\(path) exists); one VM at a time can, or set isolate = false (if no VM runs, `vm recover` clears it)"
+        case .badRecord(let why):
+            return "the CPU isolation record is not trusted: \(why); nothing was changed"
+        case .restoreIncomplete(let problems):
+            return "CPU isolation was not fully undone:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+        }
+    }
+}
+
+/// Keeps every other task off a VM's CPUs while it runs, with cgroup v2 cpusets: QEMU goes into a
+/// cgroup of its own (all CPUs; its threads are pinned inside it), every other top-level cgroup
+/// (systemd's `system.slice`, `user.slice`, `init.scope`, ...) is narrowed to the host CPUs, and
+/// the processes of the root cgroup itself move into a host cgroup on the host CPUs. Undone from
+/// the ``CPUIsolation`` record: the old values back, the moved processes back, the cgroups removed.
+/// Kernel threads stay where they are (the kernel does not let them move; boot with `isolcpus=`
+/// for those). Everything goes through the ``HostFileSystem`` (`VM_HOST_ROOT` in tests).
+public struct CPUIsolator: Sendable {
+    public let fileSystem: any HostFileSystem
+    public static let cgroupRoot = "/sys/fs/cgroup"
+    /// The cgroup for the root cgroup's processes; its existence marks an isolation in force.
+    public static let hostCgroup = "\(cgroupRoot)/vm-host"
+
+    public init(fileSystem: any HostFileSystem) {
+        self.fileSystem = fileSystem
+    }
+
+    /// The cgroup QEMU of VM `name` runs in while isolated.
+    public static func vmCgroup(_ name: String) -> String { "\(cgroupRoot)/vm-\(name)" }
+
+    /// Moves QEMU `pid` into its own cgroup and keeps every other task on `hostCPUs`.
+    public func isolate(vm name: String, qemuPID: Int32, hostCPUs: [Int]) throws -> CPUIsolation {
+        let root = Self.cgroupRoot
+        guard let controllers = fileSystem.readTextIfPresent("\(root)/cgroup.controllers") else {
+            throw CPUIsolationError.unsupported("\(root) is not a cgroup v2 hierarchy")
+        }
+        guard controllers.split(whereSeparator: \.isWhitespace).contains("cpuset") else {
+            throw CPUIsolationError.unsupported("the cpuset controller is not available at \(root)")
+        }
+        guard !hostCPUs.isEmpty else { throw CPUIsolationError.unsupported("no CPU would be left to the host") }
+        guard !fileSystem.exists(Self.hostCgroup) else { throw CPUIsolationError.busy(Self.hostCgroup) }
+        _ = try fileSystem.createDirectories(Self.hostCgroup)
+        var isolation = CPUIsolation(vmCgroup: Self.vmCgroup(name), hostCgroup: Self.hostCgroup, narrowed: [], enabledCpuset: false)
+        do {
+            let subtree = fileSystem.readTextIfPresent("\(root)/cgroup.subtree_control") ?? ""
+            if !subtree.split(whereSeparator: \.isWhitespace).contains("cpuset") {
+                try fileSystem.writeAttribute("+cpuset", to: "\(root)/cgroup.subtree_control")
+                isolation.enabledCpuset = true
+            }
+            let hostList = CPUList.format(hostCPUs)
+            _ = try fileSystem.createDirectories(isolation.vmCgroup)
+            try fileSystem.writeAttribute(String(qemuPID), to: "\(isolation.vmCgroup)/cgroup.procs")
+            try fileSystem.writeAttribute(hostList, to: "\(Self.hostCgroup)/cpuset.cpus")
+            for pid in try processes(in: root) where pid != qemuPID {
+                // Kernel threads refuse to move; they are not ours to move anyway.
+                try? fileSystem.writeAttribute(String(pid), to: "\(Self.hostCgroup)/cgroup.procs")
+            }
+            for child in try topLevelCgroups() {
+                let path = "\(root)/\(child)"
+                let previous = try fileSystem.readTrimmed("\(path)/cpuset.cpus")
+                try fileSystem.writeAttribute(hostList, to: "\(path)/cpuset.cpus")
+                isolation.narrowed.append(CPUIsolation.Narrowed(cgroup: path, previous: previous))
+            }
+        } catch {
+            try? restore(isolation)
+            throw error
+        }
+        return isolation
+    }
+
+    /// Undoes `isolation`: each narrowed cgroup gets its value back, the host cgroup's and the VM
+    /// cgroup's processes go back to the root cgroup, both cgroups are removed. Goes on past a
+    /// failure and reports every one.
+    public func restore(_ isolation: CPUIsolation) throws {
+        try check(isolation)
+        let root = Self.cgroupRoot
+        var problems: [String] = []
+        for narrowed in isolation.narrowed {
+            do {
+                try fileSystem.writeAttribute(narrowed.previous, to: "\(narrowed.cgroup)/cpuset.cpus")
+            } catch {
+                problems.append("\(narrowed.cgroup)/cpuset.cpus: \(error); write '\(narrowed.previous)' to it")
+            }
+        }
+        for cgroup in [isolation.vmCgroup, isolation.hostCgroup] where fileSystem.isDirectory(cgroup) {
+            for pid in (try? processes(in: cgroup)) ?? [] {
+                try? fileSystem.writeAttribute(String(pid), to: "\(root)/cgroup.procs")
+            }
+            do {
+                try fileSystem.removeDirectory(cgroup)
+            } catch {
+                problems.append("\(cgroup): \(error); move its processes to \(root)/cgroup.procs and rmdir it")
+            }
+        }
+        if isolation.enabledCpuset { try? fileSystem.writeAttribute("-cpuset", to: "\(root)/cgroup.subtree_control") }
+        guard problems.isEmpty else { throw CPUIsolationError.restoreIncomplete(problems) }
+    }
+
+    /// A record names cgroups directly under the root, and this isolator's host cgroup, or it is refused.
+    public func check(_ isolation: CPUIsolation) throws {
+        func topLevel(_ path: String) -> Bool {
+            path.hasPrefix(Self.cgroupRoot + "/") && !path.dropFirst(Self.cgroupRoot.count + 1).contains("/")
+                && !path.contains("..") && !path.hasSuffix("/")
+        }
+        let paths = [isolation.vmCgroup] + isolation.narrowed.map(\.cgroup)
+        guard isolation.hostCgroup == Self.hostCgroup, isolation.vmCgroup.hasPrefix(Self.cgroupRoot + "/vm-"),
+              paths.allSatisfy(topLevel),
+              isolation.narrowed.allSatisfy({ CPUList.parse($0.previous) != nil }) else {
+            throw CPUIsolationError.badRecord("it names cgroups other than the top-level ones vm changes")
+        }
+    }
+
+    /// The top-level cgroups other than vm's own, whose CPUs are narrowed.
+    private func topLevelCgroups() throws -> [String] {
+        try fileSystem.contentsOfDirectory(Self.cgroupRoot).sorted()
+            .filter { !$0.hasPrefix("vm-") && fileSystem.isDirectory("\(Self.cgroupRoot)/\($0)") }
+            .filter { fileSystem.exists("\(Self.cgroupRoot)/\($0)/cpuset.cpus") }
+    }
+
+    private func processes(in cgroup: String) throws -> [Int32] {
+        try fileSystem.readText("\(cgroup)/cgroup.procs").split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import HostLinux
+import VMCore
+
+/// A record of something `vm up` changed on the host for one run, kept in the state folder until
+/// it is undone (by `vm down`, a failed start, or the next `vm up` after a crash).
+struct HostChangeRecord<Change: Codable> {
+    let path: String
+
+    /// Writes `change` atomically, 0600.
+    func save(_ change: Change) throws {
+        try JSONEncoder().encode(change).write(to: URL(fileURLWithPath: path), options: .atomic)
+        chmod(path, 0o600)
+    }
+
+    /// Undoes the recorded change with `undo` and removes the record; nothing when there is none.
+    /// A record that does not decode is refused and kept for the user to look at.
+    func undo(_ undo: (Change) throws -> Void) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { return }
+        guard let change = try? JSONDecoder().decode(Change.self, from: data) else {
+            throw HostChangeRecordError.undecodable(path)
+        }
+        try undo(change)
+        try FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// A host-change record that cannot be read.
+enum HostChangeRecordError: Error, CustomStringConvertible {
+    case undecodable(String)
+
+    var description: String {
+        switch self {
+        case .undecodable(let path):
+            return "\(path) is not a record vm wrote; it is not trusted and nothing was changed (remove it once the host looks right)"
+        }
+    }
+}
+
+extension QEMUMachine {
+    var hugePagesRecord: HostChangeRecord<HugePageReservation> { HostChangeRecord(path: paths.hugePagesRecord) }
+    var cpuIsolationRecord: HostChangeRecord<CPUIsolation> { HostChangeRecord(path: paths.cpuIsolationRecord) }
+
+    /// Reserves the huge pages `hugepages = "2M" | "1G"` asks for (on the NUMA node of the first
+    /// pinned vCPU when the host has several) and records them.
+    func reserveHugePages() throws {
+        guard let size = spec.hugepages else { return }
+        var node: Int?
+        if case .explicit(let pins) = spec.cpu.pin, let first = pins.vcpus.first,
+           let topology = try? CPUTopologyReader(fileSystem: hostFileSystem).read(), topology.nodes.count > 1 {
+            node = topology.cpu(first)?.node
+        }
+        let reserver = HugePageReserver(fileSystem: hostFileSystem)
+        let reservation = try reserver.reserve(size.pages(for: spec.memoryMiB), of: size, node: node)
+        do {
+            try hugePagesRecord.save(reservation)
+        } catch {
+            try? reserver.release(reservation)
+            throw error
+        }
+    }
+
+    /// Keeps every other task off the pinned vCPUs' CPUs (`[cpu] isolate`) and records it.
+    func isolateCPUs(pid: Int32) throws {
+        guard spec.cpu.isolate, case .explicit(let pins) = spec.cpu.pin else { return }
+        let online = try CPUTopologyReader(fileSystem: hostFileSystem).read().cpus.map(\.id)
+        let isolator = CPUIsolator(fileSystem: hostFileSystem)
+        let isolation = try isolator.isolate(vm: spec.name.rawValue, qemuPID: pid, hostCPUs: online.filter { !pins.vcpus.contains($0) })
+        do {
+            try cpuIsolationRecord.save(isolation)
+        } catch {
+            try? isolator.restore(isolation)
+            throw error
+        }
+    }
+
+    /// Undoes what a run of this VM changed on the host and recorded: huge pages, CPU isolation.
+    /// Every record is tried; the first failure is thrown after the others ran.
+    func undoHostChanges() throws {
+        var failure: (any Error)?
+        do { try hugePagesRecord.undo(HugePageReserver(fileSystem: hostFileSystem).release) } catch { failure = failure ?? error }
+        do { try cpuIsolationRecord.undo(CPUIsolator(fileSystem: hostFileSystem).restore) } catch { failure = failure ?? error }
+        if let failure { throw failure }
+    }
+
+    /// ``undoHostChanges()`` where a failure can only be reported.
+    func undoHostChangesLogged() {
+        do {
+            try undoHostChanges()
+        } catch {
+            logger.warning("could not undo the host changes of \(spec.name): \(error)")
+        }
+    }
+}
