@@ -107,9 +107,9 @@ enum UnknownCommand {
                 path.append(word)
                 continue
             }
-            if word == "help", !isHelp { return nil }
+            if word == "help" { return nil }
             let known = subcommands.compactMap { $0.configuration.commandName }
-            let suggestion = closestMatch(to: word, among: known).map { " Did you mean '\($0)'?" } ?? ""
+            let suggestion = word.isEmpty ? "" : closestMatch(to: word, among: known).map { " Did you mean '\($0)'?" } ?? ""
             let list = path.joined(separator: " ")
             return "Unknown \(isHelp ? "help topic" : "command") '\(word)'.\(suggestion) `\(list) --help` lists the commands."
         }

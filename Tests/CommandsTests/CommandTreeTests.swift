@@ -135,6 +135,8 @@ private func shellWords(_ line: Substring) -> [String] {
     #expect(UnknownCommand.find(in: ["--version"]) == nil)
     #expect(UnknownCommand.find(in: ["gpu", "help"]) == nil)
     #expect(UnknownCommand.find(in: []) == nil)
+    #expect(UnknownCommand.find(in: [""]) == "Unknown command ''. `vm --help` lists the commands.")
+    #expect(UnknownCommand.find(in: ["help", "help"]) == nil)
 }
 
 @Test func vmRmKeepsReadOnlySharedAndDeviceDisks() throws {
