@@ -23,9 +23,14 @@ public struct DefinitionParser: Sendable {
 
     /// Parses and validates `text`.
     public func parse(_ text: String) throws(DefinitionError) -> VMSpec {
+        try parse(Array(text.utf8))
+    }
+
+    /// Parses and validates the bytes of a file (invalid UTF-8 is reported with its line).
+    public func parse(_ bytes: [UInt8]) throws(DefinitionError) -> VMSpec {
         let document: TOMLDocument
         do {
-            document = try TOMLDocument(parsing: text)
+            document = try TOMLDocument(parsing: bytes)
         } catch {
             throw DefinitionError(issues: [DefinitionIssue(
                 file: file, line: error.line, key: nil, message: "TOML syntax error: \(error.message)",

@@ -93,7 +93,7 @@ private func errors(_ text: String, file: String = "/vm/defs/win11.toml") -> [St
 
 /// Broken definitions and the exact error each gives.
 @Test(arguments: [
-    ("memory = ", "/vm/defs/win11.toml:1: TOML syntax error: Error while parsing key-value pair: encountered end-of-file (fix: correct the TOML at column 10)"),
+    ("memory = ", "/vm/defs/win11.toml:1: TOML syntax error: expected a value, found the end of the file (fix: correct the TOML at column 10)"),
     ("memory = true", "/vm/defs/win11.toml:1: memory: expected a size, found a boolean (fix: write memory = \"8G\", \"512M\" or a number of MiB)"),
     ("memory = \"lots\"", "/vm/defs/win11.toml:1: memory: 'lots' is not a size (fix: write memory = \"8G\", \"512M\" or a number of MiB)"),
     ("[cpu]\ncores = \"8\"", "/vm/defs/win11.toml:2: cpu.cores: expected an integer, found a string (fix: write it as cores = 4)"),
