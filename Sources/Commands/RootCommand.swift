@@ -1,4 +1,5 @@
 import ArgumentParser
+import VMCore
 
 /// The `vm` command tree.
 public struct RootCommand: AsyncParsableCommand {
@@ -15,4 +16,19 @@ public struct RootCommand: AsyncParsableCommand {
     )
 
     public init() {}
+
+    /// Runs the command line; an error Foundation threw about a file is shown as what failed,
+    /// where and the fix (``FileAccessError``), never as `NSCocoaErrorDomain` text.
+    public static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: FileAccessError.presentable(error))
+        }
+    }
 }

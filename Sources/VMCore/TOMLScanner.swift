@@ -30,6 +30,7 @@ struct TOMLScanner {
         switch byte {
         case 0: return "a NUL byte"
         case 0x0A: return "the end of the line"
+        case 0x0D where self.byte(at: index + 1) == 0x0A: return "the end of the line"
         case 0x21...0x7E: return "'\(Character(Unicode.Scalar(byte)))'"
         case 0x80...:
             var iterator = bytes[index...].makeIterator()

@@ -132,7 +132,7 @@ private func specValues(text: String, expected: Node) throws {
     ("name = \"a\"\n\0memory = 1\n", "2:1: expected a key, found a NUL byte"),
     ("name = \"a\0b\"\n", "1:10: a NUL byte is not allowed in a string; write it as an escape"),
     ("# \0\n", "1:3: a NUL byte is not allowed in a comment"),
-    ("a = 1\r\nb = 2\r\n[c\r\n", "3:3: expected ']' to end the header, found the control character U+000D"),
+    ("a = 1\r\nb = 2\r\n[c\r\n", "3:3: expected ']' to end the header, found the end of the line"),
     ("a = 1\rb = 2\n", "1:6: a carriage return must be followed by a line feed"),
     // Duplicates and redefinitions.
     ("name = 1\nname = 2\n", "2:1: 'name' is defined twice (first on line 1)"),

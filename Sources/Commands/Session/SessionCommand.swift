@@ -14,10 +14,7 @@ struct SessionCommand: AsyncParsableCommand {
 
     static func load(_ file: String) throws -> SessionDefinition {
         let path = URL(fileURLWithPath: file).standardizedFileURL.path
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ValidationError("cannot read the session file \(path)")
-        }
-        return try SessionParser(file: path).parse(text)
+        return try SessionParser(file: path).parse(FileAccess.read(path))
     }
 
     /// The VM a session names: a name, or a definition path relative to the session file.
