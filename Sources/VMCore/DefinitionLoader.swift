@@ -70,7 +70,7 @@ public struct DefinitionLoader: Sendable {
     public func load(_ nameOrPath: String) throws -> LoadedDefinition {
         let file = try locate(nameOrPath)
         let bytes = try FileAccess.read(file)
-        let parser = DefinitionParser(file: file, fileExists: { FileManager.default.fileExists(atPath: $0) })
+        let parser = DefinitionParser(file: file)
         let spec = try parser.parse(bytes)
         return LoadedDefinition(file: file, spec: spec, paths: layout.paths(for: spec.name))
     }

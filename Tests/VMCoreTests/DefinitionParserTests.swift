@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import VMCore
 
@@ -150,4 +151,43 @@ func sizes(text: String, mib: Int) {
 @Test(arguments: ["", "G", "-1G", "8X", "1.5G"])
 func badSizes(text: String) {
     #expect(DefinitionParser.parseSize(text) == nil)
+}
+
+/// What `vm up` cannot use fails `vm config check` too: a folder or an empty file as an image or kernel.
+@Test func foldersAndEmptyFilesAreNotImages() throws {
+    let folder = NSTemporaryDirectory() + "definition-files-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    FileManager.default.createFile(atPath: "\(folder)/empty.img", contents: Data())
+    FileManager.default.createFile(atPath: "\(folder)/disk.img", contents: Data([1]))
+    let text = """
+        [boot]
+        kernel = "\(folder)"
+        [[disk]]
+        path = "empty.img"
+        [[disk]]
+        path = "disk.img"
+        [[disk]]
+        path = "missing.img"
+        """
+    let problems: [String]
+    do {
+        _ = try DefinitionParser(file: "\(folder)/win11.toml").parse(text)
+        problems = []
+    } catch {
+        problems = error.issues.map(\.description)
+    }
+    #expect(problems == [
+        "\(folder)/win11.toml:2: boot.kernel: kernel '\(folder)' is a folder, not a file (fix: name a file inside it)",
+        "\(folder)/win11.toml:4: disk[0].path: disk image '\(folder)/empty.img' is an empty file (fix: name the real file (an empty one cannot be booted or attached))",
+        "\(folder)/win11.toml:8: disk[2].path: disk image '\(folder)/missing.img' does not exist (fix: correct the path or create the file)",
+    ])
+}
+
+/// `vm list` shows the name and `vm status NAME` looks for NAME.toml: the two must agree.
+@Test func aNameOtherThanTheFileNameIsAnError() {
+    #expect(errors("name = \"other\"", file: "/vm/defs/mismatch.toml") == [
+        "/vm/defs/mismatch.toml:1: name: the name 'other' differs from the file name 'mismatch.toml', so `vm other` would not find it (fix: rename the file to other.toml, or set name = \"mismatch\" (or remove the name))",
+    ])
+    #expect(errors("name = \"mismatch\"", file: "/vm/defs/mismatch.toml") == [])
 }
