@@ -143,15 +143,15 @@ public enum FileAccess {
         }
     }
 
-    /// Makes `path` and any missing folders above it (mode 0755, less the umask).
-    public static func createFolders(_ path: String) throws(FileAccessError) {
+    /// Makes `path` and any missing folders above it (`permissions` less the umask).
+    public static func createFolders(_ path: String, permissions: mode_t = 0o755) throws(FileAccessError) {
         var status = stat()
         if stat(path, &status) == 0 {
             guard status.st_mode & S_IFMT == S_IFDIR else { throw FileAccessError(.createFolder, path: path, code: ENOTDIR) }
             return
         }
         let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty, parent != path { try createFolders(parent) }
-        guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw FileAccessError(.createFolder, path: path, code: errno) }
+        if !parent.isEmpty, parent != path { try createFolders(parent, permissions: permissions) }
+        guard mkdir(path, permissions) == 0 || errno == EEXIST else { throw FileAccessError(.createFolder, path: path, code: errno) }
     }
 }
