@@ -185,6 +185,7 @@ struct HotSwapHostTests {
         (#"{"vm":"other","gpu":0,"phase":"returning-to-host","deviceIDs":[],"originals":[]}"#, "it is for VM 'other', not nv"),
         (#"{"vm":"nv","gpu":2,"phase":"returning-to-host","deviceIDs":[],"originals":[]}"#, "gpu[2] is not in the definition"),
         (#"{"vm":"nv","gpu":0,"phase":"unplugging","deviceIDs":["disk0"],"originals":[]}"#, "its devices disk0 are not gpu[0]'s (gpu0-f1, gpu0-f0)"),
+        (#"{"vm":"nv","gpu":0,"phase":"returning-to-host","originals":[{"address":"0000:01:00.0"}]}"#, "it is not a swap journal vm wrote"),
     ])
     func aTamperedJournalIsRefusedTouchingNothing(journal: String, reason: String) async throws {
         let rig = try Rig()

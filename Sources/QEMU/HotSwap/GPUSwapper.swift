@@ -72,7 +72,13 @@ public struct GPUSwapper: Sendable {
     /// The recorded swap, or nil; a journal this VM's swaps could not have written is refused
     /// before anything is touched (``SwapError/untrustedJournal(path:reason:)``).
     func recordedSwap() throws -> SwapJournal? {
-        guard let record = try journal.read() else { return nil }
+        let read: SwapJournal?
+        do {
+            read = try journal.read()
+        } catch is DecodingError {
+            throw SwapError.untrustedJournal(path: journal.path, reason: "it is not a swap journal vm wrote")
+        }
+        guard let record = read else { return nil }
         if let reason = Self.problem(with: record, spec: spec) {
             throw SwapError.untrustedJournal(path: journal.path, reason: reason)
         }
