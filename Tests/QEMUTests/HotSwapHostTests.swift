@@ -171,6 +171,23 @@ struct HotSwapHostTests {
         #expect(try rig.swapper.plan(detach: 0).first == "device_del gpu0-f0 (function 0: the guest releases the whole slot)")
     }
 
+    /// `vm down` reads the definition without resolving a slot's functions: its own journal is
+    /// still accepted (the functions are read from the host), and the GPU goes back.
+    @Test func aJournalIsCheckedAgainstTheSlotsFunctionsOnTheHost() async throws {
+        let rig = try Rig()
+        defer { rig.monitor.close() }
+        _ = try await rig.swapper.attach(gpu: 0, client: try await rig.client())
+        var unresolved = rig.swapper.spec
+        unresolved.gpus[0].functions = []
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        var swapper = GPUSwapper(spec: unresolved, journal: rig.swapper.journal, fileSystem: rig.kernel, logger: logger)
+        swapper.binder = rig.swapper.binder
+        _ = try await swapper.recover(client: nil)
+        #expect(rig.onOriginalDrivers)
+        #expect(try rig.swapper.journal.read() == nil)
+    }
+
     /// A journal this VM's swaps could not have written (issue 17: one naming the host's display
     /// card made recover unbind it) is refused, and nothing on the host is written.
     @Test(arguments: [

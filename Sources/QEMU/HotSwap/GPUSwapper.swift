@@ -79,7 +79,11 @@ public struct GPUSwapper: Sendable {
             throw SwapError.untrustedJournal(path: journal.path, reason: "it is not a swap journal vm wrote")
         }
         guard let record = read else { return nil }
-        if let reason = Self.problem(with: record, spec: spec) {
+        // A GPU given by its slot alone has its functions read from the host (`vm down` does not resolve them).
+        let devices = PCIDeviceReader(fileSystem: binder.fileSystem)
+        let resolved = spec.resolvedForLaunch(exists: { _ in false },
+                                              functionsOfSlot: { ((try? devices.functions(of: $0)) ?? []).map(\.address) })
+        if let reason = Self.problem(with: record, spec: resolved) {
             throw SwapError.untrustedJournal(path: journal.path, reason: reason)
         }
         return record
