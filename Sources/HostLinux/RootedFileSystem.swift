@@ -99,7 +99,7 @@ public struct RootedFileSystem: HostFileSystem {
     public func writeFile(_ data: Data, to path: String, mode: UInt16) throws {
         let target = try real(path)
         let temporary = target + ".vm-tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode))
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
         guard fd >= 0 else { throw HostError.io(path: path, operation: "create", errno: errno) }
         var failure: HostError?
         let bytes = [UInt8](data)
