@@ -205,7 +205,7 @@ public struct SessionRunner: Sendable {
     static func describe(_ error: any Error) -> String {
         if error is CancellationError { return "interrupted" }
         if case QMPError.cancelled = error { return "interrupted" }
-        return "\(error)"
+        return "\(FileAccessError.presentable(error))"
     }
 }
 

@@ -3,6 +3,7 @@ import GuestSupport
 import Subprocess
 import SystemPackage
 import Testing
+@testable import Sessions
 
 /// What the `vm` binary prints for the malformed files and bad paths of issue 17: file, line or
 /// path, and the fix; never a crash or Foundation's `NSCocoaErrorDomain` text.
@@ -26,4 +27,10 @@ func theBinaryReportsBadFilesWithTheFix(arguments: [String], file: String?, expe
         output: .discarded, error: .string(limit: 1 << 16))
     #expect(result.terminationStatus == .exited(1))
     #expect(result.standardError.trimmingCharacters(in: .newlines) == expected.replacingOccurrences(of: "FOLDER", with: folder))
+}
+
+/// A session step that fails on a file says so the same way (the session prints it, not `vm`).
+@Test func sessionStepsShowFileErrorsWithTheFix() {
+    let error = CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: "/x/y.log"])
+    #expect(SessionRunner.describe(error) == "cannot write /x/y.log: permission denied (fix: choose a path you may write to, or run with sudo)")
 }
