@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import VMCore
 
 /// The `vm` command tree.
@@ -28,7 +29,16 @@ public struct RootCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            exit(withError: FileAccessError.presentable(error))
+            // As `exit(withError:)`, but the message goes out in one write: ArgumentParser writes
+            // stderr a character at a time, which takes a minute for a file with 100,000 problems.
+            let shown = FileAccessError.presentable(error)
+            let code = exitCode(for: shown)
+            let text = fullMessage(for: shown)
+            if !text.isEmpty {
+                let bytes = Data((text + "\n").utf8)
+                if code == .success { FileHandle.standardOutput.write(bytes) } else { FileHandle.standardError.write(bytes) }
+            }
+            Foundation.exit(code.rawValue)
         }
     }
 }
