@@ -24,9 +24,14 @@ public struct SessionParser: Sendable {
 
     /// Parses and validates `text`.
     public func parse(_ text: String) throws(DefinitionError) -> SessionDefinition {
+        try parse(Array(text.utf8))
+    }
+
+    /// Parses and validates the bytes of a file (invalid UTF-8 is reported with its line).
+    public func parse(_ bytes: [UInt8]) throws(DefinitionError) -> SessionDefinition {
         let document: TOMLDocument
         do {
-            document = try TOMLDocument(parsing: text)
+            document = try TOMLDocument(parsing: bytes)
         } catch {
             throw DefinitionError(issues: [DefinitionIssue(file: file, line: error.line, key: nil,
                                                            message: "TOML syntax error: \(error.message)", fix: "correct the TOML at column \(error.column)")])
@@ -49,7 +54,7 @@ public struct SessionParser: Sendable {
         return session
     }
 
-    private func step(_ reader: TableReader, lines: [String: Int]) -> SessionStep? {
+    private func step(_ reader: TableReader, lines: TOMLDocument.KeyLines) -> SessionStep? {
         guard let action = reader.string("action", example: "\"up\"") else {
             if reader.value("action") == nil {
                 if let misspelt = reader.entries.map(\.key).first(where: { closestMatch(to: $0, among: ["action"]) != nil }) {

@@ -1,10 +1,10 @@
 /// Collects the problems of one definition file while it is read.
 final class IssueCollector {
     let file: String
-    let lines: [String: Int]
+    let lines: TOMLDocument.KeyLines
     private(set) var issues: [DefinitionIssue] = []
 
-    init(file: String, lines: [String: Int]) {
+    init(file: String, lines: TOMLDocument.KeyLines) {
         self.file = file
         self.lines = lines
     }

@@ -74,7 +74,7 @@ private func sessionErrors(_ text: String) -> [String] {
     ("vm = \"w\"\n[[step]]\naction = \"up\"\non_failure = \"retry\"", "/s/play.toml:4: step[0].on_failure: 'retry' is not one of abort, continue (fix: write one of: \"abort\", \"continue\")"),
     ("vm = \"w\"\n[[step]]\naction = \"down\"\ngpu = 0", "/s/play.toml:4: step[0].gpu: unknown key 'gpu' (fix: keys allowed in [step[0]]: action, timeout, on_failure, force)"),
     ("vm = \"w\"\npersist = true\n[[step]]\naction = \"up\"", "/s/play.toml:2: persist: unknown key 'persist' (fix: keys allowed at the top level: vm, keep_running, step)"),
-    ("vm = \"w\"\n[[step]\naction = \"up\"", "/s/play.toml:2: TOML syntax error: Error while parsing table header: expected ']', saw '\\n' (fix: correct the TOML at column 8)"),
+    ("vm = \"w\"\n[[step]\naction = \"up\"", "/s/play.toml:2: TOML syntax error: expected ']]' to end the header, found the end of the line (fix: correct the TOML at column 8)"),
 ])
 func brokenSession(text: String, expected: String) {
     #expect(sessionErrors(text) == [expected])
