@@ -50,8 +50,18 @@ public struct SessionParser: Sendable {
             issues.report(nil, "the session has no steps", fix: "add [[step]] sections, e.g. action = \"up\"")
         }
         session.steps = readers.compactMap { step($0, lines: document.lines) }
-        if !issues.issues.isEmpty { throw DefinitionError(issues: issues.issues) }
+        if !issues.issues.isEmpty { throw DefinitionError(issues: issues.issues.map(Self.numberedFromOne)) }
         return session
+    }
+
+    /// `step[0].action` as `step 1 action`: steps are counted from 1, as a run counts them.
+    static func numberedFromOne(_ issue: DefinitionIssue) -> DefinitionIssue {
+        guard let key = issue.key, key.hasPrefix("step["), let close = key.firstIndex(of: "]"),
+              let index = Int(key[key.index(key.startIndex, offsetBy: 5)..<close]) else { return issue }
+        var renamed = issue
+        let rest = key[key.index(after: close)...].drop { $0 == "." }
+        renamed.key = "step \(index + 1)" + (rest.isEmpty ? "" : " \(rest)")
+        return renamed
     }
 
     private func step(_ reader: TableReader, lines: TOMLDocument.KeyLines) -> SessionStep? {

@@ -39,7 +39,8 @@ struct TableReader {
             if let guess = closestMatch(to: key, among: known) {
                 issues.report(keyPath(key), "unknown key '\(key)'", fix: "did you mean '\(guess)'?")
             } else {
-                let place = path.isEmpty ? "at the top level" : "in [\(path)]"
+                let place = path.isEmpty ? "at the top level"
+                    : path.hasSuffix("]") ? "in a [[\(path.prefix { $0 != "[" })]]" : "in [\(path)]"
                 issues.report(keyPath(key), "unknown key '\(key)'",
                               fix: "keys allowed \(place): \(known.joined(separator: ", "))")
             }

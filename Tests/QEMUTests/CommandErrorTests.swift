@@ -9,13 +9,13 @@ import Testing
 /// path, and the fix; never a crash or Foundation's `NSCocoaErrorDomain` text.
 @Test(arguments: [
     (["init", "v", "--output", "/proc/nope.toml"], nil as String?,
-     "Error: cannot write /proc/nope.toml: no file can be made there (its folder is missing or takes no new files) (fix: create the folder first, or choose another path)"),
-    (["config", "check", "FOLDER"], nil, "Error: cannot read FOLDER: it is a folder, not a file (fix: give the path of a file in it)"),
-    (["config", "check", "FOLDER/t.toml"], "[[[gpu]]]\n", "Error: FOLDER/t.toml:1: TOML syntax error: expected a key, found '[' (fix: correct the TOML at column 3)"),
+     "vm: cannot write /proc/nope.toml: no file can be made there (its folder is missing or takes no new files) (fix: create the folder first, or choose another path)"),
+    (["config", "check", "FOLDER"], nil, "vm: cannot read FOLDER: it is a folder, not a file (fix: give the path of a file in it)"),
+    (["config", "check", "FOLDER/t.toml"], "[[[gpu]]]\n", "vm: FOLDER/t.toml:1: TOML syntax error: expected a key, found '[' (fix: correct the TOML at column 3)"),
     (["config", "check", "FOLDER/t.toml"], "name = \"t\"\r\nmemory = 1\r\n[cpu\r\n",
-     "Error: FOLDER/t.toml:3: TOML syntax error: expected ']' to end the header, found the end of the line (fix: correct the TOML at column 5)"),
+     "vm: FOLDER/t.toml:3: TOML syntax error: expected ']' to end the header, found the end of the line (fix: correct the TOML at column 5)"),
     (["session", "check", "FOLDER/t.toml"], "vm = \"a\"\n[\u{1B}x]\n",
-     "Error: FOLDER/t.toml:2: TOML syntax error: expected a key, found the control character U+001B (fix: correct the TOML at column 2)"),
+     "vm: FOLDER/t.toml:2: TOML syntax error: expected a key, found the control character U+001B (fix: correct the TOML at column 2)"),
 ])
 func theBinaryReportsBadFilesWithTheFix(arguments: [String], file: String?, expected: String) async throws {
     let folder = NSTemporaryDirectory() + "command-errors-\(UUID().uuidString)"
