@@ -39,7 +39,7 @@ public struct DomainXMLBuilder: Sendable {
         let plan = try RootBusPlan(spec: spec)
         let usesOverride = spec.gpus.contains { $0.plug == .boot && $0.xVGA }
         var rootAttributes = [("type", spec.accelerator == .kvm ? "kvm" : "qemu")]
-        if usesOverride {
+        if usesOverride || !spec.nativeHotplugArguments.isEmpty {
             rootAttributes.append(("xmlns:qemu", Self.qemuNamespace))
         }
         let domain = try XMLTag("domain", rootAttributes, children: [
@@ -57,7 +57,7 @@ public struct DomainXMLBuilder: Sendable {
             XMLTag("on_reboot", text: "restart"),
             XMLTag("on_crash", text: "destroy"),
             devices(plan: plan),
-        ] + qemuOverride())
+        ] + qemuCommandLine() + qemuOverride())
         return domain.rendered()
     }
 
@@ -192,6 +192,14 @@ public struct DomainXMLBuilder: Sendable {
             ]))
         }
         return devices.isEmpty ? [] : [XMLTag("qemu:override", children: devices)]
+    }
+
+    /// `hotplug = "pcie"` on q35: libvirt 9.0 has no element for QEMU's switch from ACPI to
+    /// native PCIe hot-plug, so it goes through `<qemu:commandline>`.
+    private func qemuCommandLine() -> [XMLTag] {
+        let arguments = spec.nativeHotplugArguments
+        guard !arguments.isEmpty else { return [] }
+        return [XMLTag("qemu:commandline", children: arguments.map { XMLTag("qemu:arg", [("value", $0)]) })]
     }
 
     /// The user alias of a GPU function's `<hostdev>` (`ua-` marks aliases chosen by us).

@@ -136,10 +136,7 @@ public enum QEMUCommandLine {
     /// `multifunction=on`. Ports for hot GPUs reserve prefetchable memory for large BARs.
     static func rootPortsAndGPUs(_ spec: VMSpec) throws(QEMUCommandLineError) -> [String] {
         var args: [String] = []
-        // Native PCIe hot-plug: Linux guests on q35 only notice hot-plugged devices with it.
-        if spec.machine.hasPrefix("q35") || spec.machine.hasPrefix("pc-q35") {
-            args += ["-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"]
-        }
+        args += spec.nativeHotplugArguments
         var chassis = 0
         for (index, gpu) in spec.gpus.enumerated() {
             guard !gpu.functions.isEmpty else { throw .gpuFunctionsUnresolved(gpu.slot) }

@@ -23,7 +23,7 @@ public struct DefinitionParser: Sendable {
 
     static let topLevelKeys = [
         "name", "machine", "accelerator", "backend", "libvirt_uri", "memory", "hugepages", "qmp_socket",
-        "guest_agent", "spare_root_ports", "extra_args", "cpu", "firmware", "boot", "disk", "cdrom", "gpu", "windows",
+        "guest_agent", "spare_root_ports", "hotplug", "extra_args", "cpu", "firmware", "boot", "disk", "cdrom", "gpu", "windows",
         "network", "display",
     ]
 
@@ -69,6 +69,7 @@ public struct DefinitionParser: Sendable {
         if let socket = top.string("qmp_socket", example: "\"/run/vm/win11.qmp\"") { spec.qmpSocket = resolved(socket) }
         if let agent = top.boolean("guest_agent") { spec.guestAgent = agent }
         if let spare = top.integer("spare_root_ports", range: 0...16) { spec.spareRootPorts = spare }
+        if let hotplug = top.choice("hotplug", of: PCIHotplug.self) { spec.hotplug = hotplug }
         if let extra = top.stringArray("extra_args", example: "[\"-device\", \"intel-iommu\"]") { spec.extraQEMUArguments = extra }
         if let cpu = top.table("cpu") { spec.cpu = self.cpu(cpu) }
         if let firmware = top.table("firmware") { spec.firmware = self.firmware(firmware) }

@@ -27,6 +27,8 @@ public struct VMSpec: Sendable, Equatable {
     public var guestAgent: Bool = false
     /// Free `pcie-root-port`s kept for hot-plug beyond those a hot GPU needs.
     public var spareRootPorts: Int = 1
+    /// Who tells the guest about a device plugged or unplugged while it runs (q35 only).
+    public var hotplug: PCIHotplug = .acpi
     /// Arguments appended to QEMU's command line as they are (an escape hatch).
     public var extraQEMUArguments: [String] = []
 
@@ -42,6 +44,25 @@ public enum Accelerator: String, Sendable, CaseIterable {
     case kvm
     /// Software emulation; slow, but works without /dev/kvm (tests, CI).
     case tcg
+}
+
+/// How a q35 guest learns of PCI hot-plug on its root ports.
+public enum PCIHotplug: String, Sendable, CaseIterable {
+    /// ACPI hot-plug (QEMU's default on q35 since 6.1): an unplug is over as soon as the guest's
+    /// ACPI handler ejects the device (tens of milliseconds on Linux and Windows).
+    case acpi
+    /// Native PCIe hot-plug (`pciehp`): the guest waits out the attention button's 5 s before it
+    /// lets a device go. For guests whose ACPI hot-plug does not work.
+    case pcie
+}
+
+extension VMSpec {
+    /// The QEMU arguments that turn q35's ACPI hot-plug off, so that the root ports use native
+    /// PCIe hot-plug, for `hotplug = "pcie"`; empty otherwise (ACPI hot-plug is QEMU's default).
+    public var nativeHotplugArguments: [String] {
+        guard hotplug == .pcie, machine.hasPrefix("q35") || machine.hasPrefix("pc-q35") else { return [] }
+        return ["-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"]
+    }
 }
 
 /// Who runs the VM.

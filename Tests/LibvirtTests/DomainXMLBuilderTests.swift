@@ -48,6 +48,24 @@ import VMCore
         #expect(validation.status == 0, "virt-xml-validate: \(validation.output)")
     }
 
+    /// `hotplug = "pcie"` reaches QEMU as the same `-global` `vm` passes; ACPI hot-plug (the
+    /// default) needs nothing, as in `vm`'s own argv.
+    @Test func nativeHotplugGoesThroughQEMUCommandLine() throws {
+        var spec = Fixtures.noGPU
+        spec.hotplug = .pcie
+        let xml = try domainXML(for: spec, paths: Fixtures.paths)
+        #expect(xml.contains("xmlns:qemu="))
+        #expect(xml.contains("""
+              <qemu:commandline>
+                <qemu:arg value='-global'/>
+                <qemu:arg value='ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off'/>
+              </qemu:commandline>
+            """))
+        let validation = try XMLValidator.validateDomain(xml)
+        #expect(validation.status == 0, "virt-xml-validate: \(validation.output)")
+        #expect(try !domainXML(for: Fixtures.noGPU, paths: Fixtures.paths).contains("qemu:"))
+    }
+
     /// `[cpu.pin]` becomes `<cputune>` that libvirt's schema accepts.
     @Test func pinsBecomeCPUTune() throws {
         var spec = Fixtures.noGPU

@@ -65,6 +65,7 @@ enum GoldenDefinitions {
         ("bios-kernel-boot", """
             accelerator = "tcg"
             memory = "256M"
+            hotplug = "pcie"
             [firmware]
             type = "bios"
             [boot]

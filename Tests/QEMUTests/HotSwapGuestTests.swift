@@ -6,12 +6,12 @@ import VMCore
 @testable import QEMU
 
 /// The QMP half of the hand-over against real QEMU and the test-bed guest: the stand-in pair
-/// (secondary-vga + ES1370) goes into a pcie-root-port and out again, and the guest's
-/// pciehp sees both functions arrive and leave.
+/// (secondary-vga + ES1370) goes into a pcie-root-port and out again, and the guest sees both
+/// functions arrive and leave (through ACPI hot-plug, the default, or through pciehp).
 @Suite(.serialized)
 struct HotSwapGuestTests {
-    static func hotStandIn(_ bed: TestBed) -> String {
-        bed.definition(extra: """
+    static func hotStandIn(_ bed: TestBed, hotplug: PCIHotplug = .acpi) -> String {
+        "hotplug = \"\(hotplug.rawValue)\"\n" + bed.definition(extra: """
             [[gpu]]
             address = "0000:00:10"
             device = "stand-in"
@@ -51,6 +51,25 @@ struct HotSwapGuestTests {
             #expect(await machine.status().passthroughInGuest == [])
             try await Scratch.waitForSerial(loaded, marker: "VMTEST-PCI-REMOVE", count: 2 * cycle)
         }
+        #expect(try await machine.down(timeout: .seconds(60)) == .poweredOff)
+    }
+
+    /// `hotplug = "pcie"`: the guest's pciehp takes the pair and, after its attention-button
+    /// wait, lets it go; the journal and the report are as with ACPI hot-plug.
+    @Test func nativePCIeHotplugAttachesAndDetaches() async throws {
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let loaded = try scratch.define("pcieswap", Self.hotStandIn(bed, hotplug: .pcie))
+        #expect(loaded.spec.hotplug == .pcie)
+        let machine = try scratch.machine(loaded)
+        _ = try await machine.up()
+        try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
+        _ = try await machine.attachGPU(0)
+        try await Scratch.waitForSerial(loaded, marker: "VMTEST-PCI-ADD", count: 2)
+        let detached = try await machine.detachGPU(0)
+        #expect(detached.steps.count == 1)
+        #expect(try machine.swapper().journal.read() == nil)
+        try await Scratch.waitForSerial(loaded, marker: "VMTEST-PCI-REMOVE", count: 2)
         #expect(try await machine.down(timeout: .seconds(60)) == .poweredOff)
     }
 

@@ -28,6 +28,7 @@ private func errors(_ text: String, file: String = "/vm/defs/win11.toml") -> [St
         memory = "16G"
         hugepages = true
         guest_agent = true
+        hotplug = "pcie"
 
         [cpu]
         model = "host"
@@ -81,6 +82,7 @@ private func errors(_ text: String, file: String = "/vm/defs/win11.toml") -> [St
     #expect(spec.network.mode == .bridge && spec.network.bridge == "br0")
     #expect(spec.network.mac.description == "52:54:00:aa:bb:cc")
     #expect(spec.guestAgent)
+    #expect(spec.hotplug == .pcie)
 }
 
 @Test func defaultsComeFromTheFileName() throws {
@@ -90,6 +92,7 @@ private func errors(_ text: String, file: String = "/vm/defs/win11.toml") -> [St
     #expect(spec.network.mode == .user)
     #expect(spec.network.mac == MACAddress.derived(from: try VMName("gaming-rig")))
     #expect(spec.display.kind == .none)
+    #expect(spec.hotplug == .acpi)
 }
 
 /// Broken definitions and the exact error each gives.

@@ -58,11 +58,12 @@ def timed(argv):
     return (time.perf_counter() - start) * 1000, out
 
 
-def write_definition(vm_home, name, kernel, initrd, cmdline, extra=""):
+def write_definition(vm_home, name, kernel, initrd, cmdline, extra="", top=""):
     """The test-bed guest as a vm definition: TCG, 1 vCPU, 256 MiB, BIOS, direct kernel boot,
-    no network (every peer gets the same machine)."""
+    no network (every peer gets the same machine). `top`: more top-level keys, `extra`: more
+    tables."""
     os.makedirs(vm_home, mode=0o700, exist_ok=True)
-    text = f'''accelerator = "tcg"
+    text = f'''{top}accelerator = "tcg"
 memory = "256M"
 
 [cpu]

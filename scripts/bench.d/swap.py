@@ -53,9 +53,11 @@ def main():
     parser.add_argument("--initrd", required=True)
     parser.add_argument("--cmdline", required=True)
     parser.add_argument("--cycles", type=int, default=5)
+    parser.add_argument("--hotplug", choices=["acpi", "pcie"], default="acpi")
     args = parser.parse_args()
 
-    write_definition(os.environ["VM_HOME"], NAME, args.kernel, args.initrd, args.cmdline, extra=GPU)
+    write_definition(os.environ["VM_HOME"], NAME, args.kernel, args.initrd, args.cmdline, extra=GPU,
+                     top=f'hotplug = "{args.hotplug}"\n')
     serial = os.path.join(os.environ["VM_STATE_DIR"], NAME, "serial.log")
     load_before = load_average()
     results = {"attach": [], "detach": []}
@@ -77,7 +79,7 @@ def main():
     load_after = load_average()
 
     print(f"Booted test-bed guest (TCG, 1 vCPU, 256 MiB), hot stand-in GPU (secondary-vga + ES1370 on a "
-          f"free pcie-root-port), {args.cycles} attach/detach cycles; the stand-in has no host side, so "
+          f"free pcie-root-port), `hotplug = \"{args.hotplug}\"`, {args.cycles} attach/detach cycles; the stand-in has no host side, so "
           f"own work here is journal + QMP client work without sysfs binding. "
           f"Load average before: {load_before}; after: {load_after}.")
     print()
@@ -95,6 +97,8 @@ def main():
     print("| goal | measured | |")
     print("|---|---:|---|")
     print(f"| own work < 50 ms per swap (the slower of attach and detach, median) | {ms(worst)} ms | {verdict(worst < 50)} |")
+    detach_wall = median([r[2] for r in results["detach"]])
+    print(f"| `vm gpu detach` wall time <= 1.5 s (median) | {ms(detach_wall)} ms | {verdict(detach_wall <= 1500)} |")
 
 
 if __name__ == "__main__":
