@@ -26,17 +26,19 @@ let package = Package(
         // Linux host readers and writers (sysfs, procfs, boot configuration) over an injectable root.
         .target(
             name: "HostLinux",
-            dependencies: ["VMCore", "CAffinity", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["VMCore", "CAffinity"]
         ),
         // sched_setaffinity/sched_getaffinity, which Swift's Glibc module does not declare.
         .target(name: "CAffinity"),
+        // GPU hand-over, one vocabulary for both backends: report, clock, errors, host pre-check.
+        .target(name: "Handover", dependencies: ["VMCore", "HostLinux"]),
         // Starting QEMU as a daemon (a double fork whose children may only make async-signal-safe calls).
         .target(name: "CSpawn"),
         // QEMU backend: argv builder, process launch, QMP-driven lifecycle.
         .target(
             name: "QEMU",
             dependencies: [
-                "VMCore", "QMP", "HostLinux", "Network", "CSpawn",
+                "VMCore", "QMP", "HostLinux", "Network", "CSpawn", "Handover",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -63,7 +65,7 @@ let package = Package(
         // libvirt backend: a safe layer over the C API, the libvirt-run VM and its GPU hand-overs.
         .target(
             name: "Libvirt",
-            dependencies: ["VMCore", "HostLinux", "CLibvirt", "LibvirtXML"],
+            dependencies: ["VMCore", "HostLinux", "CLibvirt", "LibvirtXML", "Handover"],
             linkerSettings: [.linkedLibrary("virt"), .linkedLibrary("virt-qemu")]
         ),
         // QEMU guest agent client (qemu-ga's JSON-line protocol over the QMP module's transport).
@@ -74,7 +76,7 @@ let package = Package(
         // Host networking for the guest: mode checks, macvtap links, fd hand-over to QEMU.
         .target(
             name: "Network",
-            dependencies: ["VMCore", "QMP", "HostLinux", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["VMCore", "QMP", "HostLinux"]
         ),
         // Guest extras: install scripts rendered from templates/guest, the extras ISO, attaching it.
         .target(
@@ -85,7 +87,7 @@ let package = Package(
         .target(
             name: "Commands",
             dependencies: [
-                "QMP", "VMCore", "QEMU", "HostLinux", "LibvirtXML", "Sessions", "GuestAgent", "Network", "Extras",
+                "QMP", "VMCore", "QEMU", "HostLinux", "LibvirtXML", "Sessions", "GuestAgent", "Network", "Extras", "Handover",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -93,7 +95,7 @@ let package = Package(
         // The command tree's libvirt backend, for vm-libvirt.
         .target(
             name: "LibvirtBackend",
-            dependencies: ["Commands", "Libvirt", "HostLinux", "VMCore"]
+            dependencies: ["Commands", "Libvirt", "HostLinux", "VMCore", "Handover"]
         ),
         // `vm` leaves libvirt out so that its start stays short; `vm-libvirt` links it and takes over
         // libvirt-backed commands (scripts/install builds both with the Swift runtime linked in).
@@ -113,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "QEMUTests",
             dependencies: [
-                "QEMU", "QMP", "VMCore", "HostLinux", "HostLinuxFakes", "Sessions", "GuestSupport",
+                "QEMU", "QMP", "VMCore", "HostLinux", "HostLinuxFakes", "Sessions", "GuestSupport", "Handover",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -123,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "LibvirtTests",
             dependencies: [
-                "Libvirt", "LibvirtXML", "VMCore", "HostLinux", "HostLinuxFakes", "GuestSupport", "QMP",
+                "Libvirt", "LibvirtXML", "VMCore", "HostLinux", "HostLinuxFakes", "GuestSupport", "QMP", "Handover",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],

@@ -226,10 +226,3 @@ private final class WriteOutcome: Sendable {
 
     var error: HostError? { result.withLock { $0 } }
 }
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

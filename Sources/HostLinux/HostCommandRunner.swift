@@ -77,8 +77,7 @@ public struct ProcessCommandRunner: HostCommandRunner {
         do { try process.run() } catch { throw CommandRunnerError.launchFailed(arguments, "\(error)") }
         // Drain both pipes while the program runs so a chatty program cannot fill a pipe and stall.
         let collected = PipeCollector(output: output, error: error)
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        if finished.wait(timeout: .now() + seconds) == .timedOut {
+        if finished.wait(timeout: .now() + timeout.seconds) == .timedOut {
             process.terminate()
             _ = finished.wait(timeout: .now() + 2)
             throw CommandRunnerError.timedOut(arguments)

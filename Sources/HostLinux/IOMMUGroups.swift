@@ -22,11 +22,6 @@ public struct IOMMUGroupReader: Sendable {
         self.fileSystem = fileSystem
     }
 
-    /// Whether the IOMMU is on: the kernel made at least one group.
-    public func iommuEnabled() -> Bool {
-        !((try? fileSystem.contentsOfDirectory(Self.groupsDirectory)) ?? []).isEmpty
-    }
-
     /// One group's members.
     public func group(_ number: Int) throws -> IOMMUGroup {
         let names = try fileSystem.contentsOfDirectory("\(Self.groupsDirectory)/\(number)/devices")

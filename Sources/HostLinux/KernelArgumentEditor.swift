@@ -57,15 +57,6 @@ public enum KernelArgumentEditor {
     public static func updateKernelCmdline(_ text: String, adding additions: [String]) -> String {
         merge(KernelCommandLine.parse(text).arguments, adding: additions).joined(separator: " ") + "\n"
     }
-
-    /// The arguments of the last `GRUB_CMDLINE_LINUX_DEFAULT` line, or none.
-    public static func grubArguments(_ text: String) -> [String] {
-        let prefix = grubVariable + "="
-        guard let line = text.split(separator: "\n").last(where: { String($0).trimmingLeadingBlanks().hasPrefix(prefix) }) else { return [] }
-        var value = String(line).trimmingLeadingBlanks().dropFirst(prefix.count)
-        if let quote = value.first, quote == "'" { value = value.dropFirst().prefix(while: { $0 != "'" }) }
-        return KernelCommandLine.parse(String(value)).arguments
-    }
 }
 
 extension String {

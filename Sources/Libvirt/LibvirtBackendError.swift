@@ -7,9 +7,6 @@ public enum LibvirtBackendError: Error, Equatable, CustomStringConvertible {
     /// libvirt has a domain of this name that was not defined from the current definition.
     /// `running` says whether it must be stopped before `--redefine` can replace it.
     case definedWithOtherContent(name: String, uri: String, running: Bool)
-    /// libvirt offers no KVM on the host.
-    /// KVM is offered but the guest could not use it.
-    /// Boot-plugged passthrough devices cannot be handed to the guest.
 
     public var description: String {
         switch self {

@@ -1,5 +1,6 @@
 import CLibvirt
 import LibvirtXML
+import VMCore
 
 /// One libvirt domain.
 ///
@@ -150,8 +151,7 @@ public final class LibvirtDomain: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while try hasDevice(alias: alias) {
             guard ContinuousClock.now < deadline else {
-                let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-                throw LibvirtError.detachTimedOut(alias: alias, seconds: seconds)
+                throw LibvirtError.detachTimedOut(alias: alias, seconds: timeout.seconds)
             }
             try await Task.sleep(for: pollInterval)
         }

@@ -1,47 +1,8 @@
 import Foundation
+import Handover
 import HostLinux
 import LibvirtXML
 import VMCore
-
-/// Why a libvirt GPU hand-over was refused or failed; each case says what to do.
-public enum LibvirtGPUError: Error, Equatable, CustomStringConvertible {
-    case notRunning(name: String)
-    case alreadyInGuest(index: Int, aliases: [String])
-    case notInGuest(index: Int)
-    case groupNotIsolated(String)
-    case heldByHost([DeviceHolder])
-    case notVisibleInGuest([String])
-    case unplugTimedOut(stillPresent: [String], seconds: Double)
-    case notBackOnHost([String])
-    /// A step failed; what was done before it was undone when `rolledBack` is true.
-    case stepFailed(step: String, reason: String, rolledBack: Bool)
-
-    public var description: String {
-        switch self {
-        case .notRunning(let name):
-            return "\(name) is not running under libvirt; `vm up \(name)` first"
-        case .alreadyInGuest(let index, let aliases):
-            return "gpu[\(index)] is already in the guest (\(aliases.joined(separator: ", "))); `vm gpu detach` takes it back"
-        case .notInGuest(let index):
-            return "gpu[\(index)] is not in the guest; nothing to detach"
-        case .groupNotIsolated(let reason):
-            return "the GPU cannot leave the host on its own: \(reason)"
-        case .heldByHost(let holders):
-            let list = holders.map { "\($0.pid) \($0.command) (\($0.deviceNode))" }.joined(separator: ", ")
-            return "host processes hold the card: \(list); close them (or pass --force to continue anyway)"
-        case .notVisibleInGuest(let aliases):
-            return "QEMU does not show \(aliases.joined(separator: ", ")) after the attach"
-        case .unplugTimedOut(let aliases, let seconds):
-            return "the guest did not release \(aliases.joined(separator: ", ")) within \(seconds) s; it stays in the guest (try again, or shut the guest down)"
-        case .notBackOnHost(let lines):
-            return "the GPU left the guest but is not back on its host drivers: \(lines.joined(separator: "; ")); `vm host bind` can move it"
-        case .stepFailed(let step, let reason, let rolledBack):
-            return "\(step) failed: \(reason); " + (rolledBack
-                ? "everything done before it was undone"
-                : "undoing it failed too: check `virsh dumpxml` and `virsh nodedev-reattach`")
-        }
-    }
-}
 
 /// The host-side checks of a libvirt hand-over, over this machine's sysfs and procfs (under a
 /// root for tests). Only meaningful for a local daemon: a remote host's devices are not here.
@@ -54,15 +15,9 @@ public struct LibvirtGPUHost: Sendable {
 
     /// Refuses unless the GPU's IOMMU group holds only its functions (or bridges); returns the
     /// processes holding the card's device nodes (the caller refuses unless forced).
-    public func check(_ gpu: GPUPassthrough) throws -> [DeviceHolder] {
+    public func check(_ gpu: GPUPassthrough) throws(HandoverError) -> [DeviceHolder] {
         guard let slot = gpu.slot ?? gpu.functions.first?.pciSlot else { return [] }
-        let verified: VerifiedSlot
-        do {
-            verified = try DriverBinder(fileSystem: fileSystem).verify(slot)
-        } catch let error as BindError {
-            throw LibvirtGPUError.groupNotIsolated(error.description)
-        }
-        return HolderScanner(fileSystem: fileSystem).holders(of: verified.functions.filter { gpu.functions.contains($0.address) })
+        return try HostPreCheck(fileSystem: fileSystem).verify(slot, functions: gpu.functions).holders
     }
 
     /// The driver each function is on now (nil: none).
@@ -116,20 +71,17 @@ public struct LibvirtGPUSwapper: Sendable {
         guard let host else { return ["remote libvirt host: IOMMU group and holder checks skipped"] }
         let functions = plan.functions.map(\.host)
         let gpu = GPUPassthrough(slot: functions.first?.pciSlot, functions: functions)
-        let held = try host.check(gpu)
-        guard !held.isEmpty else { return [] }
-        guard force else { throw LibvirtGPUError.heldByHost(held) }
-        return ["continuing although host processes hold the card (--force): " + held.map { "\($0.pid) \($0.command)" }.joined(separator: ", ")]
+        return try HostPreCheck.refuseHolders(host.check(gpu), force: force).map { [$0] } ?? []
     }
 
     // MARK: - attach
 
     /// Hands the GPU to the running domain; on failure, undoes what was done and throws.
     public func attach(_ domain: any HotplugDomain, notes: [String] = []) async throws -> SwapReport {
-        var clock = LibvirtSwapClock()
-        guard try clock.waiting({ try domain.isActive() }) else { throw LibvirtGPUError.notRunning(name: name) }
+        var clock = SwapClock()
+        guard try clock.waiting({ try domain.isActive() }) else { throw HandoverError.notRunning(name: name, backend: .libvirt) }
         let present = try presentAliases(domain, clock: &clock)
-        guard present.isEmpty else { throw LibvirtGPUError.alreadyInGuest(index: plan.gpu, aliases: present) }
+        guard present.isEmpty else { throw HandoverError.alreadyInGuest(index: plan.gpu, aliases: present) }
         var steps = notes
         var detached: [PCIAddress] = []
         var attached: [String] = []
@@ -150,22 +102,22 @@ public struct LibvirtGPUSwapper: Sendable {
             step = "verification"
             let live = try presentAliases(domain, clock: &clock)
             let missingLive = plan.functions.map(\.alias).filter { !live.contains($0) }
-            guard missingLive.isEmpty else { throw LibvirtGPUError.notVisibleInGuest(missingLive) }
+            guard missingLive.isEmpty else { throw HandoverError.notVisibleInGuest(missingLive, backend: .libvirt) }
             let reply = try clock.waiting { try domain.qemuMonitorCommand(#"{"execute":"query-pci"}"#) }
             let ids = Set(QMPReplyText.qdevIDs(reply))
             let missing = plan.functions.map(\.alias).filter { !ids.contains($0) }
-            guard missing.isEmpty else { throw LibvirtGPUError.notVisibleInGuest(missing) }
+            guard missing.isEmpty else { throw HandoverError.notVisibleInGuest(missing, backend: .libvirt) }
             steps.append("live XML and query-pci show \(plan.functions.map(\.alias).joined(separator: ", "))")
         } catch {
             let rolledBack = await undo(domain, attached: attached, detached: detached)
-            throw LibvirtGPUError.stepFailed(step: step, reason: "\(error)", rolledBack: rolledBack)
+            throw HandoverError.stepFailed(step: step, reason: "\(error)", rolledBack: rolledBack, backend: .libvirt)
         }
         return clock.report(gpu: plan.gpu, devices: plan.functions.map(\.alias), steps: steps)
     }
 
     /// Unplugs `attached`, then gives `detached` back to the host; true when all of it worked.
     func undo(_ domain: any HotplugDomain, attached: [String], detached: [PCIAddress]) async -> Bool {
-        var clock = LibvirtSwapClock()
+        var clock = SwapClock()
         var clean = true
         if !attached.isEmpty {
             let order = plan.detachOrder.filter(attached.contains)
@@ -187,10 +139,10 @@ public struct LibvirtGPUSwapper: Sendable {
 
     /// Takes the GPU back from the running domain and checks (locally) that its functions left vfio-pci.
     public func detach(_ domain: any HotplugDomain) async throws -> SwapReport {
-        var clock = LibvirtSwapClock()
-        guard try clock.waiting({ try domain.isActive() }) else { throw LibvirtGPUError.notRunning(name: name) }
+        var clock = SwapClock()
+        guard try clock.waiting({ try domain.isActive() }) else { throw HandoverError.notRunning(name: name, backend: .libvirt) }
         let present = try presentAliases(domain, clock: &clock)
-        guard !present.isEmpty else { throw LibvirtGPUError.notInGuest(index: plan.gpu) }
+        guard !present.isEmpty else { throw HandoverError.notInGuest(index: plan.gpu) }
         let order = plan.detachOrder.filter(present.contains)
         try await unplug(order, domain, clock: &clock)
         var steps = ["detached \(order.joined(separator: ", ")); gone from the live XML"]
@@ -208,7 +160,7 @@ public struct LibvirtGPUSwapper: Sendable {
                     steps.append("\(function): back on \(now ?? "no driver")")
                 }
             }
-            guard stuck.isEmpty else { throw LibvirtGPUError.notBackOnHost(stuck) }
+            guard stuck.isEmpty else { throw HandoverError.notBackOnHost(stuck) }
         } else {
             steps.append("remote libvirt host: libvirt re-attaches the functions to their drivers (managed='yes'); not verified from here")
         }
@@ -216,7 +168,7 @@ public struct LibvirtGPUSwapper: Sendable {
     }
 
     /// Requests the unplug of `aliases` in order and waits until none is in the live XML.
-    func unplug(_ aliases: [String], _ domain: any HotplugDomain, clock: inout LibvirtSwapClock) async throws {
+    func unplug(_ aliases: [String], _ domain: any HotplugDomain, clock: inout SwapClock) async throws {
         for alias in aliases {
             try clock.waiting { try domain.requestDetach(alias: alias) }
         }
@@ -225,7 +177,7 @@ public struct LibvirtGPUSwapper: Sendable {
             let still = try presentAliases(domain, clock: &clock).filter(aliases.contains)
             if still.isEmpty { return }
             guard ContinuousClock.now < deadline else {
-                throw LibvirtGPUError.unplugTimedOut(stillPresent: still, seconds: Double(unplugTimeout.components.seconds))
+                throw HandoverError.unplugTimedOut(stillPresent: still, timeout: unplugTimeout)
             }
             let started = ContinuousClock.now
             try await Task.sleep(for: pollInterval)
@@ -234,29 +186,8 @@ public struct LibvirtGPUSwapper: Sendable {
     }
 
     /// The plan's aliases that the live domain XML has.
-    func presentAliases(_ domain: any HotplugDomain, clock: inout LibvirtSwapClock) throws -> [String] {
+    func presentAliases(_ domain: any HotplugDomain, clock: inout SwapClock) throws -> [String] {
         let xml = try clock.waiting { try domain.liveXML() }
         return plan.functions.map(\.alias).filter { xml.contains("<alias name='\(XMLEscape.attribute($0))'/>") }
-    }
-}
-
-/// Splits a hand-over's time into waiting on libvirt/QEMU/the guest and our own work.
-struct LibvirtSwapClock {
-    let started = ContinuousClock.now
-    var waited: Duration = .zero
-
-    mutating func waiting<T>(_ body: () throws -> T) rethrows -> T {
-        let start = ContinuousClock.now
-        defer { waited += ContinuousClock.now - start }
-        return try body()
-    }
-
-    func report(gpu: Int, devices: [String], steps: [String]) -> SwapReport {
-        func milliseconds(_ duration: Duration) -> Double {
-            Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-        }
-        let total = ContinuousClock.now - started
-        return SwapReport(gpu: gpu, devices: devices, ownWorkMilliseconds: milliseconds(total - waited),
-                          waitingMilliseconds: milliseconds(waited), steps: steps)
     }
 }

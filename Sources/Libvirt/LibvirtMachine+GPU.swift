@@ -1,3 +1,4 @@
+import Handover
 import HostLinux
 import LibvirtXML
 import VMCore
@@ -29,7 +30,7 @@ extension LibvirtMachine {
     func runningDomain() throws -> LibvirtDomain {
         let connection = try Self.connect(uri)
         guard let domain = try connection.domainIfDefined(named: name), try domain.isActive() else {
-            throw LibvirtGPUError.notRunning(name: name)
+            throw HandoverError.notRunning(name: name, backend: .libvirt)
         }
         return domain
     }

@@ -1,4 +1,5 @@
 import Commands
+import Handover
 import HostLinux
 import Libvirt
 import VMCore

@@ -4,7 +4,7 @@ import VMCore
 
 /// Why a definition cannot be turned into a command line yet.
 public enum QEMUCommandLineError: Error, Equatable, CustomStringConvertible {
-    /// OVMF firmware paths were not resolved (see ``FirmwareResolver``).
+    /// OVMF firmware paths were not resolved (see `VMSpec.resolvedForLaunch`).
     case firmwareUnresolved
     /// A GPU given as a slot was not expanded to its functions.
     case gpuFunctionsUnresolved(PCISlot?)

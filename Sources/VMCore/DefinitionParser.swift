@@ -78,7 +78,7 @@ public struct DefinitionParser: Sendable {
         spec.cdroms = top.tables("cdrom").compactMap(cdrom)
         spec.gpus = gpus(top.tables("gpu"), issues: issues)
         if let windows = top.table("windows") { spec.windows = self.windows(windows) }
-        if let network = top.table("network") { spec.network = self.network(network, name: name, backend: spec.backend) }
+        if let network = top.table("network") { spec.network = self.network(network, name: name) }
         if let display = top.table("display") { spec.display = self.display(display) }
         if spec.network.mode == .network, spec.backend == .qemu {
             issues.report("network.mode", "mode \"network\" is a libvirt network and needs the libvirt backend",
@@ -381,7 +381,7 @@ public struct DefinitionParser: Sendable {
         return windows
     }
 
-    private func network(_ reader: TableReader, name: VMName, backend: Backend) -> NetworkSpec {
+    private func network(_ reader: TableReader, name: VMName) -> NetworkSpec {
         reader.rejectUnknownKeys(["mode", "bridge", "parent", "network", "mac", "model"])
         var network = NetworkSpec(mac: MACAddress.derived(from: name))
         if let mode = reader.choice("mode", of: NetworkSpec.Mode.self) { network.mode = mode }

@@ -1,4 +1,5 @@
 import Foundation
+import Handover
 import HostLinux
 import HostLinuxFakes
 import Synchronization
@@ -123,12 +124,12 @@ final class ScriptedHotplugDomain: HotplugDomain, @unchecked Sendable {
     @Test func missingSlotRefusedBeforeLibvirt() async throws {
         let tree = try Scenarios.twoIdentical3090Ti()
         let error = await Self.refusal(Self.hotSpec("0000:42:00"), tree: tree)
-        #expect(error as? LibvirtGPUError == .groupNotIsolated("no PCI functions at 0000:42:00"))
+        #expect(error as? HandoverError == .groupNotIsolated("no PCI functions at 0000:42:00"))
     }
 
     @Test func sharedGroupRefusedBeforeLibvirt() async throws {
         let tree = try Scenarios.amdHost()
-        let error = try #require(await Self.refusal(Self.hotSpec("0000:0a:00"), tree: tree) as? LibvirtGPUError)
+        let error = try #require(await Self.refusal(Self.hotSpec("0000:0a:00"), tree: tree) as? HandoverError)
         guard case .groupNotIsolated(let reason) = error else { Issue.record("\(error)"); return }
         #expect(reason.contains("0000:0c:00.3"))
     }
@@ -137,7 +138,7 @@ final class ScriptedHotplugDomain: HotplugDomain, @unchecked Sendable {
         let tree = try Scenarios.twoIdentical3090Ti()
         try tree.process(4242, command: "Xorg", openFiles: ["/dev/nvidia0"])
         let error = await Self.refusal(Self.hotSpec("0000:05:00"), tree: tree)
-        #expect(error as? LibvirtGPUError == .heldByHost([DeviceHolder(pid: 4242, command: "Xorg", deviceNode: "/dev/nvidia0")]))
+        #expect(error as? HandoverError == .heldByHost([DeviceHolder(pid: 4242, command: "Xorg", deviceNode: "/dev/nvidia0")]))
         #expect("\(error!)".contains("4242 Xorg"))
         // Forced, the checks pass and the next thing is libvirt itself, which is not there.
         let forced = await Self.refusal(Self.hotSpec("0000:05:00"), tree: tree, force: true)
@@ -165,20 +166,20 @@ final class ScriptedHotplugDomain: HotplugDomain, @unchecked Sendable {
         #expect(attached.devices == ["ua-gpu0-fn1", "ua-gpu0-fn0"])
         #expect(domain.calls == ["nodedev-detach 0000:05:00.1", "nodedev-detach 0000:05:00.0", "attach ua-gpu0-fn1", "attach ua-gpu0-fn0"])
         #expect(drivers(tree) == ["vfio-pci", "vfio-pci"])
-        await #expect(throws: LibvirtGPUError.alreadyInGuest(index: 0, aliases: ["ua-gpu0-fn1", "ua-gpu0-fn0"])) { try await swapper.attach(domain) }
+        await #expect(throws: HandoverError.alreadyInGuest(index: 0, aliases: ["ua-gpu0-fn1", "ua-gpu0-fn0"])) { try await swapper.attach(domain) }
 
         let detached = try await swapper.detach(domain)
         #expect(detached.devices == ["ua-gpu0-fn0", "ua-gpu0-fn1"])
         #expect(domain.calls.suffix(2) == ["detach ua-gpu0-fn0", "detach ua-gpu0-fn1"])
         #expect(drivers(tree) == ["nvidia", "snd_hda_intel"])
         #expect(detached.steps.contains("0000:05:00.0: back on nvidia"))
-        await #expect(throws: LibvirtGPUError.notInGuest(index: 0)) { try await swapper.detach(domain) }
+        await #expect(throws: HandoverError.notInGuest(index: 0)) { try await swapper.detach(domain) }
     }
 
     @Test func failedAttachIsRolledBack() async throws {
         let (tree, domain, swapper) = try Self.scripted(failAttach: "ua-gpu0-fn0")
-        let error = await #expect(throws: LibvirtGPUError.self) { try await swapper.attach(domain) }
-        guard case .stepFailed(let step, let reason, let rolledBack) = error else { Issue.record("\(String(describing: error))"); return }
+        let error = await #expect(throws: HandoverError.self) { try await swapper.attach(domain) }
+        guard case .stepFailed(let step, let reason, let rolledBack, _) = error else { Issue.record("\(String(describing: error))"); return }
         #expect(step == "attach of ua-gpu0-fn0")
         #expect(reason.contains("injected"))
         #expect(rolledBack)
@@ -209,15 +210,15 @@ final class ScriptedHotplugDomain: HotplugDomain, @unchecked Sendable {
         try domain.start()
         let tree = try Scenarios.twoIdentical3090Ti()
         let machine = LibvirtMachine(spec: spec, paths: paths, uri: "qemu:///system")
-        let error = await #expect(throws: LibvirtGPUError.self) {
+        let error = await #expect(throws: HandoverError.self) {
             try await machine.attachGPU(0, hostFileSystem: tree.fileSystem)
         }
-        guard case .stepFailed(let step, let reason, let rolledBack) = error else { Issue.record("\(String(describing: error))"); return }
+        guard case .stepFailed(let step, let reason, let rolledBack, _) = error else { Issue.record("\(String(describing: error))"); return }
         #expect(step == "node-device detach of 0000:05:00.1")
         #expect(reason.contains("libvirt:"))
         #expect(rolledBack)
         #expect(try domain.state() == .running)
         #expect(try !domain.liveXML().contains("ua-gpu0-fn"))
-        await #expect(throws: LibvirtGPUError.notInGuest(index: 0)) { try await machine.detachGPU(0, hostFileSystem: tree.fileSystem) }
+        await #expect(throws: HandoverError.notInGuest(index: 0)) { try await machine.detachGPU(0, hostFileSystem: tree.fileSystem) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GuestSupport
+import Handover
 import QMP
 import Testing
 import VMCore
@@ -78,12 +79,12 @@ struct HotSwapGuestTests {
         let scratch = try Scratch()
         let loaded = try scratch.define("twiceswap", Self.hotStandIn(bed))
         let machine = try scratch.machine(loaded)
-        await #expect(throws: SwapError.self) { try await machine.attachGPU(0) }  // not running
+        await #expect(throws: HandoverError.self) { try await machine.attachGPU(0) }  // not running
         _ = try await machine.up()
         try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
-        await #expect(throws: SwapError.self) { try await machine.attachGPU(1) }  // no such GPU
+        await #expect(throws: HandoverError.self) { try await machine.attachGPU(1) }  // no such GPU
         _ = try await machine.attachGPU(0)
-        await #expect(throws: SwapError.self) { try await machine.attachGPU(0) }  // already in
+        await #expect(throws: HandoverError.self) { try await machine.attachGPU(0) }  // already in
         // `vm down` of a VM holding a hot GPU clears the journal (stand-ins have no host side).
         #expect(try await machine.down(timeout: .seconds(1), force: true) == .quit)
         #expect(try machine.swapper().journal.read() == nil)

@@ -1,4 +1,5 @@
 import Foundation
+import Handover
 import HostLinux
 import HostLinuxFakes
 import Logging
@@ -77,7 +78,7 @@ struct HotSwapHostTests {
         do {
             _ = try await rig.swapper.attach(gpu: 0, client: client)
             Issue.record("attach should have been refused")
-        } catch let error as SwapError {
+        } catch let error as HandoverError {
             #expect(error.description.contains("4242 Xorg (/dev/nvidia0)"))
         }
         #expect(rig.onOriginalDrivers)
@@ -93,7 +94,7 @@ struct HotSwapHostTests {
         do {
             _ = try await rig.swapper.attach(gpu: 0, client: client)
             Issue.record("attach should have failed")
-        } catch let SwapError.stepFailed(step, reason, rolledBack) {
+        } catch let HandoverError.stepFailed(step, reason, rolledBack, _) {
             #expect(step == "binding 0000:05:00.1 to vfio-pci")
             #expect(reason.contains("did not finish within 0.3 s"))
             #expect(rolledBack)
@@ -217,7 +218,7 @@ struct HotSwapHostTests {
                 default: _ = try await rig.swapper.attach(gpu: 0, client: try await rig.client())
                 }
                 Issue.record("\(attempt) should have refused the journal")
-            } catch SwapError.untrustedJournal(let path, let why) {
+            } catch HandoverError.untrustedJournal(let path, let why) {
                 #expect(path == rig.tree.rootPath + "/journal.json")
                 #expect(why == reason)
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Handover
 import QEMU
 import VMCore
 

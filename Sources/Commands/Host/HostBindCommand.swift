@@ -1,4 +1,5 @@
 import ArgumentParser
+import Handover
 import HostLinux
 import VMCore
 
@@ -66,8 +67,7 @@ public struct HostBindCommand: ParsableCommand {
         case .vfio:
             holders = HolderScanner(fileSystem: fileSystem).holders(of: verified.functions)
             if !holders.isEmpty && !force {
-                let names = holders.map { "\($0.pid) \($0.command) (\($0.deviceNode))" }.joined(separator: ", ")
-                throw HostCommandError("processes hold the card: \(names); stop them or use --force")
+                throw HostCommandError(HandoverError.holdersMessage(holders))
             }
             let bindings = try binder.bindSlotToVFIO(verified)
             try store.save(bindings, for: slot)

@@ -1,4 +1,5 @@
 import Foundation
+import Handover
 import HostLinux
 import VMCore
 

@@ -1,4 +1,5 @@
 import Foundation
+import Handover
 import HostLinux
 import Logging
 import QMP
@@ -12,7 +13,8 @@ public struct GPUSwapper: Sendable {
     public let journal: SwapJournalStore
     /// Moves functions between drivers (its timeouts can be tuned).
     public var binder: DriverBinder
-    public let holders: HolderScanner
+    /// The IOMMU group and holder checks before a card leaves the host.
+    public let preCheck: HostPreCheck
     public let logger: Logger
     /// How long the guest may take to release the GPU after `device_del`.
     public var unplugTimeout: Duration = .seconds(30)
@@ -24,7 +26,7 @@ public struct GPUSwapper: Sendable {
         self.spec = spec
         self.journal = journal
         self.binder = DriverBinder(fileSystem: fileSystem)
-        self.holders = HolderScanner(fileSystem: fileSystem)
+        self.preCheck = HostPreCheck(fileSystem: fileSystem)
         self.logger = logger
     }
 
@@ -34,9 +36,9 @@ public struct GPUSwapper: Sendable {
     }
 
     func hotGPU(_ index: Int) throws -> GPUPassthrough {
-        guard spec.gpus.indices.contains(index) else { throw SwapError.noSuchGPU(index: index, count: spec.gpus.count) }
+        guard spec.gpus.indices.contains(index) else { throw HandoverError.noSuchGPU(index: index, count: spec.gpus.count) }
         let gpu = spec.gpus[index]
-        guard gpu.plug == .hot else { throw SwapError.bootPlugged(index: index) }
+        guard gpu.plug == .hot else { throw HandoverError.bootPlugged(index: index) }
         return gpu
     }
 
@@ -70,13 +72,13 @@ public struct GPUSwapper: Sendable {
     }
 
     /// The recorded swap, or nil; a journal this VM's swaps could not have written is refused
-    /// before anything is touched (``SwapError/untrustedJournal(path:reason:)``).
+    /// before anything is touched (``HandoverError/untrustedJournal(path:reason:)``).
     func recordedSwap() throws -> SwapJournal? {
         let read: SwapJournal?
         do {
             read = try journal.read()
         } catch is DecodingError {
-            throw SwapError.untrustedJournal(path: journal.path, reason: "it is not a swap journal vm wrote")
+            throw HandoverError.untrustedJournal(path: journal.path, reason: "it is not a swap journal vm wrote")
         }
         guard let record = read else { return nil }
         // A GPU given by its slot alone has its functions read from the host (`vm down` does not resolve them).
@@ -84,7 +86,7 @@ public struct GPUSwapper: Sendable {
         let resolved = spec.resolvedForLaunch(exists: { _ in false },
                                               functionsOfSlot: { ((try? devices.functions(of: $0)) ?? []).map(\.address) })
         if let reason = Self.problem(with: record, spec: resolved) {
-            throw SwapError.untrustedJournal(path: journal.path, reason: reason)
+            throw HandoverError.untrustedJournal(path: journal.path, reason: reason)
         }
         return record
     }
@@ -112,19 +114,16 @@ public struct GPUSwapper: Sendable {
     public func attach(gpu index: Int, client: QMPClient, force: Bool = false) async throws -> SwapReport {
         let gpu = try hotGPU(index)
         if let pending = try recordedSwap() {
-            throw pending.gpu == index && pending.phase == .inGuest ? SwapError.alreadyInGuest(index: index) : SwapError.pendingSwap(pending.phase)
+            throw pending.gpu == index && pending.phase == .inGuest ? HandoverError.alreadyInGuest(index: index, aliases: [])
+                : HandoverError.pendingSwap(phase: pending.phase.rawValue)
         }
         var clock = SwapClock()
         let devices = devices(of: index)
         var verified: VerifiedSlot?
         var originals: [FunctionBinding] = []
         if gpu.device == .vfioPCI {
-            let slot = try binder.verify(gpu.slot ?? gpu.functions[0].pciSlot)
-            let held = holders.holders(of: slot.functions.filter { gpu.functions.contains($0.address) })
-            if !held.isEmpty {
-                guard force else { throw SwapError.heldByHost(held) }
-                logger.warning("continuing although host processes hold the card (--force)")
-            }
+            let (slot, held) = try preCheck.verify(gpu.slot ?? gpu.functions[0].pciSlot, functions: gpu.functions)
+            if let warning = try HostPreCheck.refuseHolders(held, force: force) { logger.warning("\(warning)") }
             originals = slot.functions.filter { gpu.functions.contains($0.address) }
                 .map { FunctionBinding(address: $0.address, originalDriver: $0.driver, originalOverride: $0.driverOverride) }
             verified = slot
@@ -153,7 +152,7 @@ public struct GPUSwapper: Sendable {
             step = "query-pci"
             let present = Set(try await clock.waiting { try await client.queryPCI() }.map(\.qdevID))
             let missing = devices.map(\.id).filter { !present.contains($0) }
-            guard missing.isEmpty else { throw SwapError.notVisibleInGuest(missing) }
+            guard missing.isEmpty else { throw HandoverError.notVisibleInGuest(missing, backend: .qemu) }
             record.phase = .inGuest
             try journal.write(record)
             try checkpoint(.inGuest, "done")
@@ -162,7 +161,7 @@ public struct GPUSwapper: Sendable {
         } catch {
             logger.error("attach failed at \(step): \(error); rolling back")
             let rolledBack = (try? await undo(record, client: client)) != nil
-            throw SwapError.stepFailed(step: step, reason: "\(error)", rolledBack: rolledBack)
+            throw HandoverError.stepFailed(step: step, reason: "\(error)", rolledBack: rolledBack, backend: .qemu)
         }
         return clock.report(gpu: index, devices: devices.map(\.id), steps: steps)
     }
@@ -172,8 +171,8 @@ public struct GPUSwapper: Sendable {
     /// Takes GPU `index` back from the guest and returns its functions to their original drivers.
     public func detach(gpu index: Int, client: QMPClient) async throws -> SwapReport {
         _ = try hotGPU(index)
-        guard let record = try recordedSwap(), record.gpu == index else { throw SwapError.notInGuest(index: index) }
-        guard record.phase == .inGuest else { throw SwapError.pendingSwap(record.phase) }
+        guard let record = try recordedSwap(), record.gpu == index else { throw HandoverError.notInGuest(index: index) }
+        guard record.phase == .inGuest else { throw HandoverError.pendingSwap(phase: record.phase.rawValue) }
         var clock = SwapClock()
         let steps = try await undo(record, client: client, clock: &clock)
         return clock.report(gpu: index, devices: record.deviceIDs, steps: steps)
@@ -264,33 +263,10 @@ public struct GPUSwapper: Sendable {
             let still = Set(try await client.queryPCI().map(\.qdevID))
             let remaining = ids.filter(still.contains)
             guard remaining.isEmpty else {
-                throw SwapError.unplugTimedOut(stillPresent: remaining, seconds: unplugTimeout.seconds)
+                throw HandoverError.unplugTimedOut(stillPresent: remaining, timeout: unplugTimeout)
             }
         }
     }
-}
-
-/// Splits a swap's time into waiting on QEMU/the guest and everything else.
-struct SwapClock {
-    let started = ContinuousClock.now
-    var waited: Duration = .zero
-
-    mutating func waiting<T>(_ body: () async throws -> T) async throws -> T {
-        let start = ContinuousClock.now
-        defer { waited += ContinuousClock.now - start }
-        return try await body()
-    }
-
-    func report(gpu: Int, devices: [String], steps: [String]) -> SwapReport {
-        let total = ContinuousClock.now - started
-        return SwapReport(gpu: gpu, devices: devices, ownWorkMilliseconds: (total - waited).milliseconds,
-                          waitingMilliseconds: waited.milliseconds, steps: steps)
-    }
-}
-
-extension Duration {
-    var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
-    var seconds: Double { milliseconds / 1000 }
 }
 
 extension GPUFunctionDevice {

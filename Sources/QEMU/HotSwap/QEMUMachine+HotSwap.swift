@@ -1,3 +1,4 @@
+import Handover
 import HostLinux
 import QMP
 import VMCore
@@ -38,7 +39,7 @@ extension QEMUMachine {
 
     /// A QMP connection to this VM, which must be running.
     func runningClient() async throws -> QMPClient {
-        guard case .alive = probe() else { throw SwapError.vmNotRunning(spec.name.rawValue) }
+        guard case .alive = probe() else { throw HandoverError.notRunning(name: spec.name.rawValue, backend: .qemu) }
         return try await QMPClient.connect(path: qmpSocket, timeout: .seconds(5), logger: logger)
     }
 
