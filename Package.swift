@@ -65,7 +65,7 @@ let package = Package(
         // libvirt backend: a safe layer over the C API, the libvirt-run VM and its GPU hand-overs.
         .target(
             name: "Libvirt",
-            dependencies: ["VMCore", "HostLinux", "CLibvirt", "LibvirtXML", "Handover"],
+            dependencies: ["VMCore", "HostLinux", "CLibvirt", "LibvirtXML", "Handover", "QMP"],
             linkerSettings: [.linkedLibrary("virt"), .linkedLibrary("virt-qemu")]
         ),
         // QEMU guest agent client (qemu-ga's JSON-line protocol over the QMP module's transport).

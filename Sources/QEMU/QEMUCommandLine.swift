@@ -74,7 +74,7 @@ public enum QEMUCommandLine {
         args += [
             "-chardev", "socket,id=serial0,path=\(escape(paths.consoleSocket)),server=on,wait=off,logfile=\(escape(paths.serialLog))",
             "-serial", "chardev:serial0",
-            "-chardev", "socket,id=qmp0,path=\(escape(spec.qmpSocket ?? paths.qmpSocket)),server=on,wait=off",
+            "-chardev", "socket,id=qmp0,path=\(escape(spec.qmpSocket(in: paths))),server=on,wait=off",
             "-mon", "chardev=qmp0,mode=control",
         ]
         if spec.guestAgent {
@@ -238,9 +238,15 @@ public enum QEMUCommandLine {
     static func display(_ spec: VMSpec) -> [String] {
         switch spec.display.kind {
         case .none: return ["-display", "none"]
-        case .std: return ["-device", "VGA", "-display", "none", "-vnc", spec.display.vnc ?? "127.0.0.1:0"]
-        case .virtio: return ["-device", "virtio-vga", "-display", "none", "-vnc", spec.display.vnc ?? "127.0.0.1:0"]
+        case .std: return ["-device", "VGA", "-display", "none"] + vnc(spec.display)
+        case .virtio: return ["-device", "virtio-vga", "-display", "none"] + vnc(spec.display)
         }
+    }
+
+    /// `-vnc` for an emulated display that has one (the parser gives it ``DisplaySpec/defaultVNC``
+    /// unless the definition names another).
+    static func vnc(_ display: DisplaySpec) -> [String] {
+        display.vnc.map { ["-vnc", $0] } ?? []
     }
 }
 

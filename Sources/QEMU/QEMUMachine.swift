@@ -60,7 +60,7 @@ public struct QEMUMachine: VMBackend {
         self.passthroughProblems = passthroughProblems
     }
 
-    var qmpSocket: String { spec.qmpSocket ?? paths.qmpSocket }
+    var qmpSocket: String { spec.qmpSocket(in: paths) }
 
     // MARK: - Runtime files
 

@@ -152,7 +152,7 @@ public struct SessionRunner: Sendable {
         switch condition {
         case .event(let name):
             try requireRunning()
-            let client = try await QMPClient.connect(path: machine.spec.qmpSocket ?? machine.paths.qmpSocket)
+            let client = try await QMPClient.connect(path: machine.spec.qmpSocket(in: machine.paths))
             defer { client.close() }
             for await event in client.events(matching: .named(name)) {
                 return "\(event.name) at \(String(format: "%.1f", (ContinuousClock.now - started).sessionSeconds)) s"

@@ -11,6 +11,9 @@ public struct LoadedDefinition: Sendable {
         self.spec = spec
         self.paths = paths
     }
+
+    /// Where the VM's QMP socket is (see ``VMSpec/qmpSocket(in:)``).
+    public var qmpSocket: String { spec.qmpSocket(in: paths) }
 }
 
 /// Why a definition could not be found or read.

@@ -430,6 +430,8 @@ public struct DefinitionParser: Sendable {
                 reader.issues.report(reader.keyPath("vnc"), "vnc needs an emulated display", fix: "set type = \"std\" or remove vnc")
             }
             display.vnc = vnc
+        } else if display.kind != .none {
+            display.vnc = DisplaySpec.defaultVNC
         }
         return display
     }

@@ -57,6 +57,12 @@ public enum PCIHotplug: String, Sendable, CaseIterable {
 }
 
 extension VMSpec {
+    /// Where the orchestrator's QMP socket is: the definition's `qmp_socket`, else the VM's
+    /// runtime folder. Every user of the socket asks here.
+    public func qmpSocket(in paths: VMPaths) -> String {
+        qmpSocket ?? paths.qmpSocket
+    }
+
     /// The QEMU arguments that turn q35's ACPI hot-plug off, so that the root ports use native
     /// PCIe hot-plug, for `hotplug = "pcie"`; empty otherwise (ACPI hot-plug is QEMU's default).
     public var nativeHotplugArguments: [String] {
@@ -252,8 +258,11 @@ public struct DisplaySpec: Sendable, Equatable {
         case virtio
     }
     public var kind: Kind = .none
-    /// VNC display for the emulated screen, e.g. `127.0.0.1:0`; nil = no VNC.
+    /// VNC display for the emulated screen, e.g. `127.0.0.1:0`; nil = no VNC. The parser gives an
+    /// emulated display ``defaultVNC`` when the definition names none, for both backends.
     public var vnc: String?
+    /// The VNC display of an emulated screen whose definition names none.
+    public static let defaultVNC = "127.0.0.1:0"
     public init() {}
 }
 

@@ -18,7 +18,7 @@ enum ExtrasStaging {
         }
         do {
             let drive = try await ExtrasAttacher.attach(iso: result.iso, vm: loaded.spec.name.rawValue,
-                                                        qmpSocket: loaded.spec.qmpSocket ?? loaded.paths.qmpSocket, logger: logger)
+                                                        qmpSocket: loaded.qmpSocket, logger: logger)
             return (result, "loaded into the running VM's CD drive \(drive.qdev.isEmpty ? drive.device : drive.qdev)")
         } catch {
             return (result, "not loaded now: \(error)")

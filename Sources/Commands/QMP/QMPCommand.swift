@@ -72,8 +72,12 @@ struct QMPCommand: AsyncParsableCommand {
             if let uri = LibvirtQMP.uri(forVM: name) {
                 return try runThroughLibvirt(uri: uri, name: name, invocation: invocation)
             }
-            let layout = StateLayout(environment: ProcessEnvironment.current, uid: getuid())
-            path = layout.paths(for: try VMName(name)).qmpSocket
+            if let loaded = try? CommandSupport.loader.load(name) {
+                path = loaded.qmpSocket
+            } else {
+                let layout = StateLayout(environment: ProcessEnvironment.current, uid: getuid())
+                path = layout.paths(for: try VMName(name)).qmpSocket
+            }
         }
         let client = try await QMPClient.connect(
             path: path, options: QMPClient.Options(wireLog: debug ? .standardError : nil), logger: logger)

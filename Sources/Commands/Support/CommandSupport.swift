@@ -82,7 +82,7 @@ enum CommandSupport {
     static func qmp(_ loaded: LoadedDefinition, debug: Bool = false) async throws -> QMPClient {
         let vm = loaded.spec.name.rawValue
         do {
-            return try await QMPClient.connect(path: loaded.paths.qmpSocket, logger: logger(debug: debug))
+            return try await QMPClient.connect(path: loaded.qmpSocket, logger: logger(debug: debug))
         } catch {
             throw CommandFailure("cannot reach the QEMU of \(vm): \(error); `vm up \(vm)` starts it")
         }
