@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "LibvirtTests",
             dependencies: [
-                "Libvirt", "LibvirtXML", "VMCore", "HostLinux", "HostLinuxFakes", "GuestSupport", "QMP", "Handover",
+                "Libvirt", "LibvirtXML", "VMCore", "HostLinux", "HostLinuxFakes", "GuestSupport", "QMP", "Handover", "QEMU",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],

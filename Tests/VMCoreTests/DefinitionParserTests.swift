@@ -207,3 +207,11 @@ func badSizes(text: String) {
     ])
     #expect(errors("name = \"mismatch\"", file: "/vm/defs/mismatch.toml") == [])
 }
+
+/// An emulated display without `vnc` gets the default VNC in the definition itself, so both
+/// backends show it; a headless VM has none.
+@Test func emulatedDisplayGetsTheDefaultVNC() throws {
+    #expect(try parse("[display]\ntype = \"std\"").display.vnc == DisplaySpec.defaultVNC)
+    #expect(try parse("[display]\ntype = \"virtio\"\nvnc = \"127.0.0.1:4\"").display.vnc == "127.0.0.1:4")
+    #expect(try parse("").display.vnc == nil)
+}
