@@ -8,6 +8,12 @@ enum XMLValidator {
     }
 
     static func validateDomain(_ xml: String) throws -> Result {
+        try runOnFile(xml, "/usr/bin/virt-xml-validate") { [$0, "domain"] }
+    }
+
+    /// Writes `xml` to a file of its own, runs `program` with `arguments(file)` and returns its
+    /// exit status and combined output; the file is removed afterwards.
+    static func runOnFile(_ xml: String, _ program: String, arguments: (String) -> [String]) throws -> Result {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("vm-libvirt-xml-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -15,8 +21,8 @@ enum XMLValidator {
         let file = directory.appendingPathComponent("domain.xml")
         try xml.write(to: file, atomically: true, encoding: .utf8)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/virt-xml-validate")
-        process.arguments = [file.path, "domain"]
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments(file.path)
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
