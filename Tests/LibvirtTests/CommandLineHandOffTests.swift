@@ -65,6 +65,10 @@ import Testing
         let qmp = try await Self.run(vm, ["qmp", name, "query-status"], in: scratch)
         #expect(qmp.status == .exited(0), "\(qmp.error)")
         #expect(qmp.output.contains("prelaunch") || qmp.output.contains("paused"), "\(qmp.output)")
+        // The definition's path names the VM as well as its name does.
+        let byPath = try await Self.run(vm, ["qmp", "\(scratch.root)/d/\(name).toml", "query-status"], in: scratch)
+        #expect(byPath.status == .exited(0), "\(byPath.error)")
+        #expect(byPath.output == qmp.output)
 
         let down = try await Self.run(vm, ["down", name, "--force"], in: scratch)
         #expect(down.status == .exited(5), "libvirt destroyed it: \(down.output)\(down.error)")

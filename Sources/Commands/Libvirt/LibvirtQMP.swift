@@ -21,13 +21,6 @@ enum LibvirtQMP {
         }
     }
 
-    /// The libvirt URI of VM `name` when its definition picks the libvirt backend; nil when the
-    /// definition is missing or uses QEMU directly (then `vm qmp` uses the VM's own socket).
-    static func uri(forVM name: String) -> String? {
-        guard let loaded = try? CommandSupport.loader.load(name), case .libvirt(let uri) = loaded.spec.backend else { return nil }
-        return uri
-    }
-
     /// Sends `command` to libvirt domain `name` and returns QMP's `return` value; an `error` reply throws.
     static func execute(uri: String, domain name: String, command: String, arguments: [String: JSONValue]?) throws -> JSONValue {
         var object: [String: JSONValue] = ["execute": .string(command)]

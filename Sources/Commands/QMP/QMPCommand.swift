@@ -69,10 +69,12 @@ struct QMPCommand: AsyncParsableCommand {
         switch invocation.target {
         case .socket(let socket): path = socket
         case .vm(let name):
-            if let uri = LibvirtQMP.uri(forVM: name) {
-                return try runThroughLibvirt(uri: uri, name: name, invocation: invocation)
-            }
+            // A definition (by name or path) says where its QMP is; a VM without one is looked
+            // up in the runtime folder by name.
             if let loaded = try? CommandSupport.loader.load(name) {
+                if case .libvirt(let uri) = loaded.spec.backend {
+                    return try runThroughLibvirt(uri: uri, name: loaded.spec.name.rawValue, invocation: invocation)
+                }
                 path = loaded.qmpSocket
             } else {
                 let layout = StateLayout(environment: ProcessEnvironment.current, uid: getuid())
