@@ -109,6 +109,7 @@ let package = Package(
 
         .testTarget(name: "QMPTests", dependencies: ["QMP", .product(name: "Subprocess", package: "swift-subprocess")]),
         .testTarget(name: "VMCoreTests", dependencies: ["VMCore"]),
+        .testTarget(name: "HandoverTests", dependencies: ["Handover", "HostLinux"]),
         // Fake host trees and a fake kernel for host-side tests (shared by test targets).
         .target(name: "HostLinuxFakes", dependencies: ["HostLinux", "VMCore"], path: "Tests/HostLinuxFakes"),
         .testTarget(name: "HostLinuxTests", dependencies: ["HostLinux", "HostLinuxFakes", "VMCore"], exclude: ["Golden"]),
