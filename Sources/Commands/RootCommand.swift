@@ -11,6 +11,7 @@ public struct RootCommand: AsyncParsableCommand {
             QMPCommand.self, SessionCommand.self,
             HostCommand.self, GPUCommand.self,
             GuestCommand.self, ExtrasCommand.self, NetCommand.self,
+            SuperviseCommand.self,
         ]
     )
 

@@ -62,11 +62,13 @@ struct BackgroundLaunchTests {
     @Test func aBinaryThatCannotRunIsRefusedAtOnce() async throws {
         let scratch = try Scratch()
         let log = "\(scratch.root)/q.log"
+        let supervisor = SupervisorInvocation(executable: try BuiltExecutable.path("vm"), definitionFile: "\(scratch.root)/x.toml",
+                                              paths: VMPaths(runtimeDirectory: "\(scratch.root)/r", stateDirectory: scratch.root))
         #expect(throws: LaunchError.spawnFailed(executable: "/nonexistent/qemu", errno: ENOENT)) {
-            try QEMULauncher(executable: "/nonexistent/qemu").start(arguments: [], logFile: log)
+            try QEMULauncher(executable: "/nonexistent/qemu").start(arguments: [], logFile: log, supervisor: supervisor)
         }
         #expect(throws: LaunchError.spawnFailed(executable: "/bin/true", errno: ENOENT)) {
-            try QEMULauncher(executable: "/bin/true").start(arguments: [], logFile: "\(scratch.root)/missing/q.log")
+            try QEMULauncher(executable: "/bin/true").start(arguments: [], logFile: "\(scratch.root)/missing/q.log", supervisor: supervisor)
         }
     }
 

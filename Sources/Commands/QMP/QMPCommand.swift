@@ -78,6 +78,8 @@ struct QMPCommand: AsyncParsableCommand {
         defer { client.close() }
         let names = Set(filter)
         let stream = events ? client.events(matching: names.isEmpty ? .all : .named(names)) : nil
+        // Whatever the filter, a SHUTDOWN tells a polite end from QEMU dying under the follower.
+        let shutdowns = events ? client.events(matching: .named("SHUTDOWN")) : nil
         if let command = invocation.command {
             let reply = try await client.execute(
                 command.name, arguments: command.arguments, timeout: timeout.map { .milliseconds(Int64($0 * 1000)) })
@@ -90,6 +92,27 @@ struct QMPCommand: AsyncParsableCommand {
             fflush(nil)
             seen += 1
             if let count, seen >= count { return }
+        }
+        var shutDown = false
+        for await _ in shutdowns ?? AsyncStream { $0.finish() } {
+            shutDown = true
+            break
+        }
+        guard shutDown else { throw QMPFollowError(target: invocation.target) }
+    }
+
+    /// The monitor closed under `vm qmp --events` without a SHUTDOWN event first: QEMU was killed
+    /// or crashed (or its supervisor died).
+    struct QMPFollowError: Error, CustomStringConvertible {
+        let target: QMPInvocation.Target
+
+        var description: String {
+            switch target {
+            case .vm(let name):
+                return "the monitor of \(name) closed without a SHUTDOWN event: QEMU ended (killed or crashed) or its supervisor died; `vm status \(name)` says which"
+            case .socket(let path):
+                return "the monitor at \(path) closed without a SHUTDOWN event: QEMU ended (killed or crashed)"
+            }
         }
     }
 
