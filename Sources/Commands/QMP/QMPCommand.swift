@@ -44,11 +44,18 @@ struct QMPCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Log every QMP message to standard error.")
     var debug = false
 
+    @Flag(name: .long, help: "Print the VM's QMP socket (served by its supervisor, for other QMP tools) and exit.")
+    var socketPath = false
+
     @Argument(help: ArgumentHelp("The VM name (unless --socket), the command and its key=value arguments.",
                                  valueName: "name command key=value"))
     var words: [String] = []
 
     func validate() throws {
+        if socketPath {
+            guard words.count == 1, socket == nil, json == nil, !events else { throw ValidationError("--socket-path takes the VM name and nothing else") }
+            return
+        }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
         if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be positive") }
         if !events, !filter.isEmpty || count != nil { throw ValidationError("--filter and --count need --events") }
@@ -60,6 +67,10 @@ struct QMPCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if socketPath {
+            let loaded = try CommandSupport.loader.load(words[0])
+            return print(loaded.spec.qmpSocket ?? loaded.paths.qmpSocket)
+        }
         let invocation = try invocation()
         var logger = Logger(label: "vm.qmp")
         logger.logLevel = debug ? .debug : .warning
