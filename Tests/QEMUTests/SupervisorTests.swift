@@ -146,18 +146,20 @@ struct SupervisorTests {
             ["VM_HOME": "\(scratch.root)/d", "VM_RUNTIME_DIR": "\(scratch.root)/r", "VM_STATE_DIR": "\(scratch.root)/s"]) { $1 }
 
         // Each follower prints query-status's reply first: then it is subscribed.
-        let followers = try (0..<3).map { _ in try VMProcess(vm, ["qmp", "crowd", "query-status", "--events", "--raw"], environment) }
+        let followers = try (0..<3).map { index in
+            try VMProcess(vm, ["qmp", "crowd", "query-status", "--events", "--raw"], environment, log: "\(scratch.root)/follower\(index)")
+        }
         for follower in followers { try await follower.awaitOutput(containing: "\"running\"") }
         let stop = Atomic<Bool>(false)
         let statusLoop = Task.detached {
             var runs: [Int32] = []
             while !stop.load(ordering: .acquiring) {
-                let status = try VMProcess(vm, ["status", "crowd"], environment)
+                let status = try VMProcess(vm, ["status", "crowd"], environment, log: "\(scratch.root)/status")
                 runs.append(await status.exitStatus())
             }
             return runs
         }
-        let down = try VMProcess(vm, ["down", "crowd", "--timeout", "60"], environment)
+        let down = try VMProcess(vm, ["down", "crowd", "--timeout", "60"], environment, log: "\(scratch.root)/down")
         #expect(await down.exitStatus() == 0, "\(down.output)")
         #expect(down.output.contains("crowd powered off (ACPI power button)"), "\(down.output)")
         stop.store(true, ordering: .releasing)
@@ -170,41 +172,28 @@ struct SupervisorTests {
     }
 }
 
-/// A `vm` process whose output (stdout and stderr together) is collected.
+/// A `vm` process whose output (stdout and stderr together) goes to a file.
 final class VMProcess: Sendable {
     private let process: Process
-    private let collected = Collected()
-    /// Signalled when the output reaches its end.
-    private let drained = DispatchSemaphore(value: 0)
+    private let log: String
 
-    init(_ executable: String, _ arguments: [String], _ environment: [String: String]) throws {
+    init(_ executable: String, _ arguments: [String], _ environment: [String: String], log: String) throws {
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
+        process.standardOutput = output
+        process.standardError = output
         process.standardInput = FileHandle.nullDevice
         self.process = process
-        pipe.fileHandleForReading.readabilityHandler = { [collected, drained] handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                drained.signal()
-            } else {
-                collected.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
-            }
-        }
+        self.log = log
         try process.run()
+        try output.close()
     }
 
-    var output: String { collected.text.withLock { $0 } }
-
-    /// The output so far (a class, so that the reading handler can share it).
-    private final class Collected: Sendable {
-        let text = Mutex("")
-    }
+    var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 
     /// Waits (at most two minutes) until the output holds `text`.
     func awaitOutput(containing text: String) async throws {
@@ -217,12 +206,10 @@ final class VMProcess: Sendable {
         }
     }
 
-    /// Waits for the process to end and its output to be read.
+    /// Waits for the process to end.
     func exitStatus() async -> Int32 {
-        await Task.detached { [process, drained] in
+        await Task.detached { [process] in
             process.waitUntilExit()
-            drained.wait()
-            drained.signal()
             return process.terminationStatus
         }.value
     }

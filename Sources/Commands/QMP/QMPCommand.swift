@@ -95,6 +95,7 @@ struct QMPCommand: AsyncParsableCommand {
             let reply = try await client.execute(
                 command.name, arguments: command.arguments, timeout: timeout.map { .milliseconds(Int64($0 * 1000)) })
             print(raw ? JSONWriter.string(reply, sortedKeys: true) : JSONWriter.pretty(reply))
+            fflush(nil)
         }
         guard let stream else { return }
         var seen = 0
