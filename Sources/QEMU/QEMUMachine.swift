@@ -378,11 +378,6 @@ public struct QEMUMachine: VMBackend {
     /// Stops the VM: ACPI power button and up to `timeout` for the guest to power off, then
     /// `quit`, then SIGTERM, then SIGKILL. `force` starts at `quit`. A hot-plugged GPU goes back
     /// to its host drivers afterwards unless `keepGPUOnVFIO`.
-    public func down(timeout: Duration, force: Bool = false) async throws -> DownOutcome {
-        try await down(timeout: timeout, force: force, keepGPUOnVFIO: false)
-    }
-
-    /// ``down(timeout:force:)`` with the choice of leaving a hot-plugged GPU on vfio-pci.
     ///
     /// The VM's supervisor does the escalation (``VMSupervisor/Command/down``) and the teardown,
     /// then disconnects; the outcome is what the run record says ended QEMU. Other clients of

@@ -51,9 +51,6 @@ public final class QMPServer: Sendable {
         thread.start()
     }
 
-    /// Number of connected clients.
-    public var clientCount: Int { clients.withLock { $0.open.count } }
-
     /// Sends `event` to every client that has negotiated.
     public func broadcast(_ event: QMPEvent) {
         var message: [String: JSONValue] = ["event": .string(event.name)]

@@ -33,12 +33,7 @@ struct DownCommand: AsyncParsableCommand {
         let loaded = try CommandSupport.loader.load(name)
         let backend = try backendOptions.resolve(loaded.spec.backend)
         let machine = try CommandSupport.backend(loaded, backend, logger: CommandSupport.logger(debug: global.debug))
-        let outcome: DownOutcome
-        if let qemu = machine as? QEMUMachine {
-            outcome = try await qemu.down(timeout: .seconds(timeout), force: force, keepGPUOnVFIO: keepGPUOnVFIO)
-        } else {
-            outcome = try await machine.down(timeout: .seconds(timeout), force: force)
-        }
+        let outcome = try await machine.down(timeout: .seconds(timeout), force: force, keepGPUOnVFIO: keepGPUOnVFIO)
         // The supervisor's record of the end, for a QEMU-backend VM that ran.
         let end = backend == .qemu && outcome != .notRunning
             ? RunRecordStore(path: loaded.paths.runRecord, vm: loaded.spec.name.rawValue).read().record?.end : nil
