@@ -6,6 +6,8 @@ public enum StartRefusal: Error, Equatable, CustomStringConvertible {
     case kvmBroken(detail: String)
     /// Passthrough devices plugged at boot are not ready (driver, IOMMU group); one line each.
     case passthroughNotReady([String])
+    /// The definition runs on the other backend already (`place` says where, with the pid).
+    case runsOnOtherBackend(name: String, place: String)
 
     public var description: String {
         let tcgHint = "set accelerator = \"tcg\" in the definition to run without KVM (much slower)"
@@ -16,6 +18,8 @@ public enum StartRefusal: Error, Equatable, CustomStringConvertible {
             return "KVM is present but broken on this host (\(detail)); \(tcgHint)"
         case .passthroughNotReady(let problems):
             return "passthrough devices are not ready:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+        case .runsOnOtherBackend(let name, let place):
+            return "\(name) already runs \(place); one definition runs on one backend at a time: `vm down \(name)` there first"
         }
     }
 }
