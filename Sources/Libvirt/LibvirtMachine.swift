@@ -76,6 +76,9 @@ public struct LibvirtMachine: VMBackend {
             throw StartRefusal.kvmMissing(reason: reason)
         }
         if connection.isLocal {
+            if let pid = OtherBackend.qemuBackendQEMU(named: name, paths: paths) {
+                throw StartRefusal.runsOnOtherBackend(name: name, place: "on the QEMU backend (vm's own QEMU, pid \(pid))")
+            }
             let problems = passthroughProblems(spec)
             guard problems.isEmpty else { throw StartRefusal.passthroughNotReady(problems) }
             try PrivateDirectory.make(paths.stateDirectory)

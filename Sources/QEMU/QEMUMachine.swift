@@ -163,6 +163,9 @@ public struct QEMUMachine: VMBackend {
             recovered = true
         case .clean: break
         }
+        if let pid = OtherBackend.libvirtQEMU(named: spec.name.rawValue) {
+            throw StartRefusal.runsOnOtherBackend(name: spec.name.rawValue, place: "on the libvirt backend (its QEMU has pid \(pid))")
+        }
         // A GPU left on vfio-pci by a crashed run or an interrupted swap goes back to the host
         // first, and what such a run changed on the host (huge pages, CPU isolation) is undone.
         try await returnGPUsLeftBehind()
