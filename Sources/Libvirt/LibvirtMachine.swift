@@ -163,4 +163,12 @@ public struct LibvirtMachine: VMBackend {
         case .destroyed: return .killed
         }
     }
+
+    /// The power button (or, with `force`, `virDomainDestroy`), without waiting: libvirtd carries on.
+    public func requestDown(timeout: Duration, force: Bool, keepGPUOnVFIO: Bool) async throws -> Bool {
+        let connection = try Self.connect(uri)
+        guard let domain = try connection.domainIfDefined(named: name), try domain.isActive() else { return false }
+        if force { try domain.destroy() } else { try domain.requestShutdown() }
+        return true
+    }
 }

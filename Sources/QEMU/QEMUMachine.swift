@@ -407,11 +407,7 @@ public struct QEMUMachine: VMBackend {
             defer { client.close() }
             // Subscribed to nothing: the stream finishes when the supervisor disconnects, after its teardown.
             let disconnected = client.events(matching: .named(Set<String>()))
-            let (seconds, attoseconds) = timeout.components
-            _ = try await client.execute(VMSupervisor.Command.down, arguments: [
-                "timeout": .double(Double(seconds) + Double(attoseconds) / 1e18), "force": .bool(force),
-                "keep_gpu_on_vfio": .bool(keepGPUOnVFIO),
-            ])
+            _ = try await client.execute(VMSupervisor.Command.down, arguments: Self.downArguments(timeout: timeout, force: force, keepGPUOnVFIO: keepGPUOnVFIO))
             for await _ in disconnected {}
             if let record = runRecord(), record.qemuPID == pid, let end = record.end {
                 // The supervisor undid the run's host changes made under its host root; what is
@@ -422,6 +418,24 @@ public struct QEMUMachine: VMBackend {
             // The supervisor went away before QEMU ended: adopt and ask again.
         }
         throw UpError.supervisorFailed(log: supervisorLogText)
+    }
+
+    /// Hands ``down(timeout:force:keepGPUOnVFIO:)`` to the supervisor and returns once it took it.
+    public func requestDown(timeout: Duration, force: Bool, keepGPUOnVFIO: Bool) async throws -> Bool {
+        guard case .alive(let pid) = probe() else {
+            _ = try await cleanUpStopped(keepGPUOnVFIO: keepGPUOnVFIO)
+            return false
+        }
+        let client = try await supervisorClient(pid: pid)
+        defer { client.close() }
+        _ = try await client.execute(VMSupervisor.Command.down, arguments: Self.downArguments(timeout: timeout, force: force, keepGPUOnVFIO: keepGPUOnVFIO))
+        return true
+    }
+
+    /// The arguments of the supervisor's `x-vm-down`.
+    static func downArguments(timeout: Duration, force: Bool, keepGPUOnVFIO: Bool) -> [String: JSONValue] {
+        let (seconds, attoseconds) = timeout.components
+        return ["timeout": .double(Double(seconds) + Double(attoseconds) / 1e18), "force": .bool(force), "keep_gpu_on_vfio": .bool(keepGPUOnVFIO)]
     }
 
     /// No QEMU runs: removes what a run nobody watched to its end left behind.
