@@ -105,6 +105,11 @@ public final class LibvirtDomain: @unchecked Sendable {
     }
 
     /// Asks the guest to power off (ACPI), waits up to `timeout` for it, then destroys the domain.
+    /// Presses the ACPI power button (`virDomainShutdown`) and returns at once.
+    public func requestShutdown() throws(LibvirtError) {
+        guard virDomainShutdown(pointer) == 0 else { throw LibvirtError.last("virDomainShutdown(\(name))") }
+    }
+
     public func shutdown(timeout: Duration, pollInterval: Duration = .milliseconds(200)) async throws -> ShutdownOutcome {
         guard try isRunning() else { return .alreadyOff }
         if virDomainShutdown(pointer) != 0 {

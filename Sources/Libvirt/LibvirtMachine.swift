@@ -76,6 +76,9 @@ public struct LibvirtMachine: VMBackend {
             throw StartRefusal.kvmMissing(reason: reason)
         }
         if connection.isLocal {
+            if let pid = OtherBackend.qemuBackendQEMU(named: name, paths: paths) {
+                throw StartRefusal.runsOnOtherBackend(name: name, place: "on the QEMU backend (vm's own QEMU, pid \(pid))")
+            }
             let problems = passthroughProblems(spec)
             guard problems.isEmpty else { throw StartRefusal.passthroughNotReady(problems) }
             try PrivateDirectory.make(paths.stateDirectory)
@@ -159,5 +162,13 @@ public struct LibvirtMachine: VMBackend {
         case .poweredOff: return .poweredOff
         case .destroyed: return .killed
         }
+    }
+
+    /// The power button (or, with `force`, `virDomainDestroy`), without waiting: libvirtd carries on.
+    public func requestDown(timeout: Duration, force: Bool, keepGPUOnVFIO: Bool) async throws -> Bool {
+        let connection = try Self.connect(uri)
+        guard let domain = try connection.domainIfDefined(named: name), try domain.isActive() else { return false }
+        if force { try domain.destroy() } else { try domain.requestShutdown() }
+        return true
     }
 }

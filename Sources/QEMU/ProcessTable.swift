@@ -1,4 +1,5 @@
 import Foundation
+import VMCore
 
 /// Reads process facts from procfs. A seam so lifecycle tests can inject dead or foreign pids.
 public protocol ProcessTable: Sendable {
@@ -34,8 +35,7 @@ public struct SystemProcessTable: ProcessTable {
     }
 
     public func commandLine(of pid: Int32) -> [String]? {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else { return nil }
-        return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        ProcFS.commandLine(of: pid)
     }
 
     @discardableResult

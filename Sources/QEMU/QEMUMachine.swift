@@ -163,6 +163,9 @@ public struct QEMUMachine: VMBackend {
             recovered = true
         case .clean: break
         }
+        if let pid = OtherBackend.libvirtQEMU(named: spec.name.rawValue) {
+            throw StartRefusal.runsOnOtherBackend(name: spec.name.rawValue, place: "on the libvirt backend (its QEMU has pid \(pid))")
+        }
         // A GPU left on vfio-pci by a crashed run or an interrupted swap goes back to the host
         // first, and what such a run changed on the host (huge pages, CPU isolation) is undone.
         try await returnGPUsLeftBehind()
@@ -404,11 +407,7 @@ public struct QEMUMachine: VMBackend {
             defer { client.close() }
             // Subscribed to nothing: the stream finishes when the supervisor disconnects, after its teardown.
             let disconnected = client.events(matching: .named(Set<String>()))
-            let (seconds, attoseconds) = timeout.components
-            _ = try await client.execute(VMSupervisor.Command.down, arguments: [
-                "timeout": .double(Double(seconds) + Double(attoseconds) / 1e18), "force": .bool(force),
-                "keep_gpu_on_vfio": .bool(keepGPUOnVFIO),
-            ])
+            _ = try await client.execute(VMSupervisor.Command.down, arguments: Self.downArguments(timeout: timeout, force: force, keepGPUOnVFIO: keepGPUOnVFIO))
             for await _ in disconnected {}
             if let record = runRecord(), record.qemuPID == pid, let end = record.end {
                 // The supervisor undid the run's host changes made under its host root; what is
@@ -419,6 +418,24 @@ public struct QEMUMachine: VMBackend {
             // The supervisor went away before QEMU ended: adopt and ask again.
         }
         throw UpError.supervisorFailed(log: supervisorLogText)
+    }
+
+    /// Hands ``down(timeout:force:keepGPUOnVFIO:)`` to the supervisor and returns once it took it.
+    public func requestDown(timeout: Duration, force: Bool, keepGPUOnVFIO: Bool) async throws -> Bool {
+        guard case .alive(let pid) = probe() else {
+            _ = try await cleanUpStopped(keepGPUOnVFIO: keepGPUOnVFIO)
+            return false
+        }
+        let client = try await supervisorClient(pid: pid)
+        defer { client.close() }
+        _ = try await client.execute(VMSupervisor.Command.down, arguments: Self.downArguments(timeout: timeout, force: force, keepGPUOnVFIO: keepGPUOnVFIO))
+        return true
+    }
+
+    /// The arguments of the supervisor's `x-vm-down`.
+    static func downArguments(timeout: Duration, force: Bool, keepGPUOnVFIO: Bool) -> [String: JSONValue] {
+        let (seconds, attoseconds) = timeout.components
+        return ["timeout": .double(Double(seconds) + Double(attoseconds) / 1e18), "force": .bool(force), "keep_gpu_on_vfio": .bool(keepGPUOnVFIO)]
     }
 
     /// No QEMU runs: removes what a run nobody watched to its end left behind.

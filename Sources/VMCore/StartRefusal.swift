@@ -9,6 +9,8 @@ public enum StartRefusal: Error, Equatable, CustomStringConvertible {
     /// The host keeps QEMU from attaching the guest's network card (bridge mode: QEMU's bridge
     /// helper or its `/etc/qemu/bridge.conf`); one line each, with its fix.
     case networkNotReady([String])
+    /// The definition runs on the other backend already (`place` says where, with the pid).
+    case runsOnOtherBackend(name: String, place: String)
 
     public var description: String {
         let tcgHint = "set accelerator = \"tcg\" in the definition to run without KVM (much slower)"
@@ -21,6 +23,8 @@ public enum StartRefusal: Error, Equatable, CustomStringConvertible {
             return "passthrough devices are not ready:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
         case .networkNotReady(let problems):
             return "the guest's network cannot be attached (`vm net check` shows more):\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+        case .runsOnOtherBackend(let name, let place):
+            return "\(name) already runs \(place); one definition runs on one backend at a time: `vm down \(name)` there first"
         }
     }
 }

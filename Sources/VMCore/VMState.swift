@@ -111,6 +111,9 @@ public protocol VMBackend: Sendable {
     /// `keepGPUOnVFIO` leaves a hot-plugged GPU on vfio-pci afterwards (a backend whose GPUs
     /// always go back, as libvirt's managed hostdevs do, ignores it).
     func down(timeout: Duration, force: Bool, keepGPUOnVFIO: Bool) async throws -> DownOutcome
+    /// `vm down --no-wait`: asks for the same and returns at once; the supervisor (or libvirtd)
+    /// carries on. False when the VM was not running.
+    func requestDown(timeout: Duration, force: Bool, keepGPUOnVFIO: Bool) async throws -> Bool
     /// Where the VM stands.
     func status() async -> VMStatusReport
 }

@@ -83,6 +83,24 @@ struct SupervisorTests {
         #expect(status.note?.hasPrefix("guest powered off at ") == true, "\(status.note ?? "no note")")
     }
 
+    @Test("vm down --no-wait: the supervisor takes the request and powers the guest off after the caller is gone")
+    func downWithoutWaiting() async throws {
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let loaded = try scratch.define("nowait", Self.definition(bed))
+        let machine = try scratch.machine(loaded)
+        _ = try await machine.up()
+        try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
+        let (watcher, disconnected) = try await Self.watchSupervisorEnd(loaded)
+        defer { watcher.close() }
+        #expect(try await machine.requestDown(timeout: .seconds(60), force: false, keepGPUOnVFIO: false))
+        #expect(FileManager.default.fileExists(atPath: loaded.paths.runtimeDirectory), "requestDown returned before the end")
+        #expect(await Self.finishes(disconnected), "the supervisor ends once the guest powered off")
+        let end = try #require(machine.runRecord()?.end)
+        #expect(end.cause == .guestPoweredOff && end.requestedBy == .downPowerButton)
+        #expect(try await machine.requestDown(timeout: .seconds(1), force: false, keepGPUOnVFIO: false) == false)
+    }
+
     @Test func killedQEMUIsTornDownAndRecorded() async throws {
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()

@@ -16,6 +16,7 @@ struct DownCommand: AsyncParsableCommand {
               vm down win11
               vm down win11 --timeout 20
               vm down win11 --force
+              vm down win11 --no-wait      # press the power button and return; vm status shows the end
             """)
 
     @Argument(help: VMNames.help, completion: VMNames.completion)
@@ -30,6 +31,9 @@ struct DownCommand: AsyncParsableCommand {
     @Flag(help: "Leave a hot-plugged GPU on vfio-pci after the VM stops (default: back to its host drivers). QEMU backend; libvirt's managed hostdevs always go back.")
     var keepGPUOnVFIO = false
 
+    @Flag(help: "Ask for the same and return at once (exit 0): the VM's supervisor (libvirtd on that backend) carries on; `vm status` shows how it ended.")
+    var noWait = false
+
     @OptionGroup var backendOptions: BackendOptions
 
     @OptionGroup var global: GlobalOptions
@@ -38,6 +42,13 @@ struct DownCommand: AsyncParsableCommand {
         let loaded = try CommandSupport.loader.load(name)
         let backend = try backendOptions.resolve(loaded.spec.backend)
         let machine = try CommandSupport.backend(loaded, backend, logger: CommandSupport.quietLogger(debug: global.debug))
+        if noWait {
+            let asked = try await machine.requestDown(timeout: .seconds(timeout), force: force, keepGPUOnVFIO: keepGPUOnVFIO)
+            let name = loaded.spec.name.rawValue
+            if global.json { return try CommandSupport.printJSON(["name": name, "outcome": asked ? "requested" : DownOutcome.notRunning.rawValue]) }
+            print(asked ? "\(name): \(force ? "ending it" : "power button pressed"); `vm status \(name)` shows when it has stopped" : "\(name) is not running")
+            return
+        }
         let waiting = force ? "stopping \(loaded.spec.name)" : "stopping \(loaded.spec.name): the guest has up to \(timeout) s to power off"
         let outcome = try await ProgressLine.during(waiting) {
             try await machine.down(timeout: .seconds(timeout), force: force, keepGPUOnVFIO: keepGPUOnVFIO)
