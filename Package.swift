@@ -12,7 +12,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
@@ -23,10 +22,7 @@ let package = Package(
             dependencies: [.product(name: "Logging", package: "swift-log")]
         ),
         // The VM definition (TOML), its validation and the state-dir layout.
-        .target(
-            name: "VMCore",
-            dependencies: ["TOMLKit"]
-        ),
+        .target(name: "VMCore"),
         // Linux host readers and writers (sysfs, procfs, boot configuration) over an injectable root.
         .target(
             name: "HostLinux",

@@ -81,10 +81,12 @@ public struct RootCommand: AsyncParsableCommand {
         root == command || root.configuration.subcommands.contains { isInTree(command, from: $0) }
     }
 
-    /// The one line a run-time failure prints (after `vm: `).
+    /// The one line a run-time failure prints (after `vm: `); an error Foundation threw about a
+    /// file is shown as what failed, where and the fix (``FileAccessError``), never as
+    /// `NSCocoaErrorDomain` text.
     static func runTimeMessage(_ error: any Error) -> String {
         if let validation = error as? ValidationError { return validation.message }
-        return message(for: error)
+        return message(for: FileAccessError.presentable(error))
     }
 }
 

@@ -16,16 +16,26 @@ public struct BindingRecordStore: Sendable {
         Self.directory + "/" + slot.description.replacingOccurrences(of: ":", with: "_") + ".json"
     }
 
-    /// The recorded bindings of `slot`, or nil.
-    public func load(_ slot: PCISlot) throws -> [FunctionBinding]? {
+    /// The recorded bindings of `slot`, or nil; a record that does not name exactly `functions`
+    /// (the slot's functions on this host) is refused with ``BindError/untrustedRecord(file:reason:)``.
+    public func load(_ slot: PCISlot, functions: [PCIAddress]) throws -> [FunctionBinding]? {
         guard fileSystem.exists(path(slot)) else { return nil }
-        return try JSONDecoder().decode([FunctionBinding].self, from: try fileSystem.readData(path(slot)))
+        let bindings: [FunctionBinding]
+        do {
+            bindings = try JSONDecoder().decode([FunctionBinding].self, from: try fileSystem.readData(path(slot)))
+        } catch let error as DecodingError {
+            throw BindError.untrustedRecord(file: path(slot), reason: "it is not a binding record (\(error))")
+        }
+        if let problem = FunctionBinding.problem(in: bindings, expected: functions) {
+            throw BindError.untrustedRecord(file: path(slot), reason: problem)
+        }
+        return bindings
     }
 
     /// Records `bindings` for `slot`, keeping the originals of functions already recorded (a second bind to
     /// vfio-pci must not forget the host driver).
     public func save(_ bindings: [FunctionBinding], for slot: PCISlot) throws {
-        let existing = (try load(slot)) ?? []
+        let existing = (try load(slot, functions: bindings.map(\.address))) ?? []
         let merged = bindings.map { binding in existing.first { $0.address == binding.address } ?? binding }
         _ = try fileSystem.createDirectories(Self.directory)
         let encoder = JSONEncoder()

@@ -37,6 +37,8 @@ public enum BindError: Error, Sendable, Equatable, CustomStringConvertible {
     case wrongDriver(PCIAddress, expected: String?, actual: String?)
     /// A sysfs read or write failed.
     case host(HostError)
+    /// A file of recorded bindings names other devices than the slot's functions (or is garbled).
+    case untrustedRecord(file: String, reason: String)
 
     public var description: String {
         switch self {
@@ -52,6 +54,8 @@ public enum BindError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .wrongDriver(address, expected, actual):
             return "\(address) is on \(actual ?? "no driver") instead of \(expected ?? "no driver")"
         case let .host(error): return error.description
+        case let .untrustedRecord(file, reason):
+            return "refusing the binding record \(file): \(reason); nothing was changed (fix: if vm did not write it, remove it and bind again)"
         }
     }
 }

@@ -49,8 +49,12 @@ public enum HostChecks {
     }
 
     static func kvm(_ facts: HostFacts) -> HostCheck {
+        if facts.kvmDevicePresent && facts.kvmDeviceAccessible, let problem = facts.kvmProblem {
+            return HostCheck(name: "kvm", status: .fail, message: "/dev/kvm opens but KVM cannot run a guest: \(problem)",
+                             fix: "enable virtualization for this host (nested virtualization when it is itself a VM), or set accelerator = \"tcg\" in the definition (slow)")
+        }
         if facts.kvmDevicePresent && facts.kvmDeviceAccessible {
-            return HostCheck(name: "kvm", status: .ok, message: "/dev/kvm present and accessible")
+            return HostCheck(name: "kvm", status: .ok, message: "/dev/kvm present, accessible, and KVM creates a VM")
         }
         if facts.kvmDevicePresent {
             return HostCheck(name: "kvm", status: .warn, message: "/dev/kvm exists but this user cannot open it",

@@ -12,8 +12,6 @@ public enum HostError: Error, Sendable, Equatable, CustomStringConvertible {
     case io(path: String, operation: String, errno: Int32)
     /// `path` holds something that does not parse.
     case malformed(path: String, detail: String)
-    /// A symlink resolves outside the host root.
-    case outsideRoot(path: String)
 
     public var description: String {
         switch self {
@@ -21,8 +19,6 @@ public enum HostError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(operation) \(path): \(String(cString: strerror(code)))"
         case let .malformed(path, detail):
             return "\(path): \(detail)"
-        case let .outsideRoot(path):
-            return "\(path) resolves outside the host root"
         }
     }
 }

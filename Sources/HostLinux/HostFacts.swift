@@ -6,6 +6,9 @@ public struct HostFacts: Sendable, Hashable, Codable {
     public var cpu: CPUFlags?
     public var kvmDevicePresent: Bool
     public var kvmDeviceAccessible: Bool
+    /// Why KVM cannot run a guest although `/dev/kvm` opens (``KVMProbe``); nil when it can, or
+    /// when the root is not this machine's.
+    public var kvmProblem: String?
     public var iommuGroupCount: Int
     public var commandLine: KernelCommandLine
     /// States of `vfio`, `vfio_iommu_type1` and `vfio_pci`, by module name.
@@ -23,8 +26,9 @@ public struct HostFacts: Sendable, Hashable, Codable {
     public init(cpu: CPUFlags?, kvmDevicePresent: Bool, kvmDeviceAccessible: Bool, iommuGroupCount: Int,
                 commandLine: KernelCommandLine, modules: [String: ModuleState], firmware: [OVMFImages],
                 hugePages: HugePages?, qemuVersion: String?, libvirtVersion: String?, distribution: Distribution,
-                hasGrubDefaults: Bool, hasKernelCmdlineFile: Bool) {
+                hasGrubDefaults: Bool, hasKernelCmdlineFile: Bool, kvmProblem: String? = nil) {
         self.cpu = cpu
+        self.kvmProblem = kvmProblem
         self.kvmDevicePresent = kvmDevicePresent
         self.kvmDeviceAccessible = kvmDeviceAccessible
         self.iommuGroupCount = iommuGroupCount
@@ -58,7 +62,8 @@ public struct HostFacts: Sendable, Hashable, Codable {
             libvirtVersion: ToolVersions.libvirt(runner),
             distribution: Distribution.read(fileSystem),
             hasGrubDefaults: fileSystem.exists("/etc/default/grub"),
-            hasKernelCmdlineFile: fileSystem.exists("/etc/kernel/cmdline")
+            hasKernelCmdlineFile: fileSystem.exists("/etc/kernel/cmdline"),
+            kvmProblem: fileSystem.root.isSystemRoot && fileSystem.isReadWritable("/dev/kvm") ? KVMProbe.problem() : nil
         )
     }
 }

@@ -30,18 +30,11 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
     /// True for the machine's own root (`/`): only then are host commands such as `update-grub` run.
     public var isSystemRoot: Bool { path == "/" }
 
-    /// The real path of the host path `hostPath` (an absolute path such as `/sys/bus/pci/devices`).
+    /// The real path of the host path `hostPath` (an absolute path such as `/sys/bus/pci/devices`),
+    /// joined without looking at the file system; see ``confinedHostPath(_:followingLastLink:)``.
     public func resolve(_ hostPath: String) -> String {
         precondition(hostPath.hasPrefix("/"), "host paths are absolute: \(hostPath)")
         return isSystemRoot ? hostPath : path + hostPath
-    }
-
-    /// The host path of a real path under this root, or nil when `realPath` lies outside it.
-    public func hostPath(ofReal realPath: String) -> String? {
-        if isSystemRoot { return realPath }
-        if realPath == path { return "/" }
-        guard realPath.hasPrefix(path + "/") else { return nil }
-        return String(realPath.dropFirst(path.count))
     }
 
     public var description: String { path }

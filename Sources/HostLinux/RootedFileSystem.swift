@@ -16,10 +16,14 @@ public struct RootedFileSystem: HostFileSystem {
         self.root = root
     }
 
-    private func real(_ path: String) -> String { root.resolve(path) }
+    /// The real path of host path `path`: under a root other than `/`, symbolic links are
+    /// resolved inside the root (``HostRoot/confinedHostPath(_:followingLastLink:)``).
+    private func real(_ path: String, followingLastLink: Bool = true) throws(HostError) -> String {
+        root.isSystemRoot ? path : root.resolve(try root.confinedHostPath(path, followingLastLink: followingLastLink))
+    }
 
     public func readData(_ path: String) throws -> Data {
-        let fd = open(real(path), O_RDONLY | O_CLOEXEC)
+        let fd = open(try real(path), O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw HostError.io(path: path, operation: "open", errno: errno) }
         defer { close(fd) }
         var result = Data()
@@ -37,7 +41,7 @@ public struct RootedFileSystem: HostFileSystem {
     }
 
     public func contentsOfDirectory(_ path: String) throws -> [String] {
-        guard let dir = opendir(real(path)) else { throw HostError.io(path: path, operation: "opendir", errno: errno) }
+        guard let dir = opendir(try real(path)) else { throw HostError.io(path: path, operation: "opendir", errno: errno) }
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
@@ -51,40 +55,38 @@ public struct RootedFileSystem: HostFileSystem {
 
     public func readLink(_ path: String) throws -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink(real(path), &buffer, buffer.count - 1)
+        let count = readlink(try real(path, followingLastLink: false), &buffer, buffer.count - 1)
         guard count >= 0 else { throw HostError.io(path: path, operation: "readlink", errno: errno) }
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     public func canonicalPath(_ path: String) throws -> String {
-        guard let resolved = realpath(real(path), nil) else {
+        guard root.isSystemRoot else {
+            let hostPath = try root.confinedHostPath(path)
+            guard exists(hostPath) else { throw HostError.io(path: path, operation: "realpath", errno: ENOENT) }
+            return hostPath
+        }
+        guard let resolved = realpath(path, nil) else {
             throw HostError.io(path: path, operation: "realpath", errno: errno)
         }
-        defer { free(resolved) }
-        let realPath = String(cString: resolved)
-        let rootReal = root.isSystemRoot ? root : HostRoot(canonicalRootPath())
-        guard let hostPath = rootReal.hostPath(ofReal: realPath) else { throw HostError.outsideRoot(path: path) }
-        return hostPath
-    }
-
-    private func canonicalRootPath() -> String {
-        guard let resolved = realpath(root.path, nil) else { return root.path }
         defer { free(resolved) }
         return String(cString: resolved)
     }
 
     public func exists(_ path: String) -> Bool {
         var info = stat()
-        return stat(real(path), &info) == 0
+        guard let real = try? real(path) else { return false }
+        return stat(real, &info) == 0
     }
 
     public func isDirectory(_ path: String) -> Bool {
         var info = stat()
-        return stat(real(path), &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+        guard let real = try? real(path) else { return false }
+        return stat(real, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
     public func writeAttribute(_ value: String, to path: String) throws {
-        let fd = open(real(path), O_WRONLY | O_TRUNC | O_CLOEXEC)
+        let fd = open(try real(path), O_WRONLY | O_TRUNC | O_CLOEXEC)
         guard fd >= 0 else { throw HostError.io(path: path, operation: "open", errno: errno) }
         defer { close(fd) }
         let bytes = Array(value.utf8)
@@ -95,9 +97,9 @@ public struct RootedFileSystem: HostFileSystem {
     }
 
     public func writeFile(_ data: Data, to path: String, mode: UInt16) throws {
-        let target = real(path)
+        let target = try real(path)
         let temporary = target + ".vm-tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode))
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
         guard fd >= 0 else { throw HostError.io(path: path, operation: "create", errno: errno) }
         var failure: HostError?
         let bytes = [UInt8](data)
@@ -123,12 +125,12 @@ public struct RootedFileSystem: HostFileSystem {
 
     public func permissions(_ path: String) throws -> UInt16 {
         var info = stat()
-        guard stat(real(path), &info) == 0 else { throw HostError.io(path: path, operation: "stat", errno: errno) }
+        guard stat(try real(path), &info) == 0 else { throw HostError.io(path: path, operation: "stat", errno: errno) }
         return UInt16(info.st_mode & 0o7777)
     }
 
     public func removeFile(_ path: String) throws {
-        guard unlink(real(path)) == 0 else { throw HostError.io(path: path, operation: "unlink", errno: errno) }
+        guard unlink(try real(path, followingLastLink: false)) == 0 else { throw HostError.io(path: path, operation: "unlink", errno: errno) }
     }
 
     public func createDirectories(_ path: String) throws -> [String] {
@@ -137,7 +139,7 @@ public struct RootedFileSystem: HostFileSystem {
         for component in path.split(separator: "/") {
             current += "/" + component
             if isDirectory(current) { continue }
-            guard mkdir(real(current), 0o755) == 0 else {
+            guard mkdir(try real(current, followingLastLink: false), 0o755) == 0 else {
                 throw HostError.io(path: current, operation: "mkdir", errno: errno)
             }
             created.append(current)
@@ -146,10 +148,11 @@ public struct RootedFileSystem: HostFileSystem {
     }
 
     public func isReadWritable(_ path: String) -> Bool {
-        access(real(path), R_OK | W_OK) == 0
+        guard let real = try? real(path) else { return false }
+        return access(real, R_OK | W_OK) == 0
     }
 
     public func removeDirectory(_ path: String) throws {
-        guard rmdir(real(path)) == 0 else { throw HostError.io(path: path, operation: "rmdir", errno: errno) }
+        guard rmdir(try real(path, followingLastLink: false)) == 0 else { throw HostError.io(path: path, operation: "rmdir", errno: errno) }
     }
 }

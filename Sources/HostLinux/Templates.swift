@@ -5,15 +5,12 @@ import VMCore
 public enum TemplateError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No template directory was found; lists the places searched.
     case directoryNotFound([String])
-    /// A template file is missing or unreadable.
-    case unreadable(String)
     /// A `{{NAME}}` placeholder had no value.
     case unresolved(template: String, placeholder: String)
 
     public var description: String {
         switch self {
         case let .directoryNotFound(places): return "no templates directory found (looked in \(places.joined(separator: ", "))); set VM_TEMPLATES"
-        case let .unreadable(path): return "cannot read template \(path)"
         case let .unresolved(template, placeholder): return "template \(template): no value for {{\(placeholder)}}"
         }
     }
@@ -60,8 +57,7 @@ public struct TemplateDirectory: Sendable, Hashable {
     /// The text of `relative` (e.g. `host/vm-vfio.conf`).
     public func load(_ relative: String) throws -> String {
         let file = path + "/" + relative
-        guard let data = FileManager.default.contents(atPath: file) else { throw TemplateError.unreadable(file) }
-        return String(decoding: data, as: UTF8.self)
+        return String(decoding: try FileAccess.read(file), as: UTF8.self)
     }
 
     /// Loads and renders `relative` with `values`.

@@ -107,8 +107,12 @@ public enum QEMUCommandLine {
         var parts = [spec.accelerator == .tcg && spec.cpu.model == "host" ? "max" : spec.cpu.model]
         if spec.windows.kvmHidden { parts.append("kvm=off") }
         if spec.windows.hyperV {
-            parts += ["hv_relaxed", "hv_vapic", "hv_spinlocks=0x1fff", "hv_vpindex", "hv_synic", "hv_stimer",
-                      "hv_time", "hv_reset", "hv_frequencies"]
+            let flags = ["hv_relaxed", "hv_vapic", "hv_spinlocks=0x1fff", "hv_vpindex", "hv_synic", "hv_stimer",
+                         "hv_time", "hv_reset", "hv_frequencies"]
+            // QEMU refuses hv_vpindex under TCG ("kernel doesn't allow setting HyperV VP_INDEX"),
+            // and the synthetic interrupt controller and its timers build on it.
+            let kvmOnly: Set = ["hv_vpindex", "hv_synic", "hv_stimer"]
+            parts += spec.accelerator == .kvm ? flags : flags.filter { !kvmOnly.contains($0) }
         }
         if let vendor = spec.windows.hvVendorID { parts.append("hv_vendor_id=\(vendor)") }
         return parts.joined(separator: ",")

@@ -9,8 +9,7 @@ struct HostChangeRecord<Change: Codable> {
 
     /// Writes `change` atomically, 0600.
     func save(_ change: Change) throws {
-        try JSONEncoder().encode(change).write(to: URL(fileURLWithPath: path), options: .atomic)
-        chmod(path, 0o600)
+        try FileAccess.write(Array(JSONEncoder().encode(change)), to: path, permissions: 0o600)
     }
 
     /// Undoes the recorded change with `undo` and removes the record; nothing when there is none.

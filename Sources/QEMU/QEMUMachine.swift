@@ -128,7 +128,7 @@ public struct QEMUMachine: VMBackend {
         // first, and what such a run changed on the host (huge pages, CPU isolation) is undone.
         try await returnGPUsLeftBehind()
         try undoHostChanges()
-        if spec.accelerator == .kvm, let reason = Self.kvmUnavailableReason() {
+        if spec.accelerator == .kvm, let reason = KVMProbe.problem() {
             throw StartRefusal.kvmMissing(reason: reason)
         }
         let problems = passthroughProblems(spec)
@@ -315,14 +315,6 @@ public struct QEMUMachine: VMBackend {
         } catch {
             logger.warning("could not remove macvtap link \(macvtapLink.name): \(error)")
         }
-    }
-
-    /// Why /dev/kvm cannot be used, or nil when it can.
-    static func kvmUnavailableReason() -> String? {
-        let fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { return "/dev/kvm: \(String(cString: strerror(errno)))" }
-        close(fd)
-        return nil
     }
 
     /// Copies the OVMF vars template once per VM; the copy keeps the guest's boot entries.

@@ -21,7 +21,7 @@ public final class VMLock: Sendable {
     /// Takes the lock at `path`, waiting up to `timeout` for another holder (suspended, not
     /// blocking a thread).
     public init(path: String, timeout: Duration = .seconds(120)) async throws(LockError) {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw .cannotOpen(path: path, errno: errno) }
         let deadline = ContinuousClock.now + timeout
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {

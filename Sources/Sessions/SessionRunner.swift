@@ -133,12 +133,12 @@ public struct SessionRunner: Sendable {
         case .guestExec(let command, let output, let expectExit):
             guard let agent = services.guestAgent else { throw SessionError.serviceMissing("the guest agent (set guest_agent = true)") }
             let result = try await agent.exec(command, timeout: .seconds(step.timeout))
-            if let output { try (result.standardOutput + result.standardError).write(to: URL(fileURLWithPath: output)) }
+            if let output { try FileAccess.write(Array(result.standardOutput + result.standardError), to: output) }
             guard result.exitCode == expectExit else { throw SessionError.exitCode(result.exitCode, expected: expectExit) }
             return "exit \(result.exitCode)" + (output.map { ", output in \($0)" } ?? "")
         case .hostExec(let command, let output, let expectExit):
             let (code, data) = try await HostCommand.run(command)
-            if let output { try data.write(to: URL(fileURLWithPath: output)) }
+            if let output { try FileAccess.write(Array(data), to: output) }
             guard code == expectExit else { throw SessionError.exitCode(code, expected: expectExit) }
             return "exit \(code)" + (output.map { ", output in \($0)" } ?? "")
         case .stageExtras(let driverDirectory):
@@ -205,7 +205,7 @@ public struct SessionRunner: Sendable {
     static func describe(_ error: any Error) -> String {
         if error is CancellationError { return "interrupted" }
         if case QMPError.cancelled = error { return "interrupted" }
-        return "\(error)"
+        return "\(FileAccessError.presentable(error))"
     }
 }
 

@@ -16,15 +16,15 @@ public struct LoadedDefinition: Sendable {
 /// Why a definition could not be found or read.
 public enum DefinitionLookupError: Error, Equatable, CustomStringConvertible {
     case notFound(name: String, searched: [String])
-    case unreadable(path: String, reason: String)
+    case file(FileAccessError)
     case badName(VMNameError)
 
     public var description: String {
         switch self {
         case .notFound(let name, let searched):
             return "no definition '\(name)' (looked for \(name).toml in \(searched.joined(separator: ", "))); create one with `vm init \(name)`"
-        case .unreadable(let path, let reason):
-            return "cannot read \(path): \(reason)"
+        case .file(let error):
+            return error.description
         case .badName(let error):
             return error.description
         }
@@ -49,7 +49,7 @@ public struct DefinitionLoader: Sendable {
     public func locate(_ nameOrPath: String) throws(DefinitionLookupError) -> String {
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".toml") {
             guard FileManager.default.fileExists(atPath: nameOrPath) else {
-                throw .unreadable(path: nameOrPath, reason: "no such file")
+                throw .file(FileAccessError(.read, path: nameOrPath, code: ENOENT))
             }
             // Relative paths inside the file are resolved against its folder: make that absolute.
             return URL(fileURLWithPath: nameOrPath).standardizedFileURL.path
@@ -69,14 +69,9 @@ public struct DefinitionLoader: Sendable {
     /// Locates, reads and validates a definition.
     public func load(_ nameOrPath: String) throws -> LoadedDefinition {
         let file = try locate(nameOrPath)
-        let text: String
-        do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
-        } catch {
-            throw DefinitionLookupError.unreadable(path: file, reason: error.localizedDescription)
-        }
-        let parser = DefinitionParser(file: file, fileExists: { FileManager.default.fileExists(atPath: $0) })
-        let spec = try parser.parse(text)
+        let bytes = try FileAccess.read(file)
+        let parser = DefinitionParser(file: file)
+        let spec = try parser.parse(bytes)
         return LoadedDefinition(file: file, spec: spec, paths: layout.paths(for: spec.name))
     }
 

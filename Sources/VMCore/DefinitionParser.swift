@@ -3,16 +3,22 @@ import Foundation
 /// Turns the text of a definition file into a validated ``VMSpec``, or a ``DefinitionError``
 /// listing every problem with its file, line, key and fix.
 ///
-/// Pure except for `fileExists`, which checks that the images, kernels and ROMs it names exist.
+/// Pure except for `fileProblem`, which checks the images, kernels and ROMs it names.
 public struct DefinitionParser: Sendable {
     /// The file being read (for messages) and the folder relative paths start from.
     public var file: String
-    /// Checks a path; injected so tests can run without the files.
-    public var fileExists: @Sendable (String) -> Bool
+    /// What is wrong with a file the definition names, or nil when QEMU can use it; injected so
+    /// tests can run without the files.
+    public var fileProblem: @Sendable (String) -> FileProblem?
 
-    public init(file: String, fileExists: @escaping @Sendable (String) -> Bool) {
+    public init(file: String, fileProblem: @escaping @Sendable (String) -> FileProblem? = FileProblem.onHost) {
         self.file = file
-        self.fileExists = fileExists
+        self.fileProblem = fileProblem
+    }
+
+    /// A parser for a world where exactly the paths `fileExists` accepts are usable files.
+    public init(file: String, fileExists: @escaping @Sendable (String) -> Bool) {
+        self.init(file: file, fileProblem: { fileExists($0) ? nil : .missing })
     }
 
     static let topLevelKeys = [
@@ -23,9 +29,14 @@ public struct DefinitionParser: Sendable {
 
     /// Parses and validates `text`.
     public func parse(_ text: String) throws(DefinitionError) -> VMSpec {
+        try parse(Array(text.utf8))
+    }
+
+    /// Parses and validates the bytes of a file (invalid UTF-8 is reported with its line).
+    public func parse(_ bytes: [UInt8]) throws(DefinitionError) -> VMSpec {
         let document: TOMLDocument
         do {
-            document = try TOMLDocument(parsing: text)
+            document = try TOMLDocument(parsing: bytes)
         } catch {
             throw DefinitionError(issues: [DefinitionIssue(
                 file: file, line: error.line, key: nil, message: "TOML syntax error: \(error.message)",
@@ -44,6 +55,10 @@ public struct DefinitionParser: Sendable {
             issues.report(top.value("name") == nil ? nil : "name", error.description,
                           fix: top.value("name") == nil ? "rename the file" : "change the name")
             throw DefinitionError(issues: issues.issues)
+        }
+        if top.value("name") != nil, nameText != fileStem {
+            issues.report("name", "the name '\(nameText)' differs from the file name '\(fileStem).toml', so `vm \(nameText)` would not find it",
+                          fix: "rename the file to \(nameText).toml, or set name = \"\(fileStem)\" (or remove the name)")
         }
         var spec = VMSpec(name: name)
         if let machine = top.string("machine", example: "\"q35\"") { spec.machine = machine }
@@ -89,13 +104,12 @@ public struct DefinitionParser: Sendable {
         return String(file[...slash]) + path
     }
 
-    /// Resolves a path key and checks the file exists.
+    /// Resolves a path key and checks that it names a usable file.
     private func existingPath(_ reader: TableReader, _ key: String, what: String, example: String) -> String? {
         guard let text = reader.string(key, example: example) else { return nil }
         let path = resolved(text)
-        if !fileExists(path) {
-            reader.issues.report(reader.keyPath(key), "\(what) '\(path)' does not exist",
-                                 fix: "correct the path or create the file")
+        if let problem = fileProblem(path) {
+            reader.issues.report(reader.keyPath(key), "\(what) '\(path)' \(problem.description)", fix: problem.fix)
         }
         return path
     }

@@ -24,9 +24,14 @@ public struct SessionParser: Sendable {
 
     /// Parses and validates `text`.
     public func parse(_ text: String) throws(DefinitionError) -> SessionDefinition {
+        try parse(Array(text.utf8))
+    }
+
+    /// Parses and validates the bytes of a file (invalid UTF-8 is reported with its line).
+    public func parse(_ bytes: [UInt8]) throws(DefinitionError) -> SessionDefinition {
         let document: TOMLDocument
         do {
-            document = try TOMLDocument(parsing: text)
+            document = try TOMLDocument(parsing: bytes)
         } catch {
             throw DefinitionError(issues: [DefinitionIssue(file: file, line: error.line, key: nil,
                                                            message: "TOML syntax error: \(error.message)", fix: "correct the TOML at column \(error.column)")])
@@ -45,11 +50,21 @@ public struct SessionParser: Sendable {
             issues.report(nil, "the session has no steps", fix: "add [[step]] sections, e.g. action = \"up\"")
         }
         session.steps = readers.compactMap { step($0, lines: document.lines) }
-        if !issues.issues.isEmpty { throw DefinitionError(issues: issues.issues) }
+        if !issues.issues.isEmpty { throw DefinitionError(issues: issues.issues.map(Self.numberedFromOne)) }
         return session
     }
 
-    private func step(_ reader: TableReader, lines: [String: Int]) -> SessionStep? {
+    /// `step[0].action` as `step 1 action`: steps are counted from 1, as a run counts them.
+    static func numberedFromOne(_ issue: DefinitionIssue) -> DefinitionIssue {
+        guard let key = issue.key, key.hasPrefix("step["), let close = key.firstIndex(of: "]"),
+              let index = Int(key[key.index(key.startIndex, offsetBy: 5)..<close]) else { return issue }
+        var renamed = issue
+        let rest = key[key.index(after: close)...].drop { $0 == "." }
+        renamed.key = "step \(index + 1)" + (rest.isEmpty ? "" : " \(rest)")
+        return renamed
+    }
+
+    private func step(_ reader: TableReader, lines: TOMLDocument.KeyLines) -> SessionStep? {
         guard let action = reader.string("action", example: "\"up\"") else {
             if reader.value("action") == nil {
                 if let misspelt = reader.entries.map(\.key).first(where: { closestMatch(to: $0, among: ["action"]) != nil }) {

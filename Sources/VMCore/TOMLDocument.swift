@@ -1,8 +1,6 @@
-import TOMLKit
-
 /// A parsed TOML document as plain Swift values, keeping key order, with the line of every key.
-/// TOMLKit parses; this type turns its tree into values the definition parser can walk without
-/// touching the C++ backing store, and adds the line numbers TOMLKit does not expose for keys.
+/// Parsed by our own TOML 1.0 parser (``TOMLParser``): the C++ one bundled with TOMLKit aborted on
+/// malformed input (see README).
 public struct TOMLDocument: Sendable {
     /// A TOML value.
     public indirect enum Node: Sendable, Equatable {
@@ -43,12 +41,39 @@ public struct TOMLDocument: Sendable {
         }
     }
 
-    /// The top-level table.
+    /// The top-level table, keys in file order.
     public let root: [(key: String, value: Node)]
     /// Line of each key path (`cpu.cores`, `gpu[1].address`).
-    public let lines: [String: Int]
+    public let lines: KeyLines
 
-    /// A TOML syntax error with its position.
+    /// The lines of the keys of a document, looked up by key path.
+    public struct KeyLines: Sendable {
+        let line: Int?
+        let children: [String: KeyLines]
+        let elements: [KeyLines]
+
+        /// The line of `path` (`cpu.cores`, `gpu[1].address`, `gpu`), or nil when the document has no such key.
+        public subscript(path: String) -> Int? {
+            var node = self
+            for component in path.split(separator: ".", omittingEmptySubsequences: false) {
+                var name = Substring(component)
+                var indices: [Int] = []
+                while name.hasSuffix("]"), let open = name.lastIndex(of: "["), let index = Int(name[name.index(after: open)..<name.index(before: name.endIndex)]) {
+                    indices.insert(index, at: 0)
+                    name = name[..<open]
+                }
+                guard let child = node.children[String(name)] else { return nil }
+                node = child
+                for index in indices {
+                    guard node.elements.indices.contains(index) else { return nil }
+                    node = node.elements[index]
+                }
+            }
+            return node.line
+        }
+    }
+
+    /// A TOML syntax error with its position (line and column count from 1; CRLF is one line break).
     public struct SyntaxError: Error, Sendable, Equatable {
         public let line: Int
         public let column: Int
@@ -57,120 +82,32 @@ public struct TOMLDocument: Sendable {
 
     /// Parses `text`; throws ``SyntaxError`` for invalid TOML.
     public init(parsing text: String) throws(SyntaxError) {
+        try self.init(parsing: Array(text.utf8))
+    }
+
+    /// Parses the bytes of a file (TOML 1.0, UTF-8); throws ``SyntaxError`` for invalid TOML or
+    /// UTF-8. Runs in time linear in the input and nests at most 32 tables deep, so no input can
+    /// hang or crash it.
+    public init(parsing bytes: [UInt8]) throws(SyntaxError) {
         let table: TOMLTable
         do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw SyntaxError(line: error.source.begin.line, column: error.source.begin.column,
-                              message: error.description)
+            table = try TOMLParser.parse(bytes)
         } catch {
-            throw SyntaxError(line: 1, column: 1, message: "\(error)")
+            throw Self.syntaxError(error, in: bytes)
         }
-        guard case .table(let entries) = Self.node(from: table) else {
-            preconditionFailure("a TOML document is a table")
-        }
-        let lines = Self.keyLines(in: text)
-        self.lines = lines
-        root = Self.ordered(entries, by: lines, prefix: "")
+        guard case .table(let entries) = table.node else { preconditionFailure("a TOML document is a table") }
+        root = entries
+        lines = table.keyLines
     }
 
-    private static func node(from value: any TOMLValueConvertible) -> Node {
-        switch value.type {
-        case .string: return .string(value.string ?? "")
-        case .int: return .integer(value.int ?? 0)
-        case .double: return .float(value.double ?? 0)
-        case .bool: return .boolean(value.bool ?? false)
-        case .array:
-            guard let array = value.array else { return .array([]) }
-            return .array(array.map { node(from: $0) })
-        case .table:
-            guard let table = value.table else { return .table([]) }
-            return .table(table.map { (key: $0.0, value: node(from: $0.1)) })
-        case .date, .time, .dateTime: return .other(typeName: value.type.description)
-        }
-    }
-
-    /// TOMLKit iterates tables in key order, not file order; put keys back in file order so
-    /// that errors come out in the order a reader meets them.
-    private static func ordered(_ entries: [(key: String, value: Node)], by lines: [String: Int],
-                                prefix: String) -> [(key: String, value: Node)] {
-        entries.map { entry -> (key: String, value: Node) in
-            let path = prefix.isEmpty ? entry.key : "\(prefix).\(entry.key)"
-            switch entry.value {
-            case .table(let inner):
-                return (entry.key, .table(ordered(inner, by: lines, prefix: path)))
-            case .array(let items):
-                return (entry.key, .array(items.enumerated().map { index, item in
-                    guard case .table(let inner) = item else { return item }
-                    return .table(ordered(inner, by: lines, prefix: "\(path)[\(index)]"))
-                }))
-            default:
-                return entry
-            }
-        }
-        .sorted { (lines[key(prefix, $0.key)] ?? .max, $0.key) < (lines[key(prefix, $1.key)] ?? .max, $1.key) }
-    }
-
-    private static func key(_ prefix: String, _ key: String) -> String {
-        prefix.isEmpty ? key : "\(prefix).\(key)"
-    }
-
-    /// Finds the line of every `key = value` and `[table]`/`[[array]]` header. Handles the shapes a
-    /// definition file uses (bare and quoted keys, dotted keys, arrays of tables); multi-line
-    /// strings and arrays are skipped over.
-    static func keyLines(in text: String) -> [String: Int] {
-        var lines: [String: Int] = [:]
-        var prefix = ""
-        var arrayCounts: [String: Int] = [:]
-        var openMultiline: String?
-        var bracketDepth = 0
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let lineNumber = index + 1
-            let line = rawLine.trimming(" \t\r")
-            if let delimiter = openMultiline {
-                if line.contains(delimiter) { openMultiline = nil }
-                continue
-            }
-            if bracketDepth > 0 {
-                bracketDepth += line.filter { $0 == "[" }.count - line.filter { $0 == "]" }.count
-                continue
-            }
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            if line.hasPrefix("[[") , let end = line.range(of: "]]") {
-                let name = unquote(String(line[line.index(line.startIndex, offsetBy: 2)..<end.lowerBound]))
-                let count = arrayCounts[name, default: 0]
-                arrayCounts[name] = count + 1
-                prefix = "\(name)[\(count)]"
-                lines[name] = lines[name] ?? lineNumber
-                lines[prefix] = lineNumber
-                continue
-            }
-            if line.hasPrefix("["), let end = line.firstIndex(of: "]") {
-                prefix = unquote(String(line[line.index(after: line.startIndex)..<end]))
-                lines[prefix] = lineNumber
-                continue
-            }
-            guard let equals = line.firstIndex(of: "=") else { continue }
-            let keyText = unquote(String(line[..<equals]))
-            let path = prefix.isEmpty ? keyText : "\(prefix).\(keyText)"
-            lines[path] = lineNumber
-            let value = line[line.index(after: equals)...].trimming(" \t")
-            for delimiter in ["\"\"\"", "'''"] where value.hasPrefix(delimiter) {
-                if !value.dropFirst(3).contains(delimiter) { openMultiline = delimiter }
-            }
-            if value.hasPrefix("[") {
-                let depth = value.filter { $0 == "[" }.count - value.filter { $0 == "]" }.count
-                if depth > 0 { bracketDepth = depth }
-            }
-        }
-        return lines
-    }
-
-    /// `"a b" . c` -> `a b.c`
-    private static func unquote(_ key: String) -> String {
-        key.split(separator: ".")
-            .map { $0.trimming(" \t").trimming("\"'") }
-            .joined(separator: ".")
+    private static func syntaxError(_ failure: TOMLScanner.Failure, in bytes: [UInt8]) -> SyntaxError {
+        var counter = LineCounter(bytes: bytes)
+        let offset = min(failure.offset, bytes.count)
+        let line = counter.line(at: offset)
+        let lineStart = bytes[..<offset].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
+        // Columns count characters: every byte that does not continue a UTF-8 sequence.
+        let column = bytes[lineStart..<offset].reduce(1) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
+        return SyntaxError(line: line, column: column, message: failure.message)
     }
 }
 

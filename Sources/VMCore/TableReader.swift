@@ -1,10 +1,10 @@
 /// Collects the problems of one definition file while it is read.
 final class IssueCollector {
     let file: String
-    let lines: [String: Int]
+    let lines: TOMLDocument.KeyLines
     private(set) var issues: [DefinitionIssue] = []
 
-    init(file: String, lines: [String: Int]) {
+    init(file: String, lines: TOMLDocument.KeyLines) {
         self.file = file
         self.lines = lines
     }
@@ -39,7 +39,8 @@ struct TableReader {
             if let guess = closestMatch(to: key, among: known) {
                 issues.report(keyPath(key), "unknown key '\(key)'", fix: "did you mean '\(guess)'?")
             } else {
-                let place = path.isEmpty ? "at the top level" : "in [\(path)]"
+                let place = path.isEmpty ? "at the top level"
+                    : path.hasSuffix("]") ? "in a [[\(path.prefix { $0 != "[" })]]" : "in [\(path)]"
                 issues.report(keyPath(key), "unknown key '\(key)'",
                               fix: "keys allowed \(place): \(known.joined(separator: ", "))")
             }

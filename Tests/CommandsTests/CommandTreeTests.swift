@@ -56,18 +56,21 @@ func badCommandLinesAreRefused(arguments: [String]) {
 }
 
 @Test func qmpInvocationsReadLikeQMPShell() throws {
-    #expect(try QMPInvocation.parse(words: ["win11", "query-status"], socket: nil, json: nil, events: false)
+    #expect(try QMPInvocation.parse(words: ["win11", "query-status"], socket: nil, execute: nil, events: false)
         == QMPInvocation(target: .vm("win11"), command: .init(name: "query-status", arguments: nil)))
-    let add = try QMPInvocation.parse(words: ["device_add", "driver=ES1370", "id=a", "multifunction=true"], socket: "/s", json: nil, events: false)
+    let add = try QMPInvocation.parse(words: ["device_add", "driver=ES1370", "id=a", "multifunction=true"], socket: "/s", execute: nil, events: false)
     #expect(add.target == .socket("/s"))
     #expect(add.command?.arguments == ["driver": "ES1370", "id": "a", "multifunction": true])
-    #expect(try QMPInvocation.parse(words: ["w"], socket: nil, json: #"{"execute":"stop"}"#, events: false).command?.name == "stop")
-    #expect(try QMPInvocation.parse(words: ["w"], socket: nil, json: nil, events: true).command == nil)
-    #expect(throws: QMPInvocation.Problem.noTarget) { try QMPInvocation.parse(words: [], socket: nil, json: nil, events: false) }
-    #expect(throws: QMPInvocation.Problem.nothingToDo) { try QMPInvocation.parse(words: ["w"], socket: nil, json: nil, events: false) }
-    #expect(throws: QMPInvocation.Problem.jsonAndWords) { try QMPInvocation.parse(words: ["w", "stop"], socket: nil, json: "{}", events: false) }
+    #expect(try QMPInvocation.parse(words: ["w"], socket: nil, execute: #"{"execute":"stop"}"#, events: false).command?.name == "stop")
+    #expect(try QMPInvocation.parse(words: ["w"], socket: nil, execute: nil, events: true).command == nil)
+    #expect(throws: QMPInvocation.Problem.noTarget) { try QMPInvocation.parse(words: [], socket: nil, execute: nil, events: false) }
+    #expect(throws: QMPInvocation.Problem.nothingToDo) { try QMPInvocation.parse(words: ["w"], socket: nil, execute: nil, events: false) }
+    #expect(throws: QMPInvocation.Problem.objectAsCommand) {
+        try QMPInvocation.parse(words: [#"{"execute":"stop"}"#], socket: "/s", execute: nil, events: false)
+    }
+    #expect(throws: QMPInvocation.Problem.jsonAndWords) { try QMPInvocation.parse(words: ["w", "stop"], socket: nil, execute: "{}", events: false) }
     #expect(throws: QMPInvocation.Problem.badJSON("expected an object with \"execute\"")) {
-        try QMPInvocation.parse(words: ["w"], socket: nil, json: #"{"run":"stop"}"#, events: false)
+        try QMPInvocation.parse(words: ["w"], socket: nil, execute: #"{"run":"stop"}"#, events: false)
     }
 }
 

@@ -129,4 +129,26 @@ import VMCore
             DeviceHolder(pid: 1500, command: "blender", deviceNode: "/dev/dri/renderD129"),
         ])
     }
+
+    /// A `vm host bind` record naming another device than the slot's functions is refused before
+    /// anything is written (issue 17).
+    @Test func aTamperedBindingRecordIsRefused() throws {
+        let tree = try Scenarios.twoIdentical3090Ti()
+        let kernel = FakeKernel(tree: tree)
+        let store = BindingRecordStore(fileSystem: kernel)
+        let functions = try DriverBinder(fileSystem: kernel).verify(slot).addresses
+        let file = "/var/lib/vm/bindings/0000_05_00.json"
+        let cases = [
+            (#"[{"address":"0000:01:00.0","originalDriver":"nvidia"}]"#, "it names 0000:01:00.0, which is not one of 0000:05:00.0, 0000:05:00.1"),
+            (#"[{"address":"0000:05:00.0"},{"address":"0000:05:00.0"},{"address":"0000:05:00.1"}]"#, "it names a function twice"),
+            (#"[{"address":"0000:05:00.0","originalOverride":"a b"},{"address":"0000:05:00.1"}]"#, "'a b' (for 0000:05:00.0) is not a driver name"),
+        ]
+        for (record, reason) in cases {
+            try tree.file(file, record)
+            #expect(throws: BindError.untrustedRecord(file: file, reason: reason)) { try store.load(slot, functions: functions) }
+        }
+        try tree.file(file, #"[{"address":"0000:05:00.1"},{"address":"0000:05:00.0","originalDriver":"nvidia"}]"#)
+        #expect(try store.load(slot, functions: functions)?.count == 2)
+        #expect(kernel.writes.isEmpty)
+    }
 }

@@ -127,6 +127,26 @@ struct NoProgramsRunner: HostCommandRunner {
         #expect(checks.first { $0.name == "kvm" }?.status == .fail)
     }
 
+    /// `vm host check` fails KVM that opens but cannot run a guest, as `vm up` does (one probe).
+    @Test func brokenKVMFailsTheCheck() throws {
+        var facts = HostFacts.read(try Scenarios.twoIdentical3090Ti().fileSystem, runner: NoProgramsRunner())
+        #expect(facts.kvmProblem == nil)  // a fake root is never probed
+        facts.kvmDevicePresent = true
+        facts.kvmDeviceAccessible = true
+        #expect(HostChecks.evaluate(facts).first { $0.name == "kvm" }?.status == .ok)
+        facts.kvmProblem = "KVM cannot create a virtual machine: Operation not supported"
+        let kvm = try #require(HostChecks.evaluate(facts).first { $0.name == "kvm" })
+        #expect(kvm.status == .fail)
+        #expect(kvm.message == "/dev/kvm opens but KVM cannot run a guest: KVM cannot create a virtual machine: Operation not supported")
+        #expect(kvm.fix?.contains("accelerator = \"tcg\"") == true)
+    }
+
+    /// The probe on this machine agrees with QEMU: when it finds no problem, QEMU starts with KVM.
+    @Test func kvmProbeOnThisMachine() throws {
+        #expect(KVMProbe.problem(device: "/nonexistent/kvm") == "cannot open /nonexistent/kvm: No such file or directory")
+        #expect(KVMProbe.problem(device: "/dev/null")?.hasPrefix("/dev/null is not a KVM device") == true)
+    }
+
     @Test func vfioModuleStates() throws {
         let tree = try Scenarios.twoIdentical3090Ti()
         let modules = KernelModules(fileSystem: tree.fileSystem)

@@ -93,6 +93,5 @@ import VMCore
         #expect(HostRoot.system.resolve("/sys/bus") == "/sys/bus")
         #expect(HostRoot.fromEnvironment(["VM_HOST_ROOT": "/mnt/img"]).path == "/mnt/img")
         #expect(HostRoot.fromEnvironment([:]).isSystemRoot)
-        #expect(HostRoot("/tmp/x").hostPath(ofReal: "/tmp/xy/z") == nil)
     }
 }

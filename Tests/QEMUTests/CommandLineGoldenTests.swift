@@ -64,3 +64,13 @@ func escapeDoublesEveryComma(value: String, escaped: String) {
     spec.windows.kvmHidden = true
     #expect(QEMUCommandLine.cpu(spec) == "host,kvm=off")
 }
+
+/// QEMU refuses hv_vpindex under TCG; the flags that build on it go with it.
+@Test func tcgLeavesOutTheHyperVFlagsQEMURefuses() throws {
+    var spec = VMSpec(name: try VMName("t"))
+    spec.windows.hyperV = true
+    spec.accelerator = .tcg
+    #expect(QEMUCommandLine.cpu(spec) == "max,hv_relaxed,hv_vapic,hv_spinlocks=0x1fff,hv_time,hv_reset,hv_frequencies")
+    spec.accelerator = .kvm
+    #expect(QEMUCommandLine.cpu(spec).contains("hv_vpindex,hv_synic,hv_stimer"))
+}

@@ -170,6 +170,62 @@ struct HotSwapHostTests {
         ])
         #expect(try rig.swapper.plan(detach: 0).first == "device_del gpu0-f0 (function 0: the guest releases the whole slot)")
     }
+
+    /// `vm down` reads the definition without resolving a slot's functions: its own journal is
+    /// still accepted (the functions are read from the host), and the GPU goes back.
+    @Test func aJournalIsCheckedAgainstTheSlotsFunctionsOnTheHost() async throws {
+        let rig = try Rig()
+        defer { rig.monitor.close() }
+        _ = try await rig.swapper.attach(gpu: 0, client: try await rig.client())
+        var unresolved = rig.swapper.spec
+        unresolved.gpus[0].functions = []
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        var swapper = GPUSwapper(spec: unresolved, journal: rig.swapper.journal, fileSystem: rig.kernel, logger: logger)
+        swapper.binder = rig.swapper.binder
+        _ = try await swapper.recover(client: nil)
+        #expect(rig.onOriginalDrivers)
+        #expect(try rig.swapper.journal.read() == nil)
+    }
+
+    /// A journal this VM's swaps could not have written (issue 17: one naming the host's display
+    /// card made recover unbind it) is refused, and nothing on the host is written.
+    @Test(arguments: [
+        (#"{"vm":"nv","gpu":0,"phase":"returning-to-host","deviceIDs":["gpu0-f1","gpu0-f0"],"originals":[{"address":"0000:01:00.0","originalDriver":"nvidia"}]}"#,
+         "it names 0000:01:00.0, which is not one of 0000:05:00.0, 0000:05:00.1"),
+        (#"{"vm":"nv","gpu":0,"phase":"returning-to-host","deviceIDs":["gpu0-f1","gpu0-f0"],"originals":[{"address":"0000:05:00.0","originalDriver":"nvidia"},{"address":"0000:05:00.1","originalDriver":"snd_hda_intel"},{"address":"0000:01:00.0"}]}"#,
+         "it names 0000:01:00.0, which is not one of 0000:05:00.0, 0000:05:00.1"),
+        (#"{"vm":"nv","gpu":0,"phase":"returning-to-host","deviceIDs":["gpu0-f1","gpu0-f0"],"originals":[{"address":"0000:05:00.0","originalDriver":"nvidia"}]}"#,
+         "it does not name 0000:05:00.1"),
+        (#"{"vm":"nv","gpu":0,"phase":"returning-to-host","deviceIDs":["gpu0-f1","gpu0-f0"],"originals":[{"address":"0000:05:00.0","originalDriver":"../../../x"},{"address":"0000:05:00.1"}]}"#,
+         "'../../../x' (for 0000:05:00.0) is not a driver name"),
+        (#"{"vm":"other","gpu":0,"phase":"returning-to-host","deviceIDs":[],"originals":[]}"#, "it is for VM 'other', not nv"),
+        (#"{"vm":"nv","gpu":2,"phase":"returning-to-host","deviceIDs":[],"originals":[]}"#, "gpu[2] is not in the definition"),
+        (#"{"vm":"nv","gpu":0,"phase":"unplugging","deviceIDs":["disk0"],"originals":[]}"#, "its devices disk0 are not gpu[0]'s (gpu0-f1, gpu0-f0)"),
+        (#"{"vm":"nv","gpu":0,"phase":"returning-to-host","originals":[{"address":"0000:01:00.0"}]}"#, "it is not a swap journal vm wrote"),
+    ])
+    func aTamperedJournalIsRefusedTouchingNothing(journal: String, reason: String) async throws {
+        let rig = try Rig()
+        defer { rig.monitor.close() }
+        try rig.tree.file("/journal.json", journal)
+        let before = try rig.tree.snapshot()
+        for attempt in ["recover", "detach", "attach"] {
+            do {
+                switch attempt {
+                case "recover": _ = try await rig.swapper.recover(client: nil)
+                case "detach": _ = try await rig.swapper.detach(gpu: 0, client: try await rig.client())
+                default: _ = try await rig.swapper.attach(gpu: 0, client: try await rig.client())
+                }
+                Issue.record("\(attempt) should have refused the journal")
+            } catch SwapError.untrustedJournal(let path, let why) {
+                #expect(path == rig.tree.rootPath + "/journal.json")
+                #expect(why == reason)
+            }
+        }
+        #expect(rig.kernel.writes.isEmpty)
+        #expect(try rig.tree.snapshot() == before)
+        #expect(rig.monitor.log.allSatisfy { !$0.hasPrefix("device_") })
+    }
 }
 
 /// `vm down` of a VM whose QEMU is gone while the journal records a GPU in the guest: the GPU

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import VMCore
 
@@ -93,7 +94,7 @@ private func errors(_ text: String, file: String = "/vm/defs/win11.toml") -> [St
 
 /// Broken definitions and the exact error each gives.
 @Test(arguments: [
-    ("memory = ", "/vm/defs/win11.toml:1: TOML syntax error: Error while parsing key-value pair: encountered end-of-file (fix: correct the TOML at column 10)"),
+    ("memory = ", "/vm/defs/win11.toml:1: TOML syntax error: expected a value, found the end of the file (fix: correct the TOML at column 10)"),
     ("memory = true", "/vm/defs/win11.toml:1: memory: expected a size, found a boolean (fix: write memory = \"8G\", \"512M\" or a number of MiB)"),
     ("memory = \"lots\"", "/vm/defs/win11.toml:1: memory: 'lots' is not a size (fix: write memory = \"8G\", \"512M\" or a number of MiB)"),
     ("[cpu]\ncores = \"8\"", "/vm/defs/win11.toml:2: cpu.cores: expected an integer, found a string (fix: write it as cores = 4)"),
@@ -163,4 +164,43 @@ func badSizes(text: String) {
     let explicit = try parse("[cpu]\ncores = 2\n[cpu.pin]\nvcpus = [3, 2]\nemulator = [0, 1]\niothreads = [1]").cpu.pin
     #expect(explicit == .explicit(CPUPins(vcpus: [3, 2], emulator: [0, 1], iothreads: [1])))
     #expect(try parse("[cpu]\ncores = 2").cpu.pin == nil)
+}
+
+/// What `vm up` cannot use fails `vm config check` too: a folder or an empty file as an image or kernel.
+@Test func foldersAndEmptyFilesAreNotImages() throws {
+    let folder = NSTemporaryDirectory() + "definition-files-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    FileManager.default.createFile(atPath: "\(folder)/empty.img", contents: Data())
+    FileManager.default.createFile(atPath: "\(folder)/disk.img", contents: Data([1]))
+    let text = """
+        [boot]
+        kernel = "\(folder)"
+        [[disk]]
+        path = "empty.img"
+        [[disk]]
+        path = "disk.img"
+        [[disk]]
+        path = "missing.img"
+        """
+    let problems: [String]
+    do {
+        _ = try DefinitionParser(file: "\(folder)/win11.toml").parse(text)
+        problems = []
+    } catch {
+        problems = error.issues.map(\.description)
+    }
+    #expect(problems == [
+        "\(folder)/win11.toml:2: boot.kernel: kernel '\(folder)' is a folder, not a file (fix: name a file inside it)",
+        "\(folder)/win11.toml:4: disk[0].path: disk image '\(folder)/empty.img' is an empty file (fix: name the real file (an empty one cannot be booted or attached))",
+        "\(folder)/win11.toml:8: disk[2].path: disk image '\(folder)/missing.img' does not exist (fix: correct the path or create the file)",
+    ])
+}
+
+/// `vm list` shows the name and `vm status NAME` looks for NAME.toml: the two must agree.
+@Test func aNameOtherThanTheFileNameIsAnError() {
+    #expect(errors("name = \"other\"", file: "/vm/defs/mismatch.toml") == [
+        "/vm/defs/mismatch.toml:1: name: the name 'other' differs from the file name 'mismatch.toml', so `vm other` would not find it (fix: rename the file to other.toml, or set name = \"mismatch\" (or remove the name))",
+    ])
+    #expect(errors("name = \"mismatch\"", file: "/vm/defs/mismatch.toml") == [])
 }

@@ -37,8 +37,8 @@ func badNames(name: String) {
     #expect(closestMatch(to: "zzzzzz", among: ["memory", "machine"]) == nil)
 }
 
-@Test func keyLinesFollowTablesAndArrays() {
-    let lines = TOMLDocument.keyLines(in: """
+@Test func keyLinesFollowTablesAndArrays() throws {
+    let lines = try TOMLDocument(parsing: """
         name = "a"
         # comment
         [cpu]
@@ -50,7 +50,7 @@ func badNames(name: String) {
         rom = "x"
         [[gpu]]
         "address" = "0000:06:00"
-        """)
+        """).lines
     #expect(lines["name"] == 1)
     #expect(lines["cpu"] == 3 && lines["cpu.cores"] == 4)
     #expect(lines["gpu[0].functions"] == 6 && lines["gpu[0].rom"] == 9)

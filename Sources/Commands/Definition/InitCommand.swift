@@ -42,9 +42,7 @@ struct InitCommand: AsyncParsableCommand {
         if FileManager.default.fileExists(atPath: path), !force {
             throw CommandFailure("\(path) exists; pass --force to replace it")
         }
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try FileAccess.write(text, to: path)
         print("wrote \(path); check it with `vm config check \(name)`")
     }
 

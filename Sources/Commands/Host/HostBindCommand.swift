@@ -72,7 +72,7 @@ public struct HostBindCommand: ParsableCommand {
             let bindings = try binder.bindSlotToVFIO(verified)
             try store.save(bindings, for: slot)
         case .host:
-            if let bindings = try store.load(slot) {
+            if let bindings = try store.load(slot, functions: verified.addresses) {
                 try binder.returnSlotToHost(bindings, in: verified)
             } else {
                 let unknown = verified.functions.map { FunctionBinding(address: $0.address, originalDriver: nil, originalOverride: nil) }

@@ -16,7 +16,8 @@ struct QMPCommand: AsyncParsableCommand {
             EXAMPLES:
               vm qmp win11 query-status
               vm qmp win11 device_add driver=virtio-net-pci id=net1 bus=rp1
-              vm qmp --socket /run/vm/win11/qmp.sock --json '{"execute": "query-kvm"}'
+              vm qmp --socket /run/vm/win11/qmp.sock --execute '{"execute": "query-kvm"}'
+              vm qmp win11 query-status --json  # compact JSON, one line
               vm qmp win11 --events --filter DEVICE_DELETED device_del id=gpu0
             """
     )
@@ -24,8 +25,8 @@ struct QMPCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Talk to this monitor socket instead of a VM's.", valueName: "path"))
     var socket: String?
 
-    @Option(name: .long, help: ArgumentHelp("Send this command object as is.", valueName: "json"))
-    var json: String?
+    @Option(name: .long, help: ArgumentHelp("Send this QMP command object as is.", valueName: "{\"execute\": ...}"))
+    var execute: String?
 
     @Flag(name: .long, help: "Print events (after the command, if one is given) until interrupted.")
     var events = false
@@ -36,8 +37,8 @@ struct QMPCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("With --events: stop after this many events.", valueName: "n"))
     var count: Int?
 
-    @Flag(name: [.customLong("raw"), .customLong("json-output")], help: "Print compact JSON instead of pretty output.")
-    var raw = false
+    @Flag(name: [.long, .customLong("raw")], help: "Print compact JSON, one object per line, instead of pretty output.")
+    var json = false
 
     @Option(name: .long, help: ArgumentHelp("Seconds to wait for the reply (default: per command).", valueName: "s"))
     var timeout: Double?
@@ -82,7 +83,7 @@ struct QMPCommand: AsyncParsableCommand {
         if let command = invocation.command {
             let reply = try await client.execute(
                 command.name, arguments: command.arguments, timeout: timeout.map { .milliseconds(Int64($0 * 1000)) })
-            print(raw ? JSONWriter.string(reply, sortedKeys: true) : JSONWriter.pretty(reply))
+            print(json ? JSONWriter.string(reply, sortedKeys: true) : JSONWriter.pretty(reply))
         }
         guard let stream else { return }
         var seen = 0
@@ -98,15 +99,15 @@ struct QMPCommand: AsyncParsableCommand {
     private func runThroughLibvirt(uri: String, name: String, invocation: QMPInvocation) throws {
         guard !events, let command = invocation.command else { throw LibvirtQMP.Failure.eventsUnsupported(name: name) }
         let reply = try LibvirtQMP.execute(uri: uri, domain: name, command: command.name, arguments: command.arguments)
-        print(raw ? JSONWriter.string(reply, sortedKeys: true) : JSONWriter.pretty(reply))
+        print(json ? JSONWriter.string(reply, sortedKeys: true) : JSONWriter.pretty(reply))
     }
 
     private func invocation() throws(QMPInvocation.Problem) -> QMPInvocation {
-        try QMPInvocation.parse(words: words, socket: socket, json: json, events: events)
+        try QMPInvocation.parse(words: words, socket: socket, execute: execute, events: events)
     }
 
     private func format(_ event: QMPEvent) -> String {
-        if raw {
+        if json {
             var object: [String: JSONValue] = ["event": .string(event.name), "data": event.data]
             if event.timestamp >= 0 {
                 let seconds = event.timestamp.rounded(.down)

@@ -23,22 +23,25 @@ struct QMPInvocation: Equatable {
         case nothingToDo
         case jsonAndWords
         case badJSON(String)
+        /// A command object given where a command name goes.
+        case objectAsCommand
         case arguments(QMPShellSyntax.ParseError)
 
         var description: String {
             switch self {
             case .noTarget: return "give a VM name or --socket PATH"
-            case .nothingToDo: return "give a COMMAND, --json '{...}' or --events"
-            case .jsonAndWords: return "--json replaces COMMAND and its key=value arguments; give one or the other"
-            case .badJSON(let why): return "--json: \(why)"
+            case .nothingToDo: return "give a COMMAND, --execute '{...}' or --events"
+            case .jsonAndWords: return "--execute replaces COMMAND and its key=value arguments; give one or the other"
+            case .badJSON(let why): return "--execute: \(why)"
+            case .objectAsCommand: return "a QMP command object goes after --execute: vm qmp NAME --execute '{\"execute\": ...}' (--json prints JSON)"
             case .arguments(let error): return error.description
             }
         }
     }
 
-    /// Reads `vm qmp [NAME] [COMMAND [key=value ...]]` with `--socket` / `--json` / `--events`.
+    /// Reads `vm qmp [NAME] [COMMAND [key=value ...]]` with `--socket` / `--execute` / `--events`.
     /// With `--socket` every word belongs to the command; otherwise the first word is the VM name.
-    static func parse(words: [String], socket: String?, json: String?, events: Bool) throws(Problem) -> QMPInvocation {
+    static func parse(words: [String], socket: String?, execute json: String?, events: Bool) throws(Problem) -> QMPInvocation {
         var rest = words[...]
         let target: Target
         if let socket {
@@ -56,6 +59,7 @@ struct QMPInvocation: Equatable {
             guard events else { throw .nothingToDo }
             return QMPInvocation(target: target, command: nil)
         }
+        guard !name.hasPrefix("{") else { throw .objectAsCommand }
         do {
             let arguments = try QMPShellSyntax.parseArguments(Array(rest))
             return QMPInvocation(target: target, command: Command(name: name, arguments: arguments.isEmpty ? nil : arguments))

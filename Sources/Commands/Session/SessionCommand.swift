@@ -20,10 +20,7 @@ struct SessionCommand: AsyncParsableCommand {
 
     static func load(_ file: String) throws -> SessionDefinition {
         let path = URL(fileURLWithPath: file).standardizedFileURL.path
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw CommandFailure("cannot read the session file \(path); check the path (`vm session check FILE` validates one)")
-        }
-        return try SessionParser(file: path).parse(text)
+        return try SessionParser(file: path).parse(FileAccess.read(path))
     }
 
     /// The VM a session names: a name, or a definition path relative to the session file.

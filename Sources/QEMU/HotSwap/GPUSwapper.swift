@@ -69,12 +69,49 @@ public struct GPUSwapper: Sendable {
         return lines
     }
 
+    /// The recorded swap, or nil; a journal this VM's swaps could not have written is refused
+    /// before anything is touched (``SwapError/untrustedJournal(path:reason:)``).
+    func recordedSwap() throws -> SwapJournal? {
+        let read: SwapJournal?
+        do {
+            read = try journal.read()
+        } catch is DecodingError {
+            throw SwapError.untrustedJournal(path: journal.path, reason: "it is not a swap journal vm wrote")
+        }
+        guard let record = read else { return nil }
+        // A GPU given by its slot alone has its functions read from the host (`vm down` does not resolve them).
+        let devices = PCIDeviceReader(fileSystem: binder.fileSystem)
+        let resolved = spec.resolvedForLaunch(exists: { _ in false },
+                                              functionsOfSlot: { ((try? devices.functions(of: $0)) ?? []).map(\.address) })
+        if let reason = Self.problem(with: record, spec: resolved) {
+            throw SwapError.untrustedJournal(path: journal.path, reason: reason)
+        }
+        return record
+    }
+
+    /// Why `record` cannot be a journal of `spec`'s swaps: it must name this VM, one of its GPUs,
+    /// that GPU's QEMU device ids and exactly its functions (which share the slot's IOMMU group,
+    /// checked again before any is moved).
+    static func problem(with record: SwapJournal, spec: VMSpec) -> String? {
+        guard record.vm == spec.name.rawValue else { return "it is for VM '\(record.vm)', not \(spec.name)" }
+        guard spec.gpus.indices.contains(record.gpu) else { return "gpu[\(record.gpu)] is not in the definition" }
+        let gpu = spec.gpus[record.gpu]
+        let ids = QEMUCommandLine.gpuDevices(gpu, index: record.gpu).map(\.id)
+        guard record.deviceIDs.count == ids.count, Set(record.deviceIDs) == Set(ids) else {
+            return "its devices \(record.deviceIDs.joined(separator: ", ")) are not gpu[\(record.gpu)]'s (\(ids.joined(separator: ", ")))"
+        }
+        guard gpu.device == .vfioPCI else {
+            return record.originals.isEmpty ? nil : "it records host drivers for gpu[\(record.gpu)], which has no host side"
+        }
+        return FunctionBinding.problem(in: record.originals, expected: gpu.functions)
+    }
+
     // MARK: - attach
 
     /// Hands GPU `index` from the host to the running guest.
     public func attach(gpu index: Int, client: QMPClient, force: Bool = false) async throws -> SwapReport {
         let gpu = try hotGPU(index)
-        if let pending = try journal.read() {
+        if let pending = try recordedSwap() {
             throw pending.gpu == index && pending.phase == .inGuest ? SwapError.alreadyInGuest(index: index) : SwapError.pendingSwap(pending.phase)
         }
         var clock = SwapClock()
@@ -135,7 +172,7 @@ public struct GPUSwapper: Sendable {
     /// Takes GPU `index` back from the guest and returns its functions to their original drivers.
     public func detach(gpu index: Int, client: QMPClient) async throws -> SwapReport {
         _ = try hotGPU(index)
-        guard let record = try journal.read(), record.gpu == index else { throw SwapError.notInGuest(index: index) }
+        guard let record = try recordedSwap(), record.gpu == index else { throw SwapError.notInGuest(index: index) }
         guard record.phase == .inGuest else { throw SwapError.pendingSwap(record.phase) }
         var clock = SwapClock()
         let steps = try await undo(record, client: client, clock: &clock)
@@ -150,7 +187,7 @@ public struct GPUSwapper: Sendable {
     /// journal does not know of are unplugged. Returns what was done.
     public func recover(client: QMPClient?) async throws -> [String] {
         var clock = SwapClock()
-        guard let record = try journal.read() else {
+        guard let record = try recordedSwap() else {
             return try await unplugUnknownDevices(client: client, clock: &clock)
         }
         if record.phase == .inGuest, client != nil {

@@ -15,6 +15,8 @@ public enum SwapError: Error, CustomStringConvertible {
     /// A step failed; what was done before it was rolled back (or, when `rolledBack` is false,
     /// is left for `vm gpu recover`).
     case stepFailed(step: String, reason: String, rolledBack: Bool)
+    /// The journal names devices other than this VM's GPU (or is not this VM's): nothing was touched.
+    case untrustedJournal(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -39,6 +41,8 @@ public enum SwapError: Error, CustomStringConvertible {
             return "the guest did not release \(ids.joined(separator: ", ")) within \(seconds) s; it stays in the guest (try again, or shut the guest down)"
         case .stepFailed(let step, let reason, let rolledBack):
             return "\(step) failed: \(reason); " + (rolledBack ? "everything done before it was rolled back" : "run `vm gpu recover` to finish the rollback")
+        case .untrustedJournal(let path, let reason):
+            return "refusing the swap journal \(path): \(reason); nothing was changed (fix: if vm did not write it, remove it)"
         }
     }
 }
