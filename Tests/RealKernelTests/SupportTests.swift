@@ -106,17 +106,4 @@ struct SupportTests {
         #expect(report.poweredOffByButton)
         #expect(!SecondLevelReport("VMTEST-POWEROFF\nVMTEST-READY-NOT").ready)
     }
-
-    @Test("stand-in ROM: a PCI ROM header Linux accepts (55 AA, PCIR, last image) with a checksum SeaBIOS refuses")
-    func standInROM() {
-        let rom = StandInROM.bytes
-        #expect(rom.count == StandInROM.size)
-        #expect(Array(rom.prefix(2)) == [0x55, 0xAA])
-        let pcir = Int(rom[0x18]) | Int(rom[0x19]) << 8
-        #expect(Array(rom[pcir..<pcir + 4]) == Array("PCIR".utf8))
-        #expect(Int(rom[pcir + 16]) * 512 == StandInROM.size)
-        #expect(rom[pcir + 21] & 0x80 != 0)
-        #expect(rom.reduce(0) { ($0 + Int($1)) % 256 } != 0)
-        #expect(StandInROM.head.hasPrefix("55 aa 02 00"))
-    }
 }

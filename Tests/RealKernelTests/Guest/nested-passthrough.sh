@@ -30,20 +30,24 @@ NAME=nested
 export VM_HOME=/etc/vm VM_STATE_DIR=/var/lib/vm VM_RUNTIME_DIR=/run/vm
 mkdir -p "$VM_HOME"
 
-# define ROM: the vm definition of the second-level guest: 128 MiB (vfio maps all of it through
-# the virtual IOMMU: less is faster), [[gpu]] 0 the boot pair with rom = ROM (when not empty),
-# [[gpu]] 1 the hot pair.
-define() {
-	{
-		printf 'accelerator = "tcg"\nmemory = "128M"\n\n[cpu]\nmodel = "max"\ncores = 1\n\n'
-		printf '[firmware]\ntype = "bios"\n\n[boot]\nkernel = "%s"\ninitrd = "%s"\nappend = "%s"\n\n' \
-			"$L2/kernel" "$L2/initrd.gz" "$(cat "$L2/cmdline")"
-		printf '[network]\nmode = "none"\n\n[[gpu]]\naddress = "%s"\nplug = "boot"\n' "$BOOT"
-		[ -n "$1" ] && printf 'rom = "%s"\n' "$1"
-		printf '\n[[gpu]]\naddress = "%s"\nplug = "hot"\n' "$HOT"
-	} >"$VM_HOME/$NAME.toml"
+# machine NAME: the start of a vm definition of the second-level guest: 128 MiB (vfio maps all of
+# it through the virtual IOMMU: less is faster).
+machine() {
+	printf 'accelerator = "tcg"\nmemory = "128M"\n\n[cpu]\nmodel = "max"\ncores = 1\n\n' >"$VM_HOME/$1.toml"
+	printf '[firmware]\ntype = "bios"\n\n[boot]\nkernel = "%s"\ninitrd = "%s"\nappend = "%s"\n\n' \
+		"$L2/kernel" "$L2/initrd.gz" "$(cat "$L2/cmdline")" >>"$VM_HOME/$1.toml"
+	printf '[network]\nmode = "none"\n' >>"$VM_HOME/$1.toml"
 }
 
+# gpu NAME SLOT PLUG [ROM]: a [[gpu]] of NAME's definition (rom = ROM when not empty).
+gpu() {
+	{
+		printf '\n[[gpu]]\naddress = "%s"\nplug = "%s"\n' "$2" "$3"
+		[ -n "$4" ] && printf 'rom = "%s"\n' "$4"
+	} >>"$VM_HOME/$1.toml"
+}
+
+# The second-level serial log the l2 steps read.
 SERIAL=$VM_STATE_DIR/$NAME/serial.log
 
 # lines: how many lines the second-level serial log has now.
@@ -91,7 +95,9 @@ run rom/dump sh -c "echo 1 >$D/$BOOT.0/rom && cat $D/$BOOT.0/rom >/root/gpu.rom;
 	wc -c </root/gpu.rom; od -An -tx1 -N16 /root/gpu.rom; exit \$rc"
 rom=
 [ -s /root/gpu.rom ] && rom=/root/gpu.rom
-define "$rom"
+machine "$NAME"
+gpu "$NAME" "$BOOT" boot "$rom"
+gpu "$NAME" "$HOT" hot
 
 # --- boot-plugged pair: bound, then the second-level guest starts with it ------------------------
 run boot/bind "$VM" host bind "$BOOT" vfio-pci
@@ -99,6 +105,8 @@ state boot/bind "$BOOT"
 run boot/up "$VM" up "$NAME"
 run boot/l2-ready l2_wait 0 VMTEST-READY 1 2400
 run boot/status "$VM" status "$NAME" --json
+# The running QEMU's own command line (one argument a line).
+run boot/qemu-argv sh -c 'tr "\000" "\n" </proc/$(pidof qemu-system-x86_64)/cmdline'
 
 # --- hot pair: refused while a node is held, then attach/detach cycles -------------------------
 mark=$(lines)
@@ -127,5 +135,6 @@ run boot/l2-down l2_wait "$mark" VMTEST-POWEROFF 1 5
 run boot/host "$VM" host bind "$BOOT" host
 state boot/host "$BOOT"
 card boot/host-card "$BOOT"
+
 kill "$PROGRESS"
 echo RK-DONE

@@ -5,12 +5,9 @@ import Foundation
 /// (`scripts/testbed nested-overlay`), two stand-in pairs, running Guest/nested-passthrough.sh. One first-level boot
 /// and one second-level boot (the slow part) serve every case of NestedPassthroughTests.
 enum NestedHost {
-    /// The pair plugged at boot (bochs-drm + snd_hda_intel in the first level), with a made-up expansion ROM.
-    static let bootPair: StandInPair = {
-        var pair = StandInPair.bochsHDA
-        pair.displayROM = romPath
-        return pair
-    }()
+    /// The pair plugged at boot (bochs-drm + snd_hda_intel in the first level). QEMU gives `bochs-display` an expansion
+    /// ROM (SeaBIOS' `vgabios-bochs-display.bin`), which the ROM case reads through sysfs.
+    static let bootPair = StandInPair.bochsHDA
     /// The pair plugged hot (bochs-drm + snd_ens1370): the pair issue 16's hot case was checked with by hand.
     static let hotPair = StandInPair.secondaryVGAES1370
     /// Hot attach/detach cycles.
@@ -23,16 +20,10 @@ enum NestedHost {
 
     private static let shared = SharedAttempt { try await boot() }
 
-    /// The ROM file QEMU reads (written before the boot, next to the cached `vm` overlay).
-    private static let romPath = Repository.path(".build/realkernel/stand-in.rom")
-
     private static func boot() async throws -> ScriptedGuest.Run {
         let scratch = try ScratchDirectory()
         let bed = try await TestBed.prepare(full: true, scratch: scratch)
         guard let image = bed.full else { throw TestBedError("scripts/testbed prepare --full gave no full-kernel image") }
-        try FileManager.default.createDirectory(atPath: Repository.path(".build/realkernel"), withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        try StandInROM.write(to: romPath)
         let guest = ScriptedGuest(
             image: image, baseCmdline: bed.cmdline, pairs: [bootPair, hotPair], script: "nested-passthrough.sh",
             scriptParameters: ["nptest.boot=\(bootPair.slot)", "nptest.hot=\(hotPair.slot)", "nptest.cycles=\(cycles)"],

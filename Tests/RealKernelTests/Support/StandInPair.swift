@@ -15,8 +15,6 @@ struct StandInPair: Sendable, CustomStringConvertible {
     var ids: [String]
     /// The class of function 0 and function 1 without its programming interface (`0x0380`).
     var classes: [String]
-    /// A file on this machine that QEMU shows as function 0's expansion ROM (`romfile=`); none by default.
-    var displayROM: String?
 
     /// `0000:00:DD`, as `vm host bind` takes it.
     var slot: String { "0000:00:" + hex2(device) }
@@ -30,8 +28,7 @@ struct StandInPair: Sendable, CustomStringConvertible {
     func qemuArguments(audiodev: String) -> [String] {
         let address = String(device, radix: 16)
         let audioBackend = audioNeedsBackend ? ",audiodev=\(audiodev)" : ""
-        let rom = displayROM.map { ",romfile=\($0)" } ?? ""
-        return ["-device", "\(display),id=gpu\(address),bus=pcie.0,addr=\(address).0,multifunction=on\(rom)",
+        return ["-device", "\(display),id=gpu\(address),bus=pcie.0,addr=\(address).0,multifunction=on",
                 "-device", "\(audio),id=gpu\(address)-audio,bus=pcie.0,addr=\(address).1\(audioBackend)"]
     }
 
