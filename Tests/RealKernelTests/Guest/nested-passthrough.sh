@@ -10,6 +10,8 @@
 #   nptest.boot=0000:00:03    the pair plugged at boot (its display function has an expansion ROM)
 #   nptest.hot=0000:00:04     the pair plugged hot
 #   nptest.cycles=N           hot attach/detach cycles (default 2)
+#   nptest.selfoff=1          then a second VM, hot pair only, whose guest powers itself off after
+#                             the attach (vmtest.poweroff_after_adds): no vm command gives the pair back
 # Files from the overlay, under /usr/share/vmtest/l2/: kernel, initrd.gz, cmdline (one line).
 #
 # Lines: those of rk-lib.sh; the second-level guest's VMTEST- lines are the RK-OUT lines of the
@@ -17,12 +19,13 @@
 
 . /usr/share/vmtest/rk-lib.sh
 
-BOOT=0000:00:03 HOT=0000:00:04 CYCLES=2
+BOOT=0000:00:03 HOT=0000:00:04 CYCLES=2 SELFOFF=0
 for word in $(cat /proc/cmdline); do
 	case $word in
 	nptest.boot=*) BOOT=${word#*=} ;;
 	nptest.hot=*) HOT=${word#*=} ;;
 	nptest.cycles=*) CYCLES=${word#*=} ;;
+	nptest.selfoff=*) SELFOFF=${word#*=} ;;
 	esac
 done
 L2=/usr/share/vmtest/l2
@@ -30,12 +33,12 @@ NAME=nested
 export VM_HOME=/etc/vm VM_STATE_DIR=/var/lib/vm VM_RUNTIME_DIR=/run/vm
 mkdir -p "$VM_HOME"
 
-# machine NAME: the start of a vm definition of the second-level guest: 128 MiB (vfio maps all of
-# it through the virtual IOMMU: less is faster).
+# machine NAME [APPEND]: the start of a vm definition of the second-level guest: 128 MiB (vfio
+# maps all of it through the virtual IOMMU: less is faster), APPEND added to its kernel command line.
 machine() {
 	printf 'accelerator = "tcg"\nmemory = "128M"\n\n[cpu]\nmodel = "max"\ncores = 1\n\n' >"$VM_HOME/$1.toml"
 	printf '[firmware]\ntype = "bios"\n\n[boot]\nkernel = "%s"\ninitrd = "%s"\nappend = "%s"\n\n' \
-		"$L2/kernel" "$L2/initrd.gz" "$(cat "$L2/cmdline")" >>"$VM_HOME/$1.toml"
+		"$L2/kernel" "$L2/initrd.gz" "$(cat "$L2/cmdline") $2" >>"$VM_HOME/$1.toml"
 	printf '[network]\nmode = "none"\n' >>"$VM_HOME/$1.toml"
 }
 
@@ -47,7 +50,7 @@ gpu() {
 	} >>"$VM_HOME/$1.toml"
 }
 
-# The second-level serial log the l2 steps read.
+# The second-level serial log the l2 steps read (of the VM that runs now).
 SERIAL=$VM_STATE_DIR/$NAME/serial.log
 
 # lines: how many lines the second-level serial log has now.
@@ -136,5 +139,36 @@ run boot/host "$VM" host bind "$BOOT" host
 state boot/host "$BOOT"
 card boot/host-card "$BOOT"
 
+# --- the guest ends by itself with the hot pair in it: no vm command gives it back ---------------
+# host_again SLOT SECONDS: waits until no function of SLOT is on vfio-pci or without a driver.
+host_again() {
+	n=$(($2 * 2))
+	while [ $n -gt 0 ]; do
+		ok=1
+		for f in "$D/$1".*; do
+			case $(driver_of "${f##*/}") in vfio-pci | none) ok=0 ;; esac
+		done
+		[ $ok = 1 ] && return 0
+		usleep 500000
+		n=$((n - 1))
+	done
+	return 1
+}
+if [ "$SELFOFF" = 1 ]; then
+	NAME=selfoff
+	SERIAL=$VM_STATE_DIR/$NAME/serial.log
+	machine "$NAME" vmtest.poweroff_after_adds=2
+	gpu "$NAME" "$HOT" hot
+	run self/up "$VM" up "$NAME"
+	run self/l2-ready l2_wait 0 VMTEST-READY 1 2400
+	mark=$(lines)
+	run self/attach "$VM" gpu attach "$NAME"
+	state self/attach "$HOT"
+	run self/l2-off l2_wait "$mark" "VMTEST-POWEROFF self" 1 600
+	run self/returned host_again "$HOT" 120
+	state self/returned "$HOT"
+	card self/returned-card "$HOT"
+	run self/status "$VM" status "$NAME" --json
+fi
 kill "$PROGRESS"
 echo RK-DONE
