@@ -5,23 +5,41 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/// What the intermediate child and the daemon tell the caller through the report pipe.
+/// Who a report is about.
+enum role { ROLE_NONE = 0, ROLE_DAEMON = 1, ROLE_CHILD = 2 };
+
+/// What the children tell the caller through the report pipe.
 struct report {
-    int32_t pid;    /// the daemon's pid (from the intermediate child), 0 otherwise
+    int32_t role;   /// whose pid `pid` is
+    int32_t pid;    /// a started process's pid, 0 otherwise
     int32_t error;  /// an errno value when a step failed, 0 otherwise
 };
 
-static void send_report(int fd, pid_t pid, int error) {
-    struct report message = { .pid = pid, .error = error };
+static void send_report(int fd, int32_t role, pid_t pid, int error) {
+    struct report message = { .role = role, .pid = pid, .error = error };
     ssize_t written;
     do { written = write(fd, &message, sizeof message); } while (written < 0 && errno == EINTR);
 }
 
-/// In the daemon, before exec: only async-signal-safe calls.
-static void become_daemon(int devnull, int log, int report_fd) {
+/// Closes every descriptor from 3 up except `a` and `b` (either may be -1).
+static void close_others(int a, int b) {
+    int low = a < b ? a : b, high = a < b ? b : a;
+    unsigned next = 3;
+    int keep[2] = { low, high };
+    for (int i = 0; i < 2; i++) {
+        if (keep[i] < (int) next) continue;
+        if ((unsigned) keep[i] > next) close_range(next, (unsigned) keep[i] - 1, 0);
+        next = (unsigned) keep[i] + 1;
+    }
+    close_range(next, ~0U, 0);
+}
+
+/// In a daemon, before exec: only async-signal-safe calls.
+static void become_daemon(int devnull, int log, int report_fd, int keep_fd, int32_t role) {
     struct sigaction default_action = { .sa_handler = SIG_DFL };
     for (int signal_number = 1; signal_number < NSIG; signal_number++) {
         sigaction(signal_number, &default_action, NULL);  // fails harmlessly for SIGKILL, SIGSTOP
@@ -30,12 +48,11 @@ static void become_daemon(int devnull, int log, int report_fd) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     if (chdir("/") != 0 || dup2(devnull, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0) {
-        send_report(report_fd, 0, errno);
+        send_report(report_fd, role, 0, errno);
         _exit(127);
     }
-    // Every other descriptor goes, except the report pipe, which closes itself on exec.
-    if (report_fd > 3) close_range(3, (unsigned) report_fd - 1, 0);
-    close_range((unsigned) report_fd + 1, ~0U, 0);
+    // Every other descriptor goes, except the report pipe (which closes itself on exec) and `keep_fd`.
+    close_others(report_fd, keep_fd);
 }
 
 /// `fd` moved above the standard descriptors (when the caller runs with one of them closed, a new
@@ -49,7 +66,27 @@ static int above_stdio(int fd) {
     return moved;
 }
 
-int vm_spawn_daemon(const char *path, char *const argv[], char *const envp[], const char *log_path, pid_t *daemon_pid) {
+/// Writes `value` in decimal into `buffer` (at least 12 bytes); async-signal-safe.
+static void format_pid(char *buffer, pid_t value) {
+    char digits[12];
+    int count = 0;
+    do { digits[count++] = (char) ('0' + value % 10); value /= 10; } while (value > 0 && count < 11);
+    for (int i = 0; i < count; i++) buffer[i] = digits[count - 1 - i];
+    buffer[count] = '\0';
+}
+
+/// The daemon program, and optionally a child it forks before its own exec.
+struct program {
+    const char *path;
+    char *const *argv;
+    const char *log_path;
+};
+
+/// The shared double fork: `daemon` runs in a new session it does not lead; when `child` is
+/// given, the daemon's process forks it first and puts its pid into `daemon->argv[pid_slot]`.
+static int spawn(const struct program *daemon, const struct program *child, int pid_slot, int keep_fd,
+                 char *const envp[], pid_t *daemon_pid, pid_t *child_pid) {
+    if (keep_fd >= 0 && keep_fd <= 2) return EBADF;
     int pipe_ends[2];
     if (pipe2(pipe_ends, O_CLOEXEC) != 0) return errno;
     pipe_ends[0] = above_stdio(pipe_ends[0]);
@@ -61,34 +98,52 @@ int vm_spawn_daemon(const char *path, char *const argv[], char *const envp[], co
         return saved;
     }
     int devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
-    int log = devnull < 0 ? -1 : above_stdio(open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-    int error = (devnull < 0 || log < 0) ? errno : 0;
-    pid_t middle = error ? -1 : fork();
-    if (!error && middle < 0) error = errno;
-    if (middle == 0) {
+    int daemon_log = devnull < 0 ? -1 : above_stdio(open(daemon->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    int child_log = (!child || daemon_log < 0) ? -1 : above_stdio(open(child->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    int error = (devnull < 0 || daemon_log < 0 || (child && child_log < 0)) ? errno : 0;
+    pid_t leader = error ? -1 : fork();
+    if (!error && leader < 0) error = errno;
+    if (leader == 0) {
         close(pipe_ends[0]);
         if (setsid() < 0) {
-            send_report(pipe_ends[1], 0, errno);
+            send_report(pipe_ends[1], ROLE_DAEMON, 0, errno);
             _exit(1);
         }
-        pid_t daemon = fork();
-        if (daemon != 0) {
-            send_report(pipe_ends[1], daemon > 0 ? daemon : 0, daemon > 0 ? 0 : errno);
-            _exit(daemon > 0 ? 0 : 1);
+        pid_t started = fork();
+        if (started != 0) {
+            send_report(pipe_ends[1], ROLE_DAEMON, started > 0 ? started : 0, started > 0 ? 0 : errno);
+            _exit(started > 0 ? 0 : 1);
         }
-        become_daemon(devnull, log, pipe_ends[1]);
-        execve(path, argv, envp);
-        send_report(pipe_ends[1], 0, errno);
+        if (child) {
+            pid_t forked = fork();
+            if (forked == 0) {
+                become_daemon(devnull, child_log, pipe_ends[1], -1, ROLE_CHILD);
+                execve(child->path, child->argv, envp);
+                send_report(pipe_ends[1], ROLE_CHILD, 0, errno);
+                _exit(127);
+            }
+            send_report(pipe_ends[1], ROLE_CHILD, forked > 0 ? forked : 0, forked > 0 ? 0 : errno);
+            if (forked < 0) _exit(1);
+            // This process's own copy of the argument array.
+            static char pid_text[12];
+            format_pid(pid_text, forked);
+            ((char **) daemon->argv)[pid_slot] = pid_text;
+        }
+        if (keep_fd >= 0) fcntl(keep_fd, F_SETFD, 0);
+        become_daemon(devnull, daemon_log, pipe_ends[1], keep_fd, ROLE_DAEMON);
+        execve(daemon->path, daemon->argv, envp);
+        send_report(pipe_ends[1], ROLE_DAEMON, 0, errno);
         _exit(127);
     }
     close(pipe_ends[1]);
     if (devnull >= 0) close(devnull);
-    if (log >= 0) close(log);
-    if (middle > 0) {
+    if (daemon_log >= 0) close(daemon_log);
+    if (child_log >= 0) close(child_log);
+    if (leader > 0) {
         int status;
-        while (waitpid(middle, &status, 0) < 0 && errno == EINTR) {}
-        // Reports arrive until the daemon's exec closes the pipe's last writer.
-        pid_t started = 0;
+        while (waitpid(leader, &status, 0) < 0 && errno == EINTR) {}
+        // Reports arrive until the last exec closes the pipe's last writer.
+        pid_t started[3] = { 0, 0, 0 };
         struct report message;
         ssize_t got;
         while ((got = read(pipe_ends[0], &message, sizeof message)) != 0) {
@@ -96,13 +151,36 @@ int vm_spawn_daemon(const char *path, char *const argv[], char *const envp[], co
                 if (errno == EINTR) continue;
                 break;
             }
-            if (got != sizeof message) break;
-            if (message.pid > 0) started = message.pid;
+            if (got != sizeof message || message.role < ROLE_DAEMON || message.role > ROLE_CHILD) break;
+            if (message.pid > 0) started[message.role] = message.pid;
             if (message.error != 0 && error == 0) error = message.error;
         }
-        if (error == 0 && started <= 0) error = ECHILD;
-        if (error == 0) *daemon_pid = started;
+        if (error == 0 && (started[ROLE_DAEMON] <= 0 || (child && started[ROLE_CHILD] <= 0))) error = ECHILD;
+        if (error == 0) {
+            *daemon_pid = started[ROLE_DAEMON];
+            if (child_pid) *child_pid = started[ROLE_CHILD];
+        } else if (started[ROLE_CHILD] > 0) {
+            kill(started[ROLE_CHILD], SIGKILL);
+        }
     }
     close(pipe_ends[0]);
     return error;
+}
+
+int vm_spawn_daemon(const char *path, char *const argv[], char *const envp[], const char *log_path, pid_t *daemon_pid) {
+    struct program daemon = { .path = path, .argv = argv, .log_path = log_path };
+    return spawn(&daemon, NULL, -1, -1, envp, daemon_pid, NULL);
+}
+
+int vm_spawn_supervised(const char *qemu_path, char *const qemu_argv[], const char *qemu_log,
+                        const char *supervisor_path, char *const supervisor_argv[], int pid_slot,
+                        const char *supervisor_log, int keep_fd, char *const envp[],
+                        pid_t *qemu_pid, pid_t *supervisor_pid) {
+    struct program supervisor = { .path = supervisor_path, .argv = supervisor_argv, .log_path = supervisor_log };
+    struct program qemu = { .path = qemu_path, .argv = qemu_argv, .log_path = qemu_log };
+    return spawn(&supervisor, &qemu, pid_slot, keep_fd, envp, supervisor_pid, qemu_pid);
+}
+
+int vm_pidfd_open(pid_t pid) {
+    return (int) syscall(SYS_pidfd_open, pid, 0);
 }

@@ -29,6 +29,7 @@ public struct RootCommand: AsyncParsableCommand {
             HostCommand.self, GPUCommand.self,
             GuestCommand.self, ExtrasCommand.self, NetCommand.self,
             VersionCommand.self,
+            SuperviseCommand.self,
         ]
     )
 

@@ -139,8 +139,9 @@ public struct LibvirtMachine: VMBackend {
     /// ``DownOutcome``: not defined or not running -> `.notRunning`; the guest powered off ->
     /// `.poweredOff` (exit 0); destroyed -> `.killed` (exit 5): libvirt pulls the plug (SIGTERM,
     /// then SIGKILL after its own grace period), the guest gets no say, like the QEMU backend's
-    /// last resort. The domain stays defined.
-    public func down(timeout: Duration, force: Bool = false) async throws -> DownOutcome {
+    /// last resort. The domain stays defined. Managed hostdevs always go back to the host
+    /// (`keepGPUOnVFIO` does not apply).
+    public func down(timeout: Duration, force: Bool, keepGPUOnVFIO: Bool) async throws -> DownOutcome {
         let connection = try Self.connect(uri)
         guard let domain = try connection.domainIfDefined(named: name) else { return .notRunning }
         if force {

@@ -1,22 +1,19 @@
+import VMCore
+
 /// A short, stable digest of the domain XML `vm` defined (64-bit FNV-1a, hex). It is stored in
 /// the domain's `<metadata>` so a later define can tell "same definition" from "other content"
 /// without comparing libvirt's normalised XML (which adds UUIDs, addresses and defaults).
 /// Not a security measure: it only detects changes.
 package struct DomainFingerprint: Equatable, Sendable, CustomStringConvertible {
-    package let value: UInt64
+    private let digest: DefinitionFingerprint
 
     package init(xml: String) {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in xml.utf8 {
-            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-        }
-        value = hash
+        digest = DefinitionFingerprint(text: xml)
     }
 
-    package var description: String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
-    }
+    package var value: UInt64 { digest.value }
+
+    package var description: String { digest.description }
 
     /// The XML namespace of `vm`'s metadata element, and its prefix.
     package static let namespace = "urn:x-vm:definition:1"

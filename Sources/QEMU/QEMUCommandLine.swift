@@ -74,7 +74,7 @@ public enum QEMUCommandLine {
         args += [
             "-chardev", "socket,id=serial0,path=\(escape(paths.consoleSocket)),server=on,wait=off,logfile=\(escape(paths.serialLog))",
             "-serial", "chardev:serial0",
-            "-chardev", "socket,id=qmp0,path=\(escape(spec.qmpSocket ?? paths.qmpSocket)),server=on,wait=off",
+            "-chardev", "socket,id=qmp0,path=\(escape(paths.monitorSocket)),server=on,wait=off",
             "-mon", "chardev=qmp0,mode=control",
         ]
         if spec.guestAgent {

@@ -23,14 +23,57 @@ public enum LaunchError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Starts QEMU in the background as a daemon is started (see `vm_spawn_daemon` in CSpawn): with
-/// an argument array (never through a shell), in a session of its own that it does not lead, in
-/// `/`, with standard input from `/dev/null`, standard output and error appended to the VM's QEMU
-/// log, none of this process's other descriptors, and default signal handling.
+/// What a VM's supervisor (``VMSupervisor``, the hidden `vm supervise`) is told: the definition,
+/// the folders, and which QEMU to watch.
+public struct SupervisorInvocation: Sendable, Equatable {
+    /// The `vm` executable that serves `supervise`.
+    public var executable: String
+    /// The definition file, as `vm up` loaded it.
+    public var definitionFile: String
+    public var paths: VMPaths
+
+    public init(executable: String, definitionFile: String, paths: VMPaths) {
+        self.executable = executable
+        self.definitionFile = definitionFile
+        self.paths = paths
+    }
+
+    /// The hidden subcommand.
+    public static let subcommand = "supervise"
+
+    /// `vm supervise DEFINITION --runtime-dir R --state-dir S --qemu-pid PID [--adopt]
+    /// [--tap-fd N [--resume]]`.
+    public func arguments(qemuPID: String, adopt: Bool = false, tapDescriptor: Int32? = nil, resume: Bool = false) -> [String] {
+        var arguments = [executable, Self.subcommand, definitionFile, "--runtime-dir", paths.runtimeDirectory,
+                         "--state-dir", paths.stateDirectory, "--qemu-pid", qemuPID]
+        if adopt { arguments.append("--adopt") }
+        if let tapDescriptor { arguments += ["--tap-fd", String(tapDescriptor)] }
+        if resume { arguments.append("--resume") }
+        return arguments
+    }
+
+    /// Where ``arguments(qemuPID:adopt:tapDescriptor:resume:)`` puts the QEMU pid.
+    static let pidSlot = 8
+
+    /// The `vm` executable next to the running one (`vm-libvirt` hands supervision to `vm`, which
+    /// does not load libvirt), else the running one.
+    public static var currentExecutable: String {
+        let running = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let sibling = (running as NSString).deletingLastPathComponent + "/vm"
+        return FileManager.default.isExecutableFile(atPath: sibling) ? sibling : running
+    }
+}
+
+/// Starts QEMU and its supervisor in the background as daemons are started (see
+/// `vm_spawn_supervised` in CSpawn): with argument arrays (never through a shell), in a session
+/// of their own that neither leads, in `/`, with standard input from `/dev/null`, standard output
+/// and error appended to the VM's QEMU log (the supervisor's to its own log), none of this
+/// process's other descriptors, and default signal handling. The supervisor is QEMU's parent.
 ///
 /// QEMU's own `-daemonize` is not used: it keeps its first process waiting until the machine is
 /// initialised, and tears it down only then, which costs `vm up` several milliseconds. Here the
-/// monitor answering says QEMU is ready, and QEMU ending first says it failed (``BackgroundQEMU``).
+/// supervisor answering on the VM's QMP socket says QEMU is ready, and QEMU ending first says it
+/// failed (``BackgroundQEMU``).
 public struct QEMULauncher: Sendable {
     /// The QEMU binary: `VM_QEMU`, else `qemu-system-x86_64` from PATH.
     public let executable: String
@@ -53,32 +96,58 @@ public struct QEMULauncher: Sendable {
         path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    /// Starts QEMU with `arguments`; its output is appended to `logFile` (created 0600).
-    public func start(arguments: [String], logFile: String) throws(LaunchError) -> BackgroundQEMU {
-        let argv = ([executable] + arguments).map { strdup($0) }
+    /// Starts QEMU with `arguments` and its supervisor; QEMU's output is appended to `logFile`
+    /// (created 0600). `tapDescriptor` goes to the supervisor, which hands it to QEMU.
+    public func start(arguments: [String], logFile: String, supervisor: SupervisorInvocation,
+                      tapDescriptor: Int32? = nil, resume: Bool = false) throws(LaunchError) -> BackgroundQEMU {
+        let qemuArgv = ([executable] + arguments).map { strdup($0) }
+        defer { qemuArgv.forEach { free($0) } }
+        let supervisorArgv = supervisor.arguments(qemuPID: "0", tapDescriptor: tapDescriptor, resume: resume).map { strdup($0) }
+        defer { supervisorArgv.forEach { free($0) } }
+        var qemuPID: pid_t = 0
+        var supervisorPID: pid_t = 0
+        let result = (qemuArgv + [nil]).withUnsafeBufferPointer { qemuPointers in
+            (supervisorArgv + [nil]).withUnsafeBufferPointer { supervisorPointers in
+                vm_spawn_supervised(executable, qemuPointers.baseAddress, logFile,
+                                    supervisor.executable, supervisorPointers.baseAddress, Int32(SupervisorInvocation.pidSlot),
+                                    supervisor.paths.supervisorLog, tapDescriptor ?? -1, environ, &qemuPID, &supervisorPID)
+            }
+        }
+        guard result == 0 else { throw .spawnFailed(executable: executable, errno: result) }
+        return BackgroundQEMU(pid: qemuPID, supervisorPID: supervisorPID)
+    }
+
+    /// Starts a supervisor that adopts the running QEMU `qemuPID` (its own supervisor is gone);
+    /// returns the new supervisor's pid.
+    public static func adopt(qemuPID: Int32, supervisor: SupervisorInvocation) throws(LaunchError) -> Int32 {
+        let argv = supervisor.arguments(qemuPID: String(qemuPID), adopt: true).map { strdup($0) }
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
         let result = (argv + [nil]).withUnsafeBufferPointer { pointers in
-            vm_spawn_daemon(executable, pointers.baseAddress, environ, logFile, &pid)
+            vm_spawn_daemon(supervisor.executable, pointers.baseAddress, environ, supervisor.paths.supervisorLog, &pid)
         }
-        guard result == 0 else { throw .spawnFailed(executable: executable, errno: result) }
-        return BackgroundQEMU(pid: pid)
+        guard result == 0 else { throw .spawnFailed(executable: supervisor.executable, errno: result) }
+        return pid
     }
 }
 
-/// A QEMU that ``QEMULauncher`` started. It is not this process's child (init collects its exit
-/// status), so how it ended is in its log, not in a status.
+/// A QEMU that ``QEMULauncher`` started, and its supervisor. Neither is this process's child.
 public struct BackgroundQEMU: Sendable {
     public let pid: Int32
-    /// Whether QEMU has ended (a zombie waiting for init counts as ended).
+    public let supervisorPID: Int32
+
+    /// Whether QEMU has ended (a zombie waiting for its parent counts as ended).
     public var hasEnded: Bool { !SystemProcessTable().isAlive(pid) }
 
-    /// Waits until QEMU ends, looking every 5 ms; false when `limit` passes or the task is
-    /// cancelled first.
-    public func awaitEnd(within limit: Duration? = nil) async -> Bool {
+    /// Whether the supervisor has ended.
+    public var supervisorHasEnded: Bool { !SystemProcessTable().isAlive(supervisorPID) }
+
+    /// Waits until QEMU ends (or, with `orSupervisor`, its supervisor), looking every 5 ms; false
+    /// when `limit` passes or the task is cancelled first.
+    public func awaitEnd(within limit: Duration? = nil, orSupervisor: Bool = false) async -> Bool {
         let deadline = limit.map { ContinuousClock.now.advanced(by: $0) }
         while !Task.isCancelled {
-            if hasEnded { return true }
+            if hasEnded || (orSupervisor && supervisorHasEnded) { return true }
             if let deadline, ContinuousClock.now >= deadline { return false }
             try? await Task.sleep(for: .milliseconds(5))
         }

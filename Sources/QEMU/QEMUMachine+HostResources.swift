@@ -3,35 +3,46 @@ import HostLinux
 import VMCore
 
 /// A record of something `vm up` changed on the host for one run, kept in the state folder until
-/// it is undone (by `vm down`, a failed start, or the next `vm up` after a crash).
+/// it is undone (by the supervisor when QEMU ends, `vm down`, a failed start, or the next `vm up`
+/// after a crash). It names the host root the change was made under: only a process working on
+/// that same root undoes it, so a record made on a test's fake host is never replayed on the real one.
 struct HostChangeRecord<Change: Codable> {
     let path: String
 
-    /// Writes `change` atomically, 0600.
-    func save(_ change: Change) throws {
-        try FileAccess.write(Array(JSONEncoder().encode(change)), to: path, permissions: 0o600)
+    private struct Stored: Codable {
+        var hostRoot: String
+        var change: Change
+    }
+
+    /// Writes `change`, made under `root`, in one step, 0600.
+    func save(_ change: Change, root: HostRoot) throws {
+        try FileAccess.write(Array(JSONEncoder().encode(Stored(hostRoot: root.path, change: change))), to: path, permissions: 0o600)
     }
 
     /// Undoes the recorded change with `undo` and removes the record; nothing when there is none.
-    /// A record that does not decode is refused and kept for the user to look at.
-    func undo(_ undo: (Change) throws -> Void) throws {
+    /// A record that does not decode, or was made under another host root, is refused and kept.
+    func undo(root: HostRoot, _ undo: (Change) throws -> Void) throws {
         guard let data = FileManager.default.contents(atPath: path) else { return }
-        guard let change = try? JSONDecoder().decode(Change.self, from: data) else {
+        guard let stored = try? JSONDecoder().decode(Stored.self, from: data) else {
             throw HostChangeRecordError.undecodable(path)
         }
-        try undo(change)
+        guard stored.hostRoot == root.path else { throw HostChangeRecordError.otherRoot(path, stored.hostRoot) }
+        try undo(stored.change)
         try FileManager.default.removeItem(atPath: path)
     }
 }
 
-/// A host-change record that cannot be read.
+/// A host-change record that is not undone here.
 enum HostChangeRecordError: Error, CustomStringConvertible {
     case undecodable(String)
+    case otherRoot(String, String)
 
     var description: String {
         switch self {
         case .undecodable(let path):
             return "\(path) is not a record vm wrote; it is not trusted and nothing was changed (remove it once the host looks right)"
+        case let .otherRoot(path, root):
+            return "\(path) records changes under the host root \(root), not this one; run vm with VM_HOST_ROOT=\(root) to undo them"
         }
     }
 }
@@ -52,7 +63,7 @@ extension QEMUMachine {
         let reserver = HugePageReserver(fileSystem: hostFileSystem)
         let reservation = try reserver.reserve(size.pages(for: spec.memoryMiB), of: size, node: node)
         do {
-            try hugePagesRecord.save(reservation)
+            try hugePagesRecord.save(reservation, root: hostFileSystem.root)
         } catch {
             try? reserver.release(reservation)
             throw error
@@ -66,7 +77,7 @@ extension QEMUMachine {
         let isolator = CPUIsolator(fileSystem: hostFileSystem)
         let isolation = try isolator.isolate(vm: spec.name.rawValue, qemuPID: pid, hostCPUs: online.filter { !pins.vcpus.contains($0) })
         do {
-            try cpuIsolationRecord.save(isolation)
+            try cpuIsolationRecord.save(isolation, root: hostFileSystem.root)
         } catch {
             try? isolator.restore(isolation)
             throw error
@@ -77,8 +88,9 @@ extension QEMUMachine {
     /// Every record is tried; the first failure is thrown after the others ran.
     func undoHostChanges() throws {
         var failure: (any Error)?
-        do { try hugePagesRecord.undo(HugePageReserver(fileSystem: hostFileSystem).release) } catch { failure = failure ?? error }
-        do { try cpuIsolationRecord.undo(CPUIsolator(fileSystem: hostFileSystem).restore) } catch { failure = failure ?? error }
+        let root = hostFileSystem.root
+        do { try hugePagesRecord.undo(root: root, HugePageReserver(fileSystem: hostFileSystem).release) } catch { failure = failure ?? error }
+        do { try cpuIsolationRecord.undo(root: root, CPUIsolator(fileSystem: hostFileSystem).restore) } catch { failure = failure ?? error }
         if let failure { throw failure }
     }
 

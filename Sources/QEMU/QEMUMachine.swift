@@ -14,6 +14,10 @@ public enum UpError: Error, CustomStringConvertible {
     case pidfileMismatch(path: String, pid: Int32)
     /// The macvtap link or the NIC hand-over failed.
     case networkSetupFailed(String)
+    /// The VM's supervisor ended before it served the VM's QMP socket; `log` is what it wrote.
+    case supervisorFailed(log: String)
+    /// `vm up` was given no definition file to hand to the supervisor.
+    case noDefinitionFile
 
     public var description: String {
         switch self {
@@ -27,6 +31,12 @@ public enum UpError: Error, CustomStringConvertible {
             return "QEMU (pid \(pid)) started but its pidfile \(path) does not name it; extra_args must not set -pidfile"
         case .networkSetupFailed(let why):
             return "macvtap network setup failed: \(why); `vm net check` shows what the host lacks"
+        case .supervisorFailed(let log):
+            let text = log.trimmingCharacters(in: .whitespacesAndNewlines)
+            return "the VM's supervisor ended before it served the QMP socket; QEMU was stopped"
+                + (text.isEmpty ? "" : ". Its log:\n\(text)")
+        case .noDefinitionFile:
+            return "no definition file to start the VM's supervisor with (load the VM from its NAME.toml)"
         }
     }
 }
@@ -46,13 +56,21 @@ public struct QEMUMachine: VMBackend {
     public let passthroughProblems: @Sendable (VMSpec) -> [String]
     /// Runs `ip` for the macvtap link (tests wrap it in `ip netns exec`).
     public var hostCommands: any HostCommandRunner = ProcessCommandRunner()
+    /// The definition file the VM's supervisor loads (nil: this machine cannot be started).
+    public let definitionFile: String?
+    /// The `vm` executable that runs the VM's supervisor.
+    public let supervisorExecutable: String
 
     public init(spec: VMSpec, paths: VMPaths, launcher: QEMULauncher, processes: any ProcessTable = SystemProcessTable(),
                 hostFileSystem: any HostFileSystem = RootedFileSystem(root: .fromEnvironment()),
                 logger: Logger = Logger(label: "vm.qemu"),
+                definitionFile: String? = nil,
+                supervisorExecutable: String = SupervisorInvocation.currentExecutable,
                 passthroughProblems: @escaping @Sendable (VMSpec) -> [String]) {
         self.spec = spec
         self.paths = paths
+        self.definitionFile = definitionFile
+        self.supervisorExecutable = supervisorExecutable
         self.launcher = launcher
         self.processes = processes
         self.hostFileSystem = hostFileSystem
@@ -60,7 +78,27 @@ public struct QEMUMachine: VMBackend {
         self.passthroughProblems = passthroughProblems
     }
 
-    var qmpSocket: String { spec.qmpSocket ?? paths.qmpSocket }
+    /// The VM's public QMP socket, served by its supervisor.
+    public var qmpSocket: String { spec.qmpSocket ?? paths.qmpSocket }
+
+    /// What the VM's supervisor is told.
+    func supervisorInvocation() throws(UpError) -> SupervisorInvocation {
+        guard let definitionFile else { throw .noDefinitionFile }
+        return SupervisorInvocation(executable: supervisorExecutable, definitionFile: URL(fileURLWithPath: definitionFile).path,
+                                    paths: paths)
+    }
+
+    /// The record of the last run (nil when there is none or it cannot be trusted; the latter is
+    /// logged as a warning).
+    public func runRecord() -> RunRecord? {
+        switch RunRecordStore(path: paths.runRecord, vm: spec.name.rawValue).read() {
+        case .none: return nil
+        case .valid(let record): return record
+        case .invalid(let why):
+            logger.warning("\(why)")
+            return nil
+        }
+    }
 
     // MARK: - Runtime files
 
@@ -99,6 +137,7 @@ public struct QEMUMachine: VMBackend {
         return argv.contains("guest=\(spec.name),process=vm-\(spec.name)")
     }
 
+    /// Removes the runtime folder (sockets, pidfile, supervisor lock).
     func cleanRuntimeDirectory() {
         try? FileManager.default.removeItem(atPath: paths.runtimeDirectory)
     }
@@ -138,8 +177,9 @@ public struct QEMUMachine: VMBackend {
 
         try PrivateDirectory.make(paths.runtimeDirectory)
         try prepareFirmwareVars()
-        // macvtap: create the link and open its /dev/tapN now; QEMU starts paused and gets the
-        // descriptor over QMP (see MacvtapNIC).
+        let supervisor = try supervisorInvocation()
+        // macvtap: create the link and open its /dev/tapN now; QEMU starts paused and its
+        // supervisor hands it the descriptor over QMP (see MacvtapNIC), then starts the vCPUs.
         let tap = try openMacvtap()
         defer { if let tap { close(tap) } }
         let extras = FileManager.default.fileExists(atPath: paths.extrasISO) ? paths.extrasISO : nil
@@ -155,7 +195,10 @@ public struct QEMUMachine: VMBackend {
         let session: MonitorSession
         let pid: Int32
         do {
-            let qemu = try launcher.start(arguments: arguments, logFile: paths.qemuLog)
+            // The supervisor starts the vCPUs after the tap hand-over only when nothing is left
+            // to do here first (pinning, isolation).
+            let qemu = try launcher.start(arguments: arguments, logFile: paths.qemuLog, supervisor: supervisor,
+                                          tapDescriptor: tap, resume: !paused && spec.cpu.pin == nil)
             session = try await negotiateMonitor(of: qemu)
             pid = qemu.pid
         } catch let error as LaunchError {
@@ -168,25 +211,17 @@ public struct QEMUMachine: VMBackend {
             throw UpError.launchFailed(error)
         }
         defer { session.client.close() }
-        if let tap {
-            do {
-                try await MacvtapNIC.attach(tapDescriptor: tap, transport: session.transport, client: session.client, network: spec.network)
-            } catch {
-                await abandonStart(pid: pid)
-                throw UpError.networkSetupFailed("handing the tap to QEMU: \(error)")
-            }
-        }
         var pinned: [PinnedThread]?
         do {
             pinned = try await pinThreads(client: session.client, pid: pid)
             try isolateCPUs(pid: pid)
+            if spec.cpu.pin != nil, !paused { try await session.client.cont() }
         } catch {
             await abandonStart(pid: pid)
             throw error
         }
         do {
             let client = session.client
-            if setUpBeforeRunning, !paused { try await client.cont() }
             let status = try await client.queryStatus()
             if spec.accelerator == .kvm {
                 let kvm = try await client.queryKVM()
@@ -214,9 +249,10 @@ public struct QEMUMachine: VMBackend {
     /// is initialised, which a large guest's memory preallocation stretches to minutes.
     static let monitorWait = Duration.seconds(3600)
 
-    /// Connects to the monitor of the QEMU just started and negotiates QMP, or reports how QEMU
-    /// ended when it ends first (its log says why). A monitor that fails while QEMU runs on
-    /// ends QEMU: `vm up` cannot leave a VM it cannot control.
+    /// Connects to the VM's QMP socket, which its supervisor serves once QEMU's monitor answered,
+    /// and negotiates QMP; or reports how QEMU ended when it ends first (its log says why). A
+    /// monitor that fails, or a supervisor that ends, while QEMU runs on ends QEMU: `vm up`
+    /// cannot leave a VM it cannot control.
     private func negotiateMonitor(of qemu: BackgroundQEMU) async throws -> MonitorSession {
         let path = qmpSocket
         let logger = logger
@@ -232,7 +268,7 @@ public struct QEMUMachine: VMBackend {
                     return .failed(error as? QMPError ?? .closed)
                 }
             }
-            group.addTask { await qemu.awaitEnd() ? .ended : .cancelled }
+            group.addTask { await qemu.awaitEnd(orSupervisor: true) ? .ended : .cancelled }
             var first = await group.next() ?? .cancelled
             group.cancelAll()
             for await other in group {
@@ -259,7 +295,9 @@ public struct QEMUMachine: VMBackend {
             }
             return session
         case .ended:
-            throw LaunchError.ended(log: qemuLogText)
+            if qemu.hasEnded { throw LaunchError.ended(log: qemuLogText) }
+            await abandonStart(pid: qemu.pid)
+            throw UpError.supervisorFailed(log: supervisorLogText)
         case .failed(let error):
             // A QEMU that fails while initialising closes its monitor as it exits: a failed
             // monitor is QEMU's failure when QEMU then ends (on a loaded machine that takes a while).
@@ -277,6 +315,12 @@ public struct QEMUMachine: VMBackend {
     /// What QEMU wrote to its log in this run.
     private var qemuLogText: String {
         (try? String(contentsOfFile: paths.qemuLog, encoding: .utf8)) ?? ""
+    }
+
+    /// The end of the supervisors' log (it spans runs).
+    private var supervisorLogText: String {
+        let text = (try? String(contentsOfFile: paths.supervisorLog, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(20).joined(separator: "\n")
     }
 
     /// Which came first while QEMU started: its monitor's answer or its end.
@@ -307,13 +351,16 @@ public struct QEMUMachine: VMBackend {
         }
     }
 
-    /// In macvtap mode: removes the link when it is there.
-    func removeMacvtap() {
-        guard spec.network.mode == .macvtap, macvtapLink.exists else { return }
+    /// In macvtap mode: removes the link when it is there; returns what went wrong, if anything.
+    @discardableResult
+    func removeMacvtap() -> String? {
+        guard spec.network.mode == .macvtap, macvtapLink.exists else { return nil }
         do {
             try macvtapLink.remove()
+            return nil
         } catch {
             logger.warning("could not remove macvtap link \(macvtapLink.name): \(error)")
+            return "macvtap link \(macvtapLink.name) not removed: \(error)"
         }
     }
 
@@ -345,46 +392,61 @@ public struct QEMUMachine: VMBackend {
     /// Stops the VM: ACPI power button and up to `timeout` for the guest to power off, then
     /// `quit`, then SIGTERM, then SIGKILL. `force` starts at `quit`. A hot-plugged GPU goes back
     /// to its host drivers afterwards unless `keepGPUOnVFIO`.
-    public func down(timeout: Duration, force: Bool = false) async throws -> DownOutcome {
-        try await down(timeout: timeout, force: force, keepGPUOnVFIO: false)
+    ///
+    /// The VM's supervisor does the escalation (``VMSupervisor/Command/down``) and the teardown,
+    /// then disconnects; the outcome is what the run record says ended QEMU. Other clients of
+    /// the QMP socket do not stand in the way. When the supervisor dies on the way, a new one
+    /// adopts QEMU and is asked again.
+    public func down(timeout: Duration, force: Bool, keepGPUOnVFIO: Bool) async throws -> DownOutcome {
+        for _ in 0..<2 {
+            guard case .alive(let pid) = probe() else { return try await cleanUpStopped(keepGPUOnVFIO: keepGPUOnVFIO) }
+            let client = try await supervisorClient(pid: pid)
+            defer { client.close() }
+            // Subscribed to nothing: the stream finishes when the supervisor disconnects, after its teardown.
+            let disconnected = client.events(matching: .named(Set<String>()))
+            let (seconds, attoseconds) = timeout.components
+            _ = try await client.execute(VMSupervisor.Command.down, arguments: [
+                "timeout": .double(Double(seconds) + Double(attoseconds) / 1e18), "force": .bool(force),
+                "keep_gpu_on_vfio": .bool(keepGPUOnVFIO),
+            ])
+            for await _ in disconnected {}
+            if let record = runRecord(), record.qemuPID == pid, let end = record.end {
+                // The supervisor undid the run's host changes made under its host root; what is
+                // left (made under this process's root, e.g. a test's fake host) is undone here.
+                try undoHostChanges()
+                return Self.outcome(of: end)
+            }
+            // The supervisor went away before QEMU ended: adopt and ask again.
+        }
+        throw UpError.supervisorFailed(log: supervisorLogText)
     }
 
-    /// ``down(timeout:force:)`` with the choice of leaving a hot-plugged GPU on vfio-pci.
-    public func down(timeout: Duration, force: Bool, keepGPUOnVFIO: Bool) async throws -> DownOutcome {
+    /// No QEMU runs: removes what a run nobody watched to its end left behind.
+    private func cleanUpStopped(keepGPUOnVFIO: Bool) async throws -> DownOutcome {
         let lock = try await lock()
         defer { withExtendedLifetime(lock) {} }
-        defer { removeMacvtap() }
-        let outcome = try await stopQEMU(timeout: timeout, force: force)
+        cleanRuntimeDirectory()
+        removeMacvtap()
         try undoHostChanges()
         if !keepGPUOnVFIO { try await returnGPUsLeftBehind() }
-        return outcome
+        return .notRunning
     }
 
-    private func stopQEMU(timeout: Duration, force: Bool) async throws -> DownOutcome {
-        guard case .alive(let pid) = probe() else {
-            cleanRuntimeDirectory()
-            return .notRunning
-        }
-        defer { cleanRuntimeDirectory() }
-        let client = try? await QMPClient.connect(path: qmpSocket, timeout: .seconds(3), logger: logger)
-        defer { client?.close() }
-        if let client, !force {
-            do {
-                _ = try await client.execute("system_powerdown", thenAwaitEvent: .named("SHUTDOWN"), eventTimeout: timeout)
-                if await waitForExit(pid: pid, timeout: .seconds(10)) { return .poweredOff }
-            } catch {
-                logger.notice("the guest did not power off within \(timeout): \(error)")
+    /// `vm down`'s outcome for a recorded end.
+    static func outcome(of end: RunRecord.End) -> DownOutcome {
+        switch end.cause {
+        case .guestPoweredOff, .guestPanicked: return .poweredOff
+        case .quit: return .quit
+        case .hostSignal: return .terminated
+        case .killed: return end.signal == SIGKILL ? .killed : .terminated
+        case .exited, .unknown:
+            switch end.requestedBy {
+            case .downQuit: return .quit
+            case .downTerminate: return .terminated
+            case .downKill: return .killed
+            case .downPowerButton, nil: return .poweredOff
             }
         }
-        if let client {
-            _ = try? await client.quit()
-            if await waitForExit(pid: pid, timeout: .seconds(5)) { return .quit }
-        }
-        processes.send(SIGTERM, to: pid)
-        if await waitForExit(pid: pid, timeout: .seconds(5)) { return .terminated }
-        processes.send(SIGKILL, to: pid)
-        _ = await waitForExit(pid: pid, timeout: .seconds(5))
-        return .killed
     }
 
     /// Polls until `pid` is gone; false on timeout.
@@ -397,18 +459,40 @@ public struct QEMUMachine: VMBackend {
         return true
     }
 
+    // MARK: - The supervisor
+
+    /// A QMP connection to the VM through its supervisor. When QEMU (`pid`) runs but its
+    /// supervisor is gone (killed, out of memory), starts a supervisor that adopts QEMU first.
+    func supervisorClient(pid: Int32, timeout: Duration = .seconds(5)) async throws -> QMPClient {
+        do {
+            return try await QMPClient.connect(path: qmpSocket, timeout: timeout, logger: logger)
+        } catch .connectFailed(_, reason: .noSocket), .connectFailed(_, reason: .refused) {
+            logger.notice("the supervisor of \(spec.name) is gone; starting one that adopts QEMU (pid \(pid))")
+            _ = try QEMULauncher.adopt(qemuPID: pid, supervisor: try supervisorInvocation())
+            let transport: UnixSocketTransport
+            do {
+                transport = try await UnixSocketTransport.connect(path: qmpSocket, timeout: .seconds(30), awaitListener: true)
+            } catch {
+                throw QMPError(connecting: qmpSocket, error)
+            }
+            return try await QMPClient.connect(transport: transport, timeout: timeout, logger: logger)
+        }
+    }
+
     // MARK: - status
 
-    /// The VM's state: from QMP when it answers, from the pidfile and process table when not.
+    /// The VM's state: from QMP through the supervisor when QEMU runs, else from the run record,
+    /// the pidfile and the process table.
     public func status() async -> VMStatusReport {
         var report = VMStatusReport(name: spec.name.rawValue, state: .stopped)
         switch probe() {
         case .clean, .exited:
+            report.note = stoppedNote()
             return report
         case .crashed(let pid):
             report.state = .crashed
             report.pid = pid
-            report.note = "QEMU died without shutting down; `vm up` cleans up and starts again"
+            report.note = (stoppedNote().map { $0 + "; " } ?? "") + "QEMU died without shutting down; `vm up` cleans up and starts again"
             return report
         case .alive(let pid):
             report.pid = pid
@@ -416,7 +500,7 @@ public struct QEMUMachine: VMBackend {
             report.state = .running
             report.uptimeSeconds = QEMUPidFile.uptimeSeconds(paths.pidFile)
             do {
-                let client = try await QMPClient.connect(path: qmpSocket, timeout: .seconds(2), logger: logger)
+                let client = try await supervisorClient(pid: pid, timeout: .seconds(2))
                 defer { client.close() }
                 let status = try await client.queryStatus()
                 report.qemuStatus = status.status
@@ -431,5 +515,11 @@ public struct QEMUMachine: VMBackend {
             }
             return report
         }
+    }
+
+    /// Why the VM stopped, from the run record.
+    func stoppedNote() -> String? {
+        guard let record = runRecord() else { return nil }
+        return record.end?.summary ?? "QEMU (pid \(record.qemuPID)) ended while no supervisor watched it"
     }
 }

@@ -51,6 +51,12 @@ public final class UnixSocketTransport: ByteTransport {
             _ = Glibc.close(fd)
             throw .connectFailed(path: path, errno: code)
         }
+        return try wrap(connected: fd)
+    }
+
+    /// The transport over `fd`, a connected stream socket this object now owns (also the
+    /// server side of an accepted connection, ``UnixSocketListener``).
+    static func wrap(connected fd: Int32) throws(TransportError) -> UnixSocketTransport {
         // Blocking from here on: the reader waits in poll, writers send whole messages.
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)

@@ -6,6 +6,10 @@ import VMCore
 
 /// Runs a session's steps on one QEMU VM. Whatever happens (a failed step, Ctrl-C, QEMU dying),
 /// the GPU goes back to the host and the VM comes down (unless the session keeps it running).
+///
+/// A session never stops or changes a VM it did not start: its `up` step refuses a VM that
+/// already runs (``UpError/alreadyRunning(name:pid:)``), and the cleanup then leaves that VM as
+/// it was. Only a session whose `up` step started QEMU cleans up after itself.
 public struct SessionRunner: Sendable {
     public let session: SessionDefinition
     public let machine: QEMUMachine
@@ -31,6 +35,7 @@ public struct SessionRunner: Sendable {
         report(.started(vm: session.vm, steps: session.steps.count))
         var results: [StepResult] = []
         var status = SessionOutcome.Status.completed
+        var startedVM = false
         for (offset, step) in session.steps.enumerated() {
             let index = offset + 1
             report(.stepStarted(index: index, total: session.steps.count, summary: step.summary))
@@ -43,6 +48,7 @@ public struct SessionRunner: Sendable {
                 result.message = Self.describe(error)
             }
             result.seconds = (ContinuousClock.now - started).sessionSeconds
+            if case .up = step.action, result.status == .ok { startedVM = true }
             results.append(result)
             report(.stepFinished(result))
             if Task.isCancelled {
@@ -60,19 +66,24 @@ public struct SessionRunner: Sendable {
         var cleanup: [String] = []
         if status != .completed {
             // A new task: the cleanup must not inherit the cancellation that interrupted the steps.
-            cleanup = await Task { await self.cleanUp() }.value
+            cleanup = await Task { [startedVM] in await self.cleanUp(startedVM: startedVM) }.value
         }
         let outcome = SessionOutcome(status: status, steps: results, cleanup: cleanup)
         report(.finished(outcome))
         return outcome
     }
 
-    /// Returns the GPU to the host and, unless the session keeps the VM, brings it down.
-    func cleanUp() async -> [String] {
+    /// Returns the GPU to the host and, unless the session keeps the VM, brings it down; leaves a
+    /// VM the session did not start (`startedVM` false) as it was.
+    func cleanUp(startedVM: Bool) async -> [String] {
         var done: [String] = []
         func note(_ line: String) {
             done.append(line)
             report(.cleanup(line))
+        }
+        guard startedVM else {
+            note("this session did not start \(session.vm): it is left as it was")
+            return done
         }
         do {
             if let journal = try machine.swapper().journal.read() {

@@ -68,8 +68,12 @@ public struct VMPaths: Sendable, Equatable {
         self.stateDirectory = stateDirectory
     }
 
-    /// The orchestrator's QMP monitor socket.
+    /// The VM's public QMP socket, served by its supervisor to any number of clients at once.
     public var qmpSocket: String { "\(runtimeDirectory)/qmp.sock" }
+    /// QEMU's own monitor socket; only the VM's supervisor connects to it.
+    public var monitorSocket: String { "\(runtimeDirectory)/monitor.sock" }
+    /// Held (`flock`) by the VM's supervisor for as long as it runs.
+    public var supervisorLock: String { "\(runtimeDirectory)/supervisor.lock" }
     /// The serial console socket (`vm console`).
     public var consoleSocket: String { "\(runtimeDirectory)/console.sock" }
     /// The QEMU guest agent socket (virtio-serial `org.qemu.guest_agent.0`).
@@ -90,4 +94,8 @@ public struct VMPaths: Sendable, Equatable {
     public var hugePagesRecord: String { "\(stateDirectory)/hugepages.json" }
     /// The cgroup changes that keep other tasks off this VM's CPUs, until they are undone.
     public var cpuIsolationRecord: String { "\(stateDirectory)/cpu-isolation.json" }
+    /// The record of the last run: who started it, what happened, how it ended.
+    public var runRecord: String { "\(stateDirectory)/run.json" }
+    /// The supervisor's own messages.
+    public var supervisorLog: String { "\(stateDirectory)/supervisor.log" }
 }

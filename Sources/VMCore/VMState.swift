@@ -108,7 +108,16 @@ public protocol VMBackend: Sendable {
     /// Starts the VM; refuses when it already runs.
     func up(paused: Bool) async throws -> UpReport
     /// Stops the VM: power button and up to `timeout` for the guest, then harder means.
-    func down(timeout: Duration, force: Bool) async throws -> DownOutcome
+    /// `keepGPUOnVFIO` leaves a hot-plugged GPU on vfio-pci afterwards (a backend whose GPUs
+    /// always go back, as libvirt's managed hostdevs do, ignores it).
+    func down(timeout: Duration, force: Bool, keepGPUOnVFIO: Bool) async throws -> DownOutcome
     /// Where the VM stands.
     func status() async -> VMStatusReport
+}
+
+extension VMBackend {
+    /// ``down(timeout:force:keepGPUOnVFIO:)`` giving hot-plugged GPUs back to the host.
+    public func down(timeout: Duration, force: Bool = false) async throws -> DownOutcome {
+        try await down(timeout: timeout, force: force, keepGPUOnVFIO: false)
+    }
 }

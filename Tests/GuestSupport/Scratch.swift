@@ -32,14 +32,15 @@ public final class Scratch: @unchecked Sendable {
         return LoadedDefinition(file: loaded.file, spec: spec, paths: loaded.paths)
     }
 
-    /// A QEMU machine for `loaded`, launched with `qemu` (default: from PATH), with no
-    /// passthrough check unless one is given.
-    public func machine(_ loaded: LoadedDefinition, qemu: String? = nil,
+    /// A QEMU machine for `loaded`, launched with `qemu` (default: from PATH) and supervised by
+    /// `supervisor` (default: the built `vm`), with no passthrough check unless one is given.
+    public func machine(_ loaded: LoadedDefinition, qemu: String? = nil, supervisor: String? = nil,
                         passthroughProblems: @escaping @Sendable (VMSpec) -> [String] = { _ in [] }) throws -> QEMUMachine {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let launcher = try qemu.map(QEMULauncher.init(executable:)) ?? QEMULauncher.locate()
         return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: launcher, logger: logger,
+                           definitionFile: loaded.file, supervisorExecutable: try supervisor ?? BuiltExecutable.path("vm"),
                            passthroughProblems: passthroughProblems)
     }
 

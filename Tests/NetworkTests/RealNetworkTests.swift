@@ -18,7 +18,9 @@ struct RealNetworkTests {
         let scratch = try Scratch()
         let loaded = try scratch.define(name, bed.definition(extraCmdline: "vmtest.ga=1 vmtest.net=\(address)",
                                                              extra: "guest_agent = true", network: network))
-        var machine = try scratch.machine(loaded, qemu: try namespace.qemuWrapper(in: scratch.root))
+        // QEMU and its supervisor (which removes the macvtap link when QEMU ends) run in the namespace.
+        var machine = try scratch.machine(loaded, qemu: try namespace.qemuWrapper(in: scratch.root),
+                                          supervisor: try namespace.wrapper(for: try BuiltExecutable.path("vm"), named: "vm", in: scratch.root))
         machine.hostCommands = namespace.commandRunner
         machine.hostFileSystem = RootedFileSystem(root: HostRoot(namespace.hostRoot))
         _ = try await machine.up()

@@ -70,9 +70,14 @@ final class TestNamespace: @unchecked Sendable {
     /// A QEMU "binary" for the launcher: a fixed script that runs the real QEMU inside this
     /// namespace with the arguments it was given (no user text passes through a shell).
     func qemuWrapper(in directory: String) throws -> String {
-        let qemu = try QEMUPath.find()
-        let path = "\(directory)/qemu-in-\(name)"
-        try "#!/bin/sh\nexec ip netns exec \(name) \(qemu) \"$@\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try wrapper(for: try QEMUPath.find(), named: "qemu", in: directory)
+    }
+
+    /// A fixed script that runs `executable` inside this namespace with the arguments it was
+    /// given (the same process: `ip netns exec` execs it).
+    func wrapper(for executable: String, named prefix: String, in directory: String) throws -> String {
+        let path = "\(directory)/\(prefix)-in-\(name)"
+        try "#!/bin/sh\nexec ip netns exec \(name) \(executable) \"$@\"\n".write(toFile: path, atomically: true, encoding: .utf8)
         chmod(path, 0o755)
         return path
     }

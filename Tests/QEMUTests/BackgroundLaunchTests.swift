@@ -17,6 +17,9 @@ struct BackgroundLaunchTests {
         #expect(getsid(pid) != getsid(0), "QEMU runs in a session of its own")
         #expect(getsid(pid) != pid, "QEMU does not lead its session, so no terminal it opens becomes its controlling one")
         #expect(Self.parent(of: pid) != getpid(), "QEMU is not this process's child")
+        let supervisor = try #require(machine.runRecord()?.supervisorPID)
+        #expect(Self.parent(of: pid) == supervisor, "QEMU's supervisor is its parent and learns how it ends")
+        #expect(getsid(supervisor) == getsid(pid) && getsid(supervisor) != supervisor, "neither leads the session")
         #expect(Self.link("/proc/\(pid)/cwd") == "/")
         #expect(Self.link("/proc/\(pid)/fd/0") == "/dev/null")
         #expect(Self.link("/proc/\(pid)/fd/1") == loaded.paths.qemuLog)
@@ -62,11 +65,13 @@ struct BackgroundLaunchTests {
     @Test func aBinaryThatCannotRunIsRefusedAtOnce() async throws {
         let scratch = try Scratch()
         let log = "\(scratch.root)/q.log"
+        let supervisor = SupervisorInvocation(executable: try BuiltExecutable.path("vm"), definitionFile: "\(scratch.root)/x.toml",
+                                              paths: VMPaths(runtimeDirectory: "\(scratch.root)/r", stateDirectory: scratch.root))
         #expect(throws: LaunchError.spawnFailed(executable: "/nonexistent/qemu", errno: ENOENT)) {
-            try QEMULauncher(executable: "/nonexistent/qemu").start(arguments: [], logFile: log)
+            try QEMULauncher(executable: "/nonexistent/qemu").start(arguments: [], logFile: log, supervisor: supervisor)
         }
         #expect(throws: LaunchError.spawnFailed(executable: "/bin/true", errno: ENOENT)) {
-            try QEMULauncher(executable: "/bin/true").start(arguments: [], logFile: "\(scratch.root)/missing/q.log")
+            try QEMULauncher(executable: "/bin/true").start(arguments: [], logFile: "\(scratch.root)/missing/q.log", supervisor: supervisor)
         }
     }
 

@@ -27,7 +27,7 @@ func argvMatchesGolden(name: String) throws {
     spec.disks = [DiskSpec(path: "/images/a,b.qcow2")]
     let argv = try QEMUCommandLine.arguments(for: spec, paths: VMPaths(runtimeDirectory: "/r,x", stateDirectory: "/s"))
     #expect(argv.contains("file=/images/a,,b.qcow2,if=none,id=disk0,format=qcow2,cache=none,discard=unmap"))
-    #expect(argv.contains("socket,id=qmp0,path=/r,,x/qmp.sock,server=on,wait=off"))
+    #expect(argv.contains("socket,id=qmp0,path=/r,,x/monitor.sock,server=on,wait=off"))
 }
 
 @Test(arguments: [("plain", "plain"), ("", ""), (",", ",,"), (",a,,b,", ",,a,,,,b,,")])

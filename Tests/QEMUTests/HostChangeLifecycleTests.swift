@@ -38,10 +38,9 @@ struct HostChangeLifecycleTests {
         let kernel = FakeKernel(tree: try FakeHostTree())
         try kernel.hugePagePool(pool, total: 200, limit: 10_000)
         try PrivateDirectory.make(loaded.paths.stateDirectory)
-        try JSONEncoder().encode(HugePageReservation(pool: "\(pool)/nr_hugepages", added: 128))
-            .write(to: URL(fileURLWithPath: loaded.paths.hugePagesRecord))
         var machine = try scratch.machine(loaded)
         machine.hostFileSystem = kernel
+        try machine.hugePagesRecord.save(HugePageReservation(pool: "\(pool)/nr_hugepages", added: 128), root: kernel.root)
         _ = try await machine.up()
         #expect(try kernel.readTrimmed("\(pool)/nr_hugepages") == "72")
         #expect(!FileManager.default.fileExists(atPath: loaded.paths.hugePagesRecord))
@@ -67,6 +66,21 @@ struct HostChangeLifecycleTests {
         #expect(!kernel.exists("/sys/fs/cgroup/vm-iso") && !kernel.exists("/sys/fs/cgroup/vm-host"))
         #expect(try kernel.readTrimmed("/sys/fs/cgroup/system.slice/cpuset.cpus") == "")
         #expect(!FileManager.default.fileExists(atPath: loaded.paths.cpuIsolationRecord))
+    }
+
+    @Test("a record made under another host root is not undone here, and stops the start")
+    func recordOfAnotherRootIsRefused() async throws {
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let loaded = try scratch.define("huge3", bed.definition())
+        try PrivateDirectory.make(loaded.paths.stateDirectory)
+        let machine = try scratch.machine(loaded)
+        let kernel = FakeKernel(tree: try FakeHostTree())
+        try machine.hugePagesRecord.save(HugePageReservation(pool: "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", added: 5),
+                                         root: kernel.root)
+        await #expect { _ = try await machine.up() } throws: { "\($0)".contains("not this one") }
+        #expect(FileManager.default.fileExists(atPath: loaded.paths.hugePagesRecord))
+        #expect(Scratch.qemuProcesses(named: "huge3").isEmpty)
     }
 
     @Test func qemuGetsMemfdHugePagesOfTheSize() throws {

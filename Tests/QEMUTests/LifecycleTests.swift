@@ -51,19 +51,24 @@ struct LifecycleTests {
         #expect(Scratch.qemuProcesses(named: "stubborn").isEmpty)
     }
 
-    @Test func killedQEMUIsReportedCrashedAndUpRecovers() async throws {
+    @Test func unwatchedKilledQEMUIsReportedCrashedAndUpRecovers() async throws {
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()
         let loaded = try scratch.define("crashy", bed.definition())
         let machine = try scratch.machine(loaded)
         let first = try await machine.up()
         let firstPID = try #require(first.pid)
+        // Nobody watches: the supervisor goes first, then QEMU.
+        let supervisor = try #require(machine.runRecord()?.supervisorPID)
+        kill(supervisor, SIGKILL)
+        #expect(await machine.waitForExit(pid: supervisor, timeout: .seconds(10)))
         kill(firstPID, SIGKILL)
         #expect(await machine.waitForExit(pid: firstPID, timeout: .seconds(10)))
 
         let crashed = await machine.status()
         #expect(crashed.state == .crashed)
         #expect(crashed.pid == firstPID)
+        #expect(crashed.note?.hasPrefix("QEMU (pid \(firstPID)) ended while no supervisor watched it") == true, "\(crashed)")
 
         let second = try await machine.up()
         #expect(second.recoveredStaleState)

@@ -95,6 +95,29 @@ struct SessionRunnerTests {
         #expect(Scratch.qemuProcesses(named: "failing").isEmpty)
     }
 
+    @Test func aSessionOnARunningVMLeavesItAsItWas() async throws {
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let loaded = try scratch.define("busy", Self.definition(bed))
+        let machine = try scratch.machine(loaded)
+        let pid = try #require(try await machine.up(paused: true).pid)
+        let session = try Self.steps("""
+            vm = "busy"
+            [[step]]
+            action = "up"
+            [[step]]
+            action = "down"
+            """, scratch: scratch)
+        let (outcome, _) = await Self.run(session, on: machine)
+        #expect(outcome.status == .failed)
+        #expect(outcome.steps[0].message?.contains("busy is already running (QEMU pid \(pid))") == true, "\(outcome.steps)")
+        #expect(outcome.steps[1].status == .skipped)
+        #expect(outcome.cleanup == ["this session did not start busy: it is left as it was"])
+        let status = await machine.status()
+        #expect(status.state == .paused && status.pid == pid, "the VM is as it was: \(status)")
+        #expect(try await machine.down(timeout: .seconds(1), force: true) == .quit)
+    }
+
     @Test func aCrashedQEMUEndsTheWaitAndCleansUp() async throws {
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()

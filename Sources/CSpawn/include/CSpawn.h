@@ -1,4 +1,4 @@
-// Starting a program as a daemon, in C because the forked children may only make
+// Starting programs as daemons, in C because the forked children may only make
 // async-signal-safe calls (the parent is a multi-threaded Swift process).
 #ifndef VM_CSPAWN_H
 #define VM_CSPAWN_H
@@ -16,5 +16,23 @@
 /// Returns 0 and stores the daemon's pid, or returns an errno value: opening the log, forking,
 /// or the `execve` itself failed (then nothing runs).
 int vm_spawn_daemon(const char *path, char *const argv[], char *const envp[], const char *log_path, pid_t *daemon_pid);
+
+/// Starts QEMU and its supervisor as two daemons of one session (see `vm_spawn_daemon`), the
+/// supervisor being QEMU's parent so that it collects QEMU's exit status:
+/// the session's leader forks the supervisor's process and exits; that process forks QEMU's
+/// (which execs `qemu_path`) and then execs `supervisor_path` itself, so both programs start at
+/// the same time and neither leads the session. `supervisor_argv[pid_slot]` is replaced by QEMU's
+/// pid in decimal. `keep_fd` (or -1) stays open in the supervisor under the same number (a tap
+/// device it hands to QEMU); QEMU gets none of the caller's descriptors.
+/// Returns 0 and stores both pids, or an errno value; when the supervisor's exec fails after
+/// QEMU started, QEMU is killed, so that nothing runs unsupervised.
+int vm_spawn_supervised(const char *qemu_path, char *const qemu_argv[], const char *qemu_log,
+                        const char *supervisor_path, char *const supervisor_argv[], int pid_slot,
+                        const char *supervisor_log, int keep_fd, char *const envp[],
+                        pid_t *qemu_pid, pid_t *supervisor_pid);
+
+/// `pidfd_open(2)`: a descriptor that becomes readable when process `pid` ends (it need not be
+/// the caller's child), or -1 with errno set.
+int vm_pidfd_open(pid_t pid);
 
 #endif

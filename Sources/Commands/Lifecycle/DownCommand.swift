@@ -40,15 +40,18 @@ struct DownCommand: AsyncParsableCommand {
         let machine = try CommandSupport.backend(loaded, backend, logger: CommandSupport.quietLogger(debug: global.debug))
         let waiting = force ? "stopping \(loaded.spec.name)" : "stopping \(loaded.spec.name): the guest has up to \(timeout) s to power off"
         let outcome = try await ProgressLine.during(waiting) {
-            if let qemu = machine as? QEMUMachine {
-                return try await qemu.down(timeout: .seconds(timeout), force: force, keepGPUOnVFIO: keepGPUOnVFIO)
-            }
-            return try await machine.down(timeout: .seconds(timeout), force: force)
+            try await machine.down(timeout: .seconds(timeout), force: force, keepGPUOnVFIO: keepGPUOnVFIO)
         }
+        // The supervisor's record of the end, for a QEMU-backend VM that ran.
+        let end = backend == .qemu && outcome != .notRunning
+            ? RunRecordStore(path: loaded.paths.runRecord, vm: loaded.spec.name.rawValue).read().record?.end : nil
         if global.json {
-            try CommandSupport.printJSON(["name": loaded.spec.name.rawValue, "outcome": outcome.rawValue])
+            var fields = ["name": loaded.spec.name.rawValue, "outcome": outcome.rawValue]
+            fields["ended"] = end?.summary
+            try CommandSupport.printJSON(fields)
         } else {
             print(Self.message(outcome, name: loaded.spec.name.rawValue, timeout: timeout, force: force, backend: backend))
+            if let end { print("  recorded: \(end.summary)") }
         }
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
     }

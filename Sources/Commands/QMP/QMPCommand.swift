@@ -46,11 +46,18 @@ struct QMPCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Log every QMP message to standard error.")
     var debug = false
 
+    @Flag(name: .long, help: "Print the VM's QMP socket (served by its supervisor, for other QMP tools) and exit.")
+    var socketPath = false
+
     @Argument(help: ArgumentHelp("The VM name (unless --socket), the command and its key=value arguments.",
                                  valueName: "name command key=value"))
     var words: [String] = []
 
     func validate() throws {
+        if socketPath {
+            guard words.count == 1, socket == nil, json == nil, !events else { throw ValidationError("--socket-path takes the VM name and nothing else") }
+            return
+        }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
         if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be positive") }
         if !events, !filter.isEmpty || count != nil { throw ValidationError("--filter and --count need --events") }
@@ -62,6 +69,10 @@ struct QMPCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if socketPath {
+            let loaded = try CommandSupport.loader.load(words[0])
+            return print(loaded.spec.qmpSocket ?? loaded.paths.qmpSocket)
+        }
         let invocation = try invocation()
         var logger = Logger(label: "vm.qmp")
         logger.logLevel = debug ? .debug : .warning
@@ -80,10 +91,13 @@ struct QMPCommand: AsyncParsableCommand {
         defer { client.close() }
         let names = Set(filter)
         let stream = events ? client.events(matching: names.isEmpty ? .all : .named(names)) : nil
+        // Whatever the filter, a SHUTDOWN tells a polite end from QEMU dying under the follower.
+        let shutdowns = events ? client.events(matching: .named("SHUTDOWN")) : nil
         if let command = invocation.command {
             let reply = try await client.execute(
                 command.name, arguments: command.arguments, timeout: timeout.map { .milliseconds(Int64($0 * 1000)) })
             print(json ? JSONWriter.string(reply, sortedKeys: true) : JSONWriter.pretty(reply))
+            fflush(nil)
         }
         guard let stream else { return }
         var seen = 0
@@ -92,6 +106,27 @@ struct QMPCommand: AsyncParsableCommand {
             fflush(nil)
             seen += 1
             if let count, seen >= count { return }
+        }
+        var shutDown = false
+        for await _ in shutdowns ?? AsyncStream { $0.finish() } {
+            shutDown = true
+            break
+        }
+        guard shutDown else { throw QMPFollowError(target: invocation.target) }
+    }
+
+    /// The monitor closed under `vm qmp --events` without a SHUTDOWN event first: QEMU was killed
+    /// or crashed (or its supervisor died).
+    struct QMPFollowError: Error, CustomStringConvertible {
+        let target: QMPInvocation.Target
+
+        var description: String {
+            switch target {
+            case .vm(let name):
+                return "the monitor of \(name) closed without a SHUTDOWN event: QEMU ended (killed or crashed) or its supervisor died; `vm status \(name)` says which"
+            case .socket(let path):
+                return "the monitor at \(path) closed without a SHUTDOWN event: QEMU ended (killed or crashed)"
+            }
         }
     }
 

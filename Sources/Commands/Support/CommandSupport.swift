@@ -50,7 +50,7 @@ enum CommandSupport {
     private static func qemuMachine(_ loaded: LoadedDefinition, logger: Logger) throws -> QEMUMachine {
         let check = BootPassthroughCheck(fileSystem: hostFileSystem)
         return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: try QEMULauncher.locate(), logger: logger,
-                           passthroughProblems: { check.problems(for: $0) })
+                           definitionFile: loaded.file, passthroughProblems: { check.problems(for: $0) })
     }
 
     /// The backend that runs `loaded`: `vm` launching QEMU, or libvirtd at a URI. `redefine` lets

@@ -31,15 +31,15 @@ extension QEMUMachine {
         let lock = try await lock()
         defer { withExtendedLifetime(lock) {} }
         var client: QMPClient?
-        if case .alive = probe() { client = try await QMPClient.connect(path: qmpSocket, timeout: .seconds(5), logger: logger) }
+        if case .alive(let pid) = probe() { client = try await supervisorClient(pid: pid) }
         defer { client?.close() }
         return try await (swapper ?? self.swapper()).recover(client: client)
     }
 
     /// A QMP connection to this VM, which must be running.
     func runningClient() async throws -> QMPClient {
-        guard case .alive = probe() else { throw SwapError.vmNotRunning(spec.name.rawValue) }
-        return try await QMPClient.connect(path: qmpSocket, timeout: .seconds(5), logger: logger)
+        guard case .alive(let pid) = probe() else { throw SwapError.vmNotRunning(spec.name.rawValue) }
+        return try await supervisorClient(pid: pid)
     }
 
     /// Gives back to the host a GPU that a journal still records while QEMU is gone (crash, or

@@ -39,7 +39,7 @@ public struct SwapJournal: Codable, Sendable, Equatable {
     }
 }
 
-/// Reads and writes a VM's journal file durably (write to a temporary file, fsync, rename, fsync the folder).
+/// Reads and writes a VM's journal file durably (``DurableFile``).
 public struct SwapJournalStore: Sendable {
     public let path: String
 
@@ -55,40 +55,11 @@ public struct SwapJournalStore: Sendable {
 
     /// Replaces the journal with `journal`, durably.
     public func write(_ journal: SwapJournal) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(journal)
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw JournalError.io(path: temporary, errno: errno) }
-        defer { close(fd) }
-        let written = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        guard written == data.count, fsync(fd) == 0 else { throw JournalError.io(path: temporary, errno: errno) }
-        guard rename(temporary, path) == 0 else { throw JournalError.io(path: path, errno: errno) }
-        syncDirectory()
+        try DurableFile.writeJSON(journal, to: path)
     }
 
     /// Removes the journal once the swap is fully undone.
     public func remove() throws {
-        guard unlink(path) == 0 || errno == ENOENT else { throw JournalError.io(path: path, errno: errno) }
-        syncDirectory()
-    }
-
-    private func syncDirectory() {
-        let directory = (path as NSString).deletingLastPathComponent
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        fsync(fd)
-        close(fd)
-    }
-
-    /// A journal file could not be written.
-    public enum JournalError: Error, CustomStringConvertible {
-        case io(path: String, errno: Int32)
-        public var description: String {
-            switch self {
-            case .io(let path, let code): return "cannot write the swap journal \(path): \(String(cString: strerror(code)))"
-            }
-        }
+        try DurableFile.remove(path)
     }
 }

@@ -1,0 +1,336 @@
+import Foundation
+import Logging
+import Network
+import QMP
+import Synchronization
+import VMCore
+
+/// The process that owns a QEMU-backend VM from `vm up` until QEMU exits (`vm supervise`,
+/// hidden; see the README's "The supervisor").
+///
+/// - **Start.** `vm up` starts it together with QEMU (``QEMULauncher``): it is QEMU's parent, so
+///   `waitpid` tells it how QEMU ended. It holds `supervisor.lock` (`flock`) in the runtime folder
+///   for as long as it runs: a second supervisor of the same VM gives way at once.
+/// - **The monitor.** It is the one client of QEMU's own monitor (`monitor.sock`) and serves the
+///   VM's public `qmp.sock` to any number of clients (``QMPServer``): commands forwarded to QEMU
+///   under ids of its own, replies routed back, every event to every client. Both sockets are
+///   0600 in the 0700 runtime folder, and a client must be root or the supervisor's user
+///   (`SO_PEERCRED`). One command is its own: `x-vm-down` (the power button, then `quit`,
+///   SIGTERM and SIGKILL, each only when the step before did not end QEMU in time).
+/// - **The record.** ``RunRecord`` in the state folder: the start, the events that matter, and
+///   the end (how, and which `vm down` step was under way).
+/// - **The end.** Whoever ends QEMU, it gives hot-plugged GPUs back to their host drivers
+///   (the swap journal), removes the macvtap link and the runtime folder, records the end, then
+///   disconnects its clients and exits. It blocks on `waitpid`/pidfd and sockets; it never polls.
+/// - **Adoption.** When a supervisor dies, QEMU runs on. The next `vm` command that finds QEMU
+///   alive and `qmp.sock` unanswered starts a new supervisor with ``Role/adopting``: it connects
+///   to QEMU's monitor again (QEMU accepts a new client once the old one is gone), keeps the
+///   record, and watches QEMU through a pidfd (it is not QEMU's parent: the exit status is lost).
+public final class VMSupervisor: Sendable {
+    /// How this supervisor came to watch QEMU.
+    public enum Role: Sendable, Equatable {
+        /// Started with QEMU by `vm up`; `tapDescriptor` is the macvtap device to hand to QEMU
+        /// (which then waits paused), `resume` whether to start the vCPUs after that.
+        case starting(tapDescriptor: Int32?, resume: Bool)
+        /// Took over a running QEMU whose supervisor went away.
+        case adopting
+    }
+
+    /// The commands the supervisor answers itself.
+    public enum Command {
+        /// `{"execute": "x-vm-down", "arguments": {"timeout": SECONDS, "force": BOOL}}`.
+        public static let down = "x-vm-down"
+    }
+
+    /// How long `quit` and SIGTERM each get before the next step.
+    static let escalationStep = Duration.seconds(5)
+
+    /// Events kept in the record.
+    static let recordedEvents: Set<String> = ["SHUTDOWN", "POWERDOWN", "GUEST_PANICKED", "RESET", "DEVICE_DELETED"]
+
+    private let machine: QEMUMachine
+    private let qemuPID: Int32
+    private let role: Role
+    private let fingerprint: String
+    private let logger: Logger
+    private let exit: Task<QEMUExit, Never>
+    private let records: RunRecordStore
+    private let state = Mutex(State())
+
+    private struct State {
+        var record: RunRecord?
+        var downStep: RunRecord.Requester?
+        var downStarted = false
+        /// `vm down --keep-gpu-on-vfio`: the teardown leaves hot-plugged GPUs on vfio-pci.
+        var keepGPUOnVFIO = false
+        var shutdownReason: String?
+        var ended = false
+    }
+
+    private init(machine: QEMUMachine, qemuPID: Int32, role: Role, fingerprint: String) {
+        self.machine = machine
+        self.qemuPID = qemuPID
+        self.role = role
+        self.fingerprint = fingerprint
+        logger = machine.logger
+        records = RunRecordStore(path: machine.paths.runRecord, vm: machine.spec.name.rawValue)
+        exit = QEMUExitWatch.start(pid: qemuPID, isChild: role != .adopting)
+    }
+
+    /// Runs the supervisor of `machine`'s QEMU (`qemuPID`) until QEMU has ended and everything is
+    /// torn down; returns the process's exit status.
+    public static func run(machine: QEMUMachine, qemuPID: Int32, role: Role, fingerprint: String) async -> Int32 {
+        let lock = open(machine.paths.supervisorLock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            machine.logger.notice("another supervisor watches \(machine.spec.name); this one gives way")
+            return 0
+        }
+        defer { close(lock) }
+        return await VMSupervisor(machine: machine, qemuPID: qemuPID, role: role, fingerprint: fingerprint).run()
+    }
+
+    private func run() async -> Int32 {
+        let monitor: QEMUMachine.MonitorSession
+        switch await connectMonitor() {
+        case .some(let session): monitor = session
+        case .none:
+            await finish(await exit.value)
+            return 1
+        }
+        defer { monitor.client.close() }
+        if case .starting(let tap, let resume) = role, let tap {
+            do {
+                try await MacvtapNIC.attach(tapDescriptor: tap, transport: monitor.transport, client: monitor.client,
+                                            network: machine.spec.network)
+                close(tap)
+                if resume { _ = try await monitor.client.execute("cont") }
+            } catch {
+                // `vm up` sees the supervisor end and reports it; QEMU must not run on without its NIC.
+                logger.error("handing the macvtap device to QEMU failed: \(error)")
+                kill(qemuPID, SIGKILL)
+                await finish(await exit.value)
+                return 1
+            }
+        }
+        startRecord()
+        let server = QMPServer(greeting: Self.greeting(monitor.client.version)) { [self] command, arguments in
+            await handle(command, arguments, client: monitor.client)
+        }
+        let events = monitor.client.events()
+        let relay = Task { [self] in
+            for await event in events {
+                note(event)
+                server.broadcast(event)
+            }
+        }
+        do {
+            server.serve(try UnixSocketListener(path: machine.qmpSocket), allowedUID: getuid())
+        } catch {
+            logger.error("cannot serve \(machine.qmpSocket): \(error); QEMU runs on, the next vm command starts a new supervisor")
+            return 1
+        }
+        let ended = await exit.value
+        // QEMU's exit closes the monitor and so ends the relay: the events QEMU sent just before
+        // it exited are in the record before the end is.
+        await relay.value
+        await finish(ended)
+        server.closeAll()
+        return 0
+    }
+
+    /// QEMU's greeting as the public socket repeats it.
+    static func greeting(_ version: QMPVersion) -> JSONValue {
+        ["QMP": ["version": ["qemu": ["major": .int(Int64(version.major)), "minor": .int(Int64(version.minor)),
+                                      "micro": .int(Int64(version.micro))],
+                             "package": .string(version.package)],
+                 "capabilities": []]]
+    }
+
+    // MARK: - QEMU's monitor
+
+    /// Connects to QEMU's own monitor, or returns nil when QEMU ends first.
+    private func connectMonitor() async -> QEMUMachine.MonitorSession? {
+        let path = machine.paths.monitorSocket
+        let logger = logger
+        return await firstOf({
+            do {
+                let transport = try await UnixSocketTransport.connect(path: path, timeout: QEMUMachine.monitorWait, awaitListener: true)
+                let client = try await QMPClient.connect(transport: transport, timeout: QEMUMachine.monitorWait, logger: logger)
+                return QEMUMachine.MonitorSession(transport: transport, client: client)
+            } catch {
+                logger.error("QEMU's monitor \(path): \(error)")
+                return nil
+            }
+        }, orQEMUEnd: nil)
+    }
+
+    /// The value of `body`, or `ended` when QEMU ends first. (Not a task group: a group waits
+    /// for every child, and QEMU's end is not something to wait for here.)
+    private func firstOf<Value: Sendable>(_ body: @escaping @Sendable () async -> Value, orQEMUEnd ended: Value) async -> Value {
+        let (stream, continuation) = AsyncStream<Value>.makeStream()
+        let exit = exit
+        let work = Task {
+            continuation.yield(await body())
+        }
+        let watcher = Task {
+            _ = await exit.value
+            continuation.yield(ended)
+        }
+        var results = stream.makeAsyncIterator()
+        let first = await results.next() ?? ended
+        continuation.finish()
+        work.cancel()
+        watcher.cancel()
+        return first
+    }
+
+    /// Runs a client's command: ours, or QEMU's through the monitor.
+    private func handle(_ command: String, _ arguments: [String: JSONValue]?, client: QMPClient) async -> Result<JSONValue, QMPServer.Failure> {
+        if command == Command.down {
+            let seconds = arguments?["timeout"]?.doubleValue ?? 60
+            if arguments?["keep_gpu_on_vfio"]?.boolValue == true { state.withLock { $0.keepGPUOnVFIO = true } }
+            startDown(timeout: .milliseconds(Int64(max(0, seconds) * 1000)), force: arguments?["force"]?.boolValue ?? false, client: client)
+            return .success(.object([:]))
+        }
+        do {
+            // The client's own timeout governs; this one only bounds a monitor that never answers.
+            return .success(try await client.execute(command, arguments: arguments, timeout: .seconds(24 * 3600)))
+        } catch {
+            switch error {
+            case .commandFailed(_, let errorClass, let description): return .failure(.init(errorClass: errorClass, description: description))
+            case .guestBusy(_, let description): return .failure(.init(errorClass: "GenericError", description: description))
+            default: return .failure(.init(errorClass: "GenericError", description: "QEMU's monitor: \(error)"))
+            }
+        }
+    }
+
+    // MARK: - vm down
+
+    /// The power button, then `quit`, SIGTERM and SIGKILL, each only when QEMU has not ended in
+    /// time. A second request while one runs changes nothing.
+    private func startDown(timeout: Duration, force: Bool, client: QMPClient) {
+        let first = state.withLock { state in
+            defer { state.downStarted = true }
+            return !state.downStarted && !state.ended
+        }
+        guard first else { return }
+        Task { [self] in
+            if !force {
+                step(.downPowerButton)
+                _ = try? await client.execute("system_powerdown")
+                if await ends(within: timeout) { return }
+            }
+            step(.downQuit)
+            _ = try? await client.execute("quit")
+            if await ends(within: Self.escalationStep) { return }
+            guard step(.downTerminate) else { return }
+            kill(qemuPID, SIGTERM)
+            if await ends(within: Self.escalationStep) { return }
+            guard step(.downKill) else { return }
+            kill(qemuPID, SIGKILL)
+        }
+    }
+
+    /// Records the `vm down` step under way; false once QEMU has ended (its pid may be reused).
+    @discardableResult
+    private func step(_ requester: RunRecord.Requester) -> Bool {
+        state.withLock { state in
+            guard !state.ended else { return false }
+            state.downStep = requester
+            return true
+        }
+    }
+
+    /// Whether QEMU ends within `limit`.
+    private func ends(within limit: Duration) async -> Bool {
+        await firstOf({
+            try? await Task.sleep(for: limit)
+            return false
+        }, orQEMUEnd: true)
+    }
+
+    // MARK: - The record
+
+    private func startRecord() {
+        let now = Date()
+        var record: RunRecord
+        if role == .adopting, let previous = records.read().record, previous.qemuPID == qemuPID, previous.end == nil {
+            record = previous
+            record.supervisorPID = getpid()
+            record.append(.init(name: "SUPERVISOR_ADOPTED", at: now, detail: "a new supervisor (pid \(getpid())) took over the running QEMU"))
+        } else {
+            record = RunRecord(vm: machine.spec.name.rawValue, backend: "qemu", qemuPID: qemuPID, supervisorPID: getpid(),
+                               startedAt: now, fingerprint: fingerprint)
+            if role == .adopting {
+                record.append(.init(name: "SUPERVISOR_ADOPTED", at: now, detail: "no record of this QEMU's start was found"))
+            }
+        }
+        state.withLock { $0.record = record }
+        save(record)
+    }
+
+    /// Keeps `event` when it matters.
+    private func note(_ event: QMPEvent) {
+        guard Self.recordedEvents.contains(event.name) else { return }
+        let at = event.timestamp >= 0 ? Date(timeIntervalSince1970: event.timestamp) : Date()
+        let record = state.withLock { state -> RunRecord? in
+            if event.name == "SHUTDOWN" { state.shutdownReason = event.data["reason"]?.stringValue }
+            state.record?.append(.init(name: event.name, at: at, detail: event.data == .null ? nil : JSONWriter.string(event.data, sortedKeys: true)))
+            return state.record
+        }
+        if let record { save(record) }
+    }
+
+    private func save(_ record: RunRecord) {
+        do {
+            try records.write(record)
+        } catch {
+            logger.error("cannot write the run record: \(error)")
+        }
+    }
+
+    /// Why QEMU ended: its exit status (when known) and the SHUTDOWN reason it gave.
+    static func cause(of exit: QEMUExit, shutdownReason: String?) -> RunRecord.Cause {
+        if exit.signal != nil { return .killed }
+        switch shutdownReason {
+        case "guest-shutdown": return .guestPoweredOff
+        case "guest-panic": return .guestPanicked
+        case "host-qmp-quit": return .quit
+        case "host-signal": return .hostSignal
+        default: return exit.exitStatus == nil ? .unknown : .exited
+        }
+    }
+
+    // MARK: - Teardown
+
+    /// After QEMU's end: GPUs back to the host, the macvtap link and the runtime folder removed,
+    /// the end recorded.
+    private func finish(_ exit: QEMUExit) async {
+        let (downStep, reason, started, keepGPU) = state.withLock { state in
+            state.ended = true
+            return (state.downStep, state.shutdownReason, state.record, state.keepGPUOnVFIO)
+        }
+        var problems: [String] = []
+        do {
+            let lock = try await machine.lock()
+            defer { withExtendedLifetime(lock) {} }
+            if !keepGPU { try await machine.returnGPUsLeftBehind() }
+        } catch {
+            problems.append("GPU not given back: \(error); `vm gpu recover \(machine.spec.name)` retries")
+        }
+        if let problem = machine.removeMacvtap() { problems.append(problem) }
+        do {
+            try machine.undoHostChanges()
+        } catch {
+            problems.append("host changes not undone: \(error)")
+        }
+        machine.cleanRuntimeDirectory()
+        let end = RunRecord.End(at: Date(), cause: Self.cause(of: exit, shutdownReason: reason), exitStatus: exit.exitStatus,
+                                signal: exit.signal, requestedBy: downStep, teardownProblems: problems)
+        var record = started ?? RunRecord(vm: machine.spec.name.rawValue, backend: "qemu", qemuPID: qemuPID, supervisorPID: getpid(),
+                                          startedAt: Date(), fingerprint: fingerprint)
+        record.end = end
+        save(record)
+        logger.notice("\(machine.spec.name): \(end.summary)")
+    }
+}

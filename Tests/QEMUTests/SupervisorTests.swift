@@ -1,0 +1,216 @@
+import Foundation
+import GuestSupport
+import QMP
+import Synchronization
+import Testing
+import VMCore
+@testable import QEMU
+
+/// The per-VM supervisor against real QEMU (TCG) and the test-bed guest: every way a run ends,
+/// many clients at once, and the supervisor's own death. Serialized: each test runs a TCG guest.
+@Suite(.serialized)
+struct SupervisorTests {
+    /// A guest with a serial shell (so that it can power itself off) and, with `gpu`, a hot stand-in GPU.
+    static func definition(_ bed: TestBed, gpu: Bool = false) -> String {
+        bed.definition(extraCmdline: "vmtest.shell=1", extra: gpu ? """
+            [[gpu]]
+            address = "0000:00:10"
+            device = "stand-in"
+            plug = "hot"
+            """ : "")
+    }
+
+    /// Types `line` on the guest's serial console (its shell), as a user at the console would.
+    /// The console stays connected while the caller holds the result: QEMU drops what the guest
+    /// has not read yet when the console's client goes.
+    static func typeOnConsole(_ loaded: LoadedDefinition, _ line: String) async throws -> UnixSocketTransport {
+        let transport = try await UnixSocketTransport.connect(path: loaded.paths.consoleSocket, timeout: .seconds(5))
+        let bytes = Array((line + "\n").utf8)
+        try bytes.withUnsafeBytes { try transport.write($0) }
+        return transport
+    }
+
+    /// Waits until `stream` finishes (the supervisor disconnected); false after `limit`.
+    static func finishes(_ stream: AsyncStream<QMPEvent>, within limit: Duration = .seconds(90)) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await _ in stream {}
+                return !Task.isCancelled
+            }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// A QMP client of the VM's socket whose stream finishes when the supervisor disconnects,
+    /// which it does last, after its teardown.
+    static func watchSupervisorEnd(_ loaded: LoadedDefinition) async throws -> (QMPClient, AsyncStream<QMPEvent>) {
+        let client = try await QMPClient.connect(path: loaded.paths.qmpSocket)
+        return (client, client.events(matching: .named(Set<String>())))
+    }
+
+    @Test func guestPowerOffWithAHotGPUTearsDownWithNoVMCommandRunning() async throws {
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let loaded = try scratch.define("selfoff", Self.definition(bed, gpu: true))
+        let machine = try scratch.machine(loaded)
+        _ = try await machine.up()
+        try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
+        _ = try await machine.attachGPU(0)
+        #expect(try machine.swapper().journal.read()?.phase == .inGuest)
+
+        let (watcher, disconnected) = try await Self.watchSupervisorEnd(loaded)
+        defer { watcher.close() }
+        let console = try await Self.typeOnConsole(loaded, "poweroff -f")
+        defer { console.close() }
+        #expect(await Self.finishes(disconnected), "the supervisor ends once the guest powered off")
+
+        #expect(try machine.swapper().journal.read() == nil, "the journal is closed: the GPU is back on the host")
+        #expect(!FileManager.default.fileExists(atPath: loaded.paths.runtimeDirectory))
+        #expect(Scratch.qemuProcesses(named: "selfoff").isEmpty)
+        let record = try #require(machine.runRecord())
+        #expect(record.end?.cause == .guestPoweredOff)
+        #expect(record.end?.requestedBy == nil)
+        #expect(record.end?.exitStatus == 0)
+        #expect(record.events.map(\.name).contains("SHUTDOWN"))
+        let status = await machine.status()
+        #expect(status.state == .stopped)
+        #expect(status.note?.hasPrefix("guest powered off at ") == true, "\(status.note ?? "no note")")
+    }
+
+    @Test func killedQEMUIsTornDownAndRecorded() async throws {
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let loaded = try scratch.define("killed", Self.definition(bed))
+        let machine = try scratch.machine(loaded)
+        let pid = try #require(try await machine.up().pid)
+        let (watcher, disconnected) = try await Self.watchSupervisorEnd(loaded)
+        defer { watcher.close() }
+        kill(pid, SIGKILL)
+        #expect(await Self.finishes(disconnected), "the supervisor ends once QEMU was killed")
+
+        #expect(!FileManager.default.fileExists(atPath: loaded.paths.runtimeDirectory))
+        let end = try #require(machine.runRecord()?.end)
+        #expect(end.cause == .killed && end.signal == SIGKILL && end.requestedBy == nil)
+        let status = await machine.status()
+        #expect(status.state == .stopped)
+        #expect(status.note?.hasPrefix("QEMU killed by signal 9 (not by vm down)") == true, "\(status.note ?? "no note")")
+        #expect(try await machine.down(timeout: .seconds(1)) == .notRunning)
+    }
+
+    @Test func aKilledSupervisorIsReplacedAndTheVMRunsOn() async throws {
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let loaded = try scratch.define("orphan", Self.definition(bed, gpu: true))
+        let machine = try scratch.machine(loaded)
+        let pid = try #require(try await machine.up().pid)
+        try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
+        let first = try #require(machine.runRecord())
+        #expect(first.qemuPID == pid)
+        kill(first.supervisorPID, SIGKILL)
+        #expect(await machine.waitForExit(pid: first.supervisorPID, timeout: .seconds(10)))
+        #expect(SystemProcessTable().isAlive(pid), "QEMU outlives its supervisor")
+
+        // The next command notices and starts a supervisor that adopts the running QEMU.
+        let status = await machine.status()
+        #expect(status.state == .running && status.pid == pid, "\(status)")
+        let adopted = try #require(machine.runRecord())
+        #expect(adopted.supervisorPID != first.supervisorPID && SystemProcessTable().isAlive(adopted.supervisorPID))
+        #expect(adopted.events.map(\.name).contains("SUPERVISOR_ADOPTED"))
+        #expect(adopted.startedAt == first.startedAt)
+
+        _ = try await machine.attachGPU(0)
+        #expect(await machine.status().passthroughInGuest == ["gpu0-f0", "gpu0-f1"])
+        _ = try await machine.detachGPU(0)
+        #expect(try await machine.down(timeout: .seconds(60)) == .poweredOff)
+        let end = try #require(machine.runRecord()?.end)
+        // An adopter is not QEMU's parent; QEMU's SHUTDOWN event still says how it ended.
+        #expect(end.cause == .guestPoweredOff && end.requestedBy == .downPowerButton && end.exitStatus == nil)
+        #expect(!FileManager.default.fileExists(atPath: loaded.paths.runtimeDirectory))
+    }
+
+    @Test func followersStatusAndDownAtOnce() async throws {
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let loaded = try scratch.define("crowd", Self.definition(bed))
+        let machine = try scratch.machine(loaded)
+        _ = try await machine.up()
+        try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
+        let vm = try BuiltExecutable.path("vm")
+        let environment = ProcessInfo.processInfo.environment.merging(
+            ["VM_HOME": "\(scratch.root)/d", "VM_RUNTIME_DIR": "\(scratch.root)/r", "VM_STATE_DIR": "\(scratch.root)/s"]) { $1 }
+
+        // Each follower prints query-status's reply first: then it is subscribed.
+        let followers = try (0..<3).map { index in
+            try VMProcess(vm, ["qmp", "crowd", "query-status", "--events", "--raw"], environment, log: "\(scratch.root)/follower\(index)")
+        }
+        for follower in followers { try await follower.awaitOutput(containing: "\"running\"") }
+        let stop = Atomic<Bool>(false)
+        let statusLoop = Task.detached {
+            var runs: [Int32] = []
+            while !stop.load(ordering: .acquiring) {
+                let status = try VMProcess(vm, ["status", "crowd"], environment, log: "\(scratch.root)/status")
+                runs.append(await status.exitStatus())
+            }
+            return runs
+        }
+        let down = try VMProcess(vm, ["down", "crowd", "--timeout", "60"], environment, log: "\(scratch.root)/down")
+        #expect(await down.exitStatus() == 0, "\(down.output)")
+        #expect(down.output.contains("crowd powered off (ACPI power button)"), "\(down.output)")
+        stop.store(true, ordering: .releasing)
+        let statusRuns = try await statusLoop.value
+        #expect(!statusRuns.isEmpty && statusRuns.allSatisfy { $0 == 0 })
+        for follower in followers {
+            #expect(await follower.exitStatus() == 0, "\(follower.output)")
+            #expect(follower.output.contains("\"POWERDOWN\"") && follower.output.contains("\"SHUTDOWN\""), "\(follower.output)")
+        }
+    }
+}
+
+/// A `vm` process whose output (stdout and stderr together) goes to a file.
+final class VMProcess: Sendable {
+    private let process: Process
+    private let log: String
+
+    init(_ executable: String, _ arguments: [String], _ environment: [String: String], log: String) throws {
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        self.process = process
+        self.log = log
+        try process.run()
+        try output.close()
+    }
+
+    var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
+    /// Waits (at most two minutes) until the output holds `text`.
+    func awaitOutput(containing text: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(120)
+        while !output.contains(text) {
+            guard ContinuousClock.now < deadline, process.isRunning else {
+                throw TestBedError.guestNotReady("no \(text) from vm: \(output)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Waits for the process to end.
+    func exitStatus() async -> Int32 {
+        await Task.detached { [process] in
+            process.waitUntilExit()
+            return process.terminationStatus
+        }.value
+    }
+}
