@@ -87,6 +87,20 @@ struct NestedPassthroughTests {
         #expect(guest.withROM.contains(display.address), "no ROM BAR on \(display.address): \(guest.withROM)")
     }
 
+    @Test("the guest ends by itself with the hot pair in it: with no vm command, the supervisor gives both functions back")
+    func guestEndsByItself() async throws {
+        let transcript = try await completedRun().transcript
+        try expectSucceeded(transcript, "self/up")
+        try expectSucceeded(transcript, "self/l2-ready")
+        try expectSucceeded(transcript, "self/attach")
+        #expect(transcript.drivers("self/attach") == ["vfio-pci", "vfio-pci"])
+        try expectSucceeded(transcript, "self/l2-off")
+        #expect(transcript.exitStatus("self/returned") == 0, "the pair was not given back within 120 s")
+        #expect(transcript.drivers("self/returned") == hotPair.fullKernelDrivers.map(Optional.some))
+        #expect(transcript.functions("self/returned").allSatisfy { $0.override == "(null)" })
+        #expect(transcript.standardOutput("self/returned-card").hasPrefix("/dev/dri/card"), "no DRM card back")
+    }
+
     /// The shared run, required to have reached its end (the first-level script printed RK-DONE).
     private func completedRun() async throws -> ScriptedGuest.Run {
         let run = try await NestedHost.run()

@@ -26,7 +26,8 @@ enum NestedHost {
         guard let image = bed.full else { throw TestBedError("scripts/testbed prepare --full gave no full-kernel image") }
         let guest = ScriptedGuest(
             image: image, baseCmdline: bed.cmdline, pairs: [bootPair, hotPair], script: "nested-passthrough.sh",
-            scriptParameters: ["nptest.boot=\(bootPair.slot)", "nptest.hot=\(hotPair.slot)", "nptest.cycles=\(cycles)"],
+            scriptParameters: ["nptest.boot=\(bootPair.slot)", "nptest.hot=\(hotPair.slot)", "nptest.cycles=\(cycles)",
+                               "nptest.selfoff=1"],
             extraOverlays: { scratch in
                 let overlay = scratch.file("nested.cpio")
                 _ = try await ChildProcess.runChecked(Repository.path("scripts/testbed"), ["nested-overlay", overlay],
@@ -48,7 +49,7 @@ enum NestedHost {
     private static func report(_ run: ScriptedGuest.Run) {
         let steps = ["boot/bind", "boot/up", "boot/l2-ready", "boot/status", "hot/held-drm", "hot/held-snd"]
             + (1...cycles).flatMap { cycle in ["attach", "l2-add", "detach", "l2-remove"].map { "hot/\(cycle)/\($0)" } }
-            + ["boot/down", "boot/host"]
+            + ["boot/down", "boot/host", "self/up", "self/l2-ready", "self/attach", "self/l2-off", "self/returned"]
         let parts = steps.map { step in
             run.transcript.seconds(step).map { "\(step) " + String(format: "%.1f s", $0) } ?? "\(step) -"
         }
