@@ -18,7 +18,7 @@ struct BindReport: Decodable {
 /// The checks shared by the cloud- and full-kernel runs: one stand-in pair's trip host driver (or none) ->
 /// vfio-pci -> host driver (or none), `cycles` times, as the guest kernel's sysfs and `vm`'s own output show it.
 struct BindingExpectations {
-    let run: BindingGuest.Run
+    let run: ScriptedGuest.Run
     let cycles: Int
 
     var transcript: GuestTranscript { run.transcript }

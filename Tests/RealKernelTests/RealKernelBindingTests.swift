@@ -14,8 +14,7 @@ struct RealKernelBindingTests {
     func cloudKernelRoundTrip() async throws {
         let scratch = try ScratchDirectory()
         let bed = try await TestBed.prepare(full: false, scratch: scratch)
-        let run = try await BindingGuest(image: bed.cloud, baseCmdline: bed.cmdline, pairs: Self.pairs,
-                                         cycles: Self.cycles, holderCheck: false).run()
+        let run = try await Self.guest(image: bed.cloud, baseCmdline: bed.cmdline, holderCheck: false).run()
         report("cloud kernel", run)
         let expectations = BindingExpectations(run: run, cycles: Self.cycles)
         try expectations.checkCompleted()
@@ -31,8 +30,7 @@ struct RealKernelBindingTests {
         let scratch = try ScratchDirectory()
         let bed = try await TestBed.prepare(full: true, scratch: scratch)
         let image = try #require(bed.full)
-        let run = try await BindingGuest(image: image, baseCmdline: bed.cmdline, pairs: Self.pairs,
-                                         cycles: Self.cycles, holderCheck: true).run()
+        let run = try await Self.guest(image: image, baseCmdline: bed.cmdline, holderCheck: true).run()
         report("full kernel", run)
         let expectations = BindingExpectations(run: run, cycles: Self.cycles)
         try expectations.checkCompleted()
@@ -44,27 +42,27 @@ struct RealKernelBindingTests {
         #expect(Set(groups).count == groups.count, "each pair in its own IOMMU group: \(groups)")
     }
 
+    /// Guest/bind-cycle.sh over both pairs, `cycles` times, with the holder checks first when asked.
+    private static func guest(image: TestBed.Image, baseCmdline: String, holderCheck: Bool) -> ScriptedGuest {
+        ScriptedGuest(image: image, baseCmdline: baseCmdline, pairs: pairs, script: "bind-cycle.sh",
+                      scriptParameters: ["rktest.slots=" + pairs.map(\.slot).joined(separator: ","), "rktest.cycles=\(cycles)",
+                                         "rktest.holder=\(holderCheck ? 1 : 0)"])
+    }
+
     /// With the display's `/dev/dri/cardN`, then the audio function's `/dev/snd/controlCN`, held open by a process,
     /// `vm host bind SLOT vfio-pci` exits non-zero, names the holder (pid, program, node), and leaves both
     /// functions on their host drivers.
     private func checkHolderRefusals(_ transcript: GuestTranscript, pair: StandInPair) throws {
+        let refusal = HolderRefusal(transcript: transcript)
         for (kind, prefix) in [("held-drm", "/dev/dri/card"), ("held-snd", "/dev/snd/controlC")] {
-            let step = "\(pair.slot)/\(kind)"
-            let reported = try #require(transcript.holder(step), "no RK-HOLDER line for \(step)")
-            let holder = try #require(reported, "\(pair) has no \(prefix)N node in the guest")
-            #expect(holder.node.hasPrefix(prefix))
-            let status = try #require(transcript.exitStatus(step), "vm host bind did not run at \(step)")
-            #expect(status != 0, "vm host bind went ahead although pid \(holder.pid) holds \(holder.node)")
-            let message = transcript.standardError(step)
-            #expect(message.contains("processes hold the card"), "stderr: \(message)")
-            #expect(message.contains("\(holder.pid) \(holder.command) (\(holder.node))"), "stderr: \(message)")
-            #expect(transcript.drivers(step) == pair.fullKernelDrivers)
+            try refusal.check("\(pair.slot)/\(kind)", nodePrefix: prefix, drivers: pair.fullKernelDrivers,
+                              command: "vm host bind")
         }
     }
 
     /// Prints the measured times (docs/real-kernel.md quotes them): host-side preparation, the whole QEMU run, and
     /// each kind of `vm` step in guest time (TCG: many times slower than a real host).
-    private func report(_ label: String, _ run: BindingGuest.Run) {
+    private func report(_ label: String, _ run: ScriptedGuest.Run) {
         let transcript = run.transcript
         let slots = Self.pairs.map(\.slot)
         func steps(_ suffix: String) -> [String] { slots.flatMap { slot in (1...Self.cycles).map { "\(slot)/\($0)/\(suffix)" } } }

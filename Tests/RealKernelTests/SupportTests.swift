@@ -82,4 +82,28 @@ struct SupportTests {
         #expect(StandInPair.secondaryVGAES1370.slot == "0000:00:04")
         #expect(StandInPair.bochsHDA.functions == ["0000:00:03.0", "0000:00:03.1"])
     }
+
+    @Test("second-level report: boot list, hot-plug events, ROM BARs and the ACPI power-off parse; malformed lines are skipped")
+    func secondLevelReport() {
+        let report = SecondLevelReport("""
+        VMTEST-PCI 0000:00:01.0 1b36:000c class=0x060400
+        VMTEST-PCI 0000:01:00.0 1234:1111 class=0x038000
+        VMTEST-PCI-ROM 0000:01:00.0
+        VMTEST-PCI 0000:01:00.1 8086:293e
+        VMTEST-READY
+        VMTEST-PCI-ADD 0000:02:00.1 1274:5000 class=0x040100
+        VMTEST-PCI-REMOVE 0000:02:00.1
+        VMTEST-POWEROFF acpi
+        """)
+        #expect(report.bootList == [.init(address: "0000:00:01.0", id: "1b36:000c", pciClass: "0x060400"),
+                                    .init(address: "0000:01:00.0", id: "1234:1111", pciClass: "0x038000")])
+        #expect(report.bootList.map(\.bus) == ["00", "01"])
+        #expect(report.bootList[1].slot == "0000:01:00")
+        #expect(report.added == [.init(address: "0000:02:00.1", id: "1274:5000", pciClass: "0x040100")])
+        #expect(report.removed == ["0000:02:00.1"])
+        #expect(report.withROM == ["0000:01:00.0"])
+        #expect(report.ready)
+        #expect(report.poweredOffByButton)
+        #expect(!SecondLevelReport("VMTEST-POWEROFF\nVMTEST-READY-NOT").ready)
+    }
 }

@@ -10,7 +10,7 @@ struct GuestMachine: Sendable {
     /// The script's own parameters (`rktest.*`).
     var scriptParameters: [String]
     var serialLog: String
-    /// The `vm` overlay unpacks to ~170 MB of RAM.
+    /// The `vm` overlay unpacks to ~170 MB of RAM (a nested host needs more: QEMU and its guest).
     var memoryMiB = 1024
 
     /// The silent audio backend of the sound functions.
@@ -18,6 +18,8 @@ struct GuestMachine: Sendable {
 
     /// Where the guest script sits in the initramfs (`vmtest.run`).
     static let scriptPath = "/usr/share/vmtest/run.sh"
+    /// Where Guest/rk-lib.sh sits (the scripts source it).
+    static let libraryPath = "/usr/share/vmtest/rk-lib.sh"
 
     var cmdline: String {
         ([baseCmdline, "intel_iommu=on", "vmtest.vfio=1", "vmtest.run=\(Self.scriptPath)"] + scriptParameters)

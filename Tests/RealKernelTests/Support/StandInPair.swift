@@ -11,6 +11,10 @@ struct StandInPair: Sendable, CustomStringConvertible {
     var device: Int
     /// The drivers the full Debian kernel binds to function 0 and function 1.
     var fullKernelDrivers: [String]
+    /// `vendor:device` of function 0 and function 1, as a guest's sysfs shows them.
+    var ids: [String]
+    /// The class of function 0 and function 1 without its programming interface (`0x0380`).
+    var classes: [String]
 
     /// `0000:00:DD`, as `vm host bind` takes it.
     var slot: String { "0000:00:" + hex2(device) }
@@ -28,13 +32,14 @@ struct StandInPair: Sendable, CustomStringConvertible {
                 "-device", "\(audio),id=gpu\(address)-audio,bus=pcie.0,addr=\(address).1\(audioBackend)"]
     }
 
-
     /// `bochs-display` + `ich9-intel-hda` at 00:03 (bochs-drm + snd_hda_intel on the full kernel).
     static let bochsHDA = StandInPair(display: "bochs-display", audio: "ich9-intel-hda", audioNeedsBackend: false, device: 3,
-                                      fullKernelDrivers: ["bochs-drm", "snd_hda_intel"])
+                                      fullKernelDrivers: ["bochs-drm", "snd_hda_intel"], ids: ["1234:1111", "8086:293e"],
+                                      classes: ["0x0380", "0x0403"])
     /// `secondary-vga` + `ES1370` at 00:04 (bochs-drm + snd_ens1370 on the full kernel): the hot-plug pair.
     static let secondaryVGAES1370 = StandInPair(display: "secondary-vga", audio: "ES1370", audioNeedsBackend: true, device: 4,
-                                                fullKernelDrivers: ["bochs-drm", "snd_ens1370"])
+                                                fullKernelDrivers: ["bochs-drm", "snd_ens1370"], ids: ["1234:1111", "1274:5000"],
+                                                classes: ["0x0380", "0x0401"])
 }
 
 private func hex2(_ value: Int) -> String {

@@ -6,57 +6,45 @@ import Foundation
 enum VMOverlay {
     /// The overlay for the current `vm` binary, made once per binary.
     static func current() async throws -> String {
-        try await cache.overlay()
+        try await shared.value()
     }
 
-    private static let cache = Cache()
+    private static let shared = SharedAttempt { try await make() }
 
-    private actor Cache {
-        /// The first attempt, shared by every later caller (a failure is not retried by the next test).
-        private var making: Task<String, any Error>?
-
-        func overlay() async throws -> String {
-            let task = making ?? Task { try await Self.make() }
-            making = task
-            // A waiter cancelled (a test's time limit) cancels the work: ChildProcess then kills its child.
-            return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
-        }
-
-        private static func make() async throws -> String {
-            let binary = try await VMBinary.locate()
-            let attributes = try FileManager.default.attributesOfItem(atPath: binary)
-            let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
-            let modified = Int64(((attributes[.modificationDate] as? Date) ?? .distantPast).timeIntervalSince1970)
-            let directory = Repository.path(".build/realkernel")
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            let overlay = "\(directory)/vm-\(size)-\(modified).cpio"
-            if !FileManager.default.fileExists(atPath: overlay) {
-                for old in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where old.hasPrefix("vm-") {
-                    try? FileManager.default.removeItem(atPath: "\(directory)/\(old)")
-                }
-                try await write(binary: binary, to: overlay)
+    private static func make() async throws -> String {
+        let binary = try await VMBinary.locate()
+        let attributes = try FileManager.default.attributesOfItem(atPath: binary)
+        let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
+        let modified = Int64(((attributes[.modificationDate] as? Date) ?? .distantPast).timeIntervalSince1970)
+        let directory = Repository.path(".build/realkernel")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let overlay = "\(directory)/vm-\(size)-\(modified).cpio"
+        if !FileManager.default.fileExists(atPath: overlay) {
+            for old in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where old.hasPrefix("vm-") {
+                try? FileManager.default.removeItem(atPath: "\(directory)/\(old)")
             }
-            return overlay
+            try await write(binary: binary, to: overlay)
         }
+        return overlay
+    }
 
-        /// A stripped copy of the binary (debug info is useless in the guest and makes the overlay several times
-        /// larger), then `scripts/testbed overlay`, written to a temporary name and renamed.
-        private static func write(binary: String, to overlay: String) async throws {
-            let scratch = try ScratchDirectory()
-            var source = binary
-            if let strip = try? ChildProcess.locate("strip") {
-                let stripped = scratch.file("vm")
-                let outcome = try await ChildProcess.run(strip, ["-o", stripped, binary], name: "strip",
-                                                         outputDirectory: scratch.path, timeout: .seconds(300))
-                if outcome.status == 0 { source = stripped }
-            }
-            let partial = overlay.replacingOccurrences(of: ".cpio", with: ".partial-\(getpid()).cpio")
-            _ = try await ChildProcess.runChecked(
-                Repository.path("scripts/testbed"), ["overlay", partial, "\(source):/usr/bin/vm"],
-                name: "overlay", outputDirectory: scratch.path, timeout: .seconds(900))
-            guard rename(partial, overlay) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: overlay]) }
+    /// A stripped copy of the binary (debug info is useless in the guest and makes the overlay several times
+    /// larger), then `scripts/testbed overlay`, written to a temporary name and renamed.
+    private static func write(binary: String, to overlay: String) async throws {
+        let scratch = try ScratchDirectory()
+        var source = binary
+        if let strip = try? ChildProcess.locate("strip") {
+            let stripped = scratch.file("vm")
+            let outcome = try await ChildProcess.run(strip, ["-o", stripped, binary], name: "strip",
+                                                     outputDirectory: scratch.path, timeout: .seconds(300))
+            if outcome.status == 0 { source = stripped }
         }
+        let partial = overlay.replacingOccurrences(of: ".cpio", with: ".partial-\(getpid()).cpio")
+        _ = try await ChildProcess.runChecked(
+            Repository.path("scripts/testbed"), ["overlay", partial, "\(source):/usr/bin/vm"],
+            name: "overlay", outputDirectory: scratch.path, timeout: .seconds(900))
+        guard rename(partial, overlay) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: overlay]) }
     }
 }
 

@@ -1,7 +1,8 @@
 import Foundation
 
-/// One boot of the test-bed guest running Guest/bind-cycle.sh with the real `vm` binary inside.
-struct BindingGuest: Sendable {
+/// One boot of the test-bed guest running one of the Guest/ scripts (with Guest/rk-lib.sh beside it) as
+/// `vmtest.run`, with the real `vm` binary inside and any further overlays; the guest powers off after the script.
+struct ScriptedGuest: Sendable {
     /// What the boot produced.
     struct Run: Sendable {
         var transcript: GuestTranscript
@@ -11,7 +12,7 @@ struct BindingGuest: Sendable {
         var qemuStandardError: String
         /// QEMU start to exit (boot, overlay unpacking, the script, power-off).
         var duration: Duration
-        /// Time spent making the initramfs (the cached `vm` overlay + the script overlay + concatenation).
+        /// Time spent making the initramfs (the overlays + concatenation).
         var preparation: Duration
 
         /// The last part of the serial log, for `#require` comments.
@@ -21,12 +22,17 @@ struct BindingGuest: Sendable {
     var image: TestBed.Image
     var baseCmdline: String
     var pairs: [StandInPair]
-    var cycles: Int
-    var holderCheck: Bool
+    /// The script under Tests/RealKernelTests/Guest/.
+    var script: String
+    /// The script's own kernel parameters (`rktest.*`, `nptest.*`).
+    var scriptParameters: [String]
+    /// Made before the boot, in the scratch folder given, and unpacked after the `vm` overlay.
+    var extraOverlays: @Sendable (ScratchDirectory) async throws -> [String] = { _ in [] }
+    var memoryMiB = 1024
     /// Boot, unpacking, the script and power-off together; TCG on a loaded 2-core host is slow.
     var timeout: Duration = .seconds(600)
 
-    /// Builds the initramfs (test-bed initrd + `vm` overlay + script overlay), boots QEMU, waits for it to exit
+    /// Builds the initramfs (test-bed initrd + script overlay + `vm` overlay + extras), boots QEMU, waits for it to exit
     /// (the guest powers off after the script) and parses the serial log. QEMU is killed on timeout, on
     /// cancellation and on any error.
     func run() async throws -> Run {
@@ -37,18 +43,18 @@ struct BindingGuest: Sendable {
         let scriptOverlay = scratch.file("script.cpio.gz")
         _ = try await ChildProcess.runChecked(
             Repository.path("scripts/testbed"),
-            ["overlay", scriptOverlay, "\(Repository.guestScript("bind-cycle.sh")):\(GuestMachine.scriptPath)"],
+            ["overlay", scriptOverlay, "\(Repository.guestScript(script)):\(GuestMachine.scriptPath)",
+             "\(Repository.guestScript("rk-lib.sh")):\(GuestMachine.libraryPath)"],
             name: "script-overlay", outputDirectory: scratch.path, timeout: .seconds(120))
         let initrd = scratch.file("initrd")
-        try Self.concatenate([image.initrd, scriptOverlay, vmOverlay], into: initrd)
+        let extras = try await extraOverlays(scratch)
+        try Self.concatenate([image.initrd, scriptOverlay, vmOverlay] + extras, into: initrd)
         let preparation = clock.now - preparationStart
 
         let serialLog = scratch.file("serial.log")
         let machine = GuestMachine(
             kernel: image.kernel, initrd: initrd, baseCmdline: baseCmdline, pairs: pairs,
-            scriptParameters: ["rktest.slots=" + pairs.map(\.slot).joined(separator: ","), "rktest.cycles=\(cycles)",
-                               "rktest.holder=\(holderCheck ? 1 : 0)"],
-            serialLog: serialLog)
+            scriptParameters: scriptParameters, serialLog: serialLog, memoryMiB: memoryMiB)
         let outcome: ChildOutcome
         do {
             outcome = try await ChildProcess.run(try ChildProcess.locate("qemu-system-x86_64"), machine.arguments, name: "qemu",
