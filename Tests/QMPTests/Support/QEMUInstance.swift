@@ -77,9 +77,22 @@ final class QEMUInstance: @unchecked Sendable {
     }
 
     /// Kills QEMU if still running, reaps it and removes the temp dir. Idempotent.
+    ///
+    /// It reaps the child itself, for at most 5 s: Foundation's `waitUntilExit` was seen to spin
+    /// forever, holding a core, when its SIGCHLD watcher missed the exit of a killed QEMU (a
+    /// zombie nobody reaped, with many children under load).
     func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        let pid = process.processIdentifier
+        var status: Int32 = 0
+        // 0: our child, still running (a zombie or an unknown pid answers otherwise).
+        if pid > 0, waitpid(pid, &status, WNOHANG) == 0 {
+            kill(pid, SIGKILL)
+            for _ in 0..<500 {
+                let reaped = waitpid(pid, &status, WNOHANG)
+                if reaped != 0 { break }
+                usleep(10_000)
+            }
+        }
         removeTemporaryDirectory(directory)
     }
 }
