@@ -183,6 +183,11 @@ func helpExitsZeroWithTheHelp(arguments: [String]) async throws {
         return VMRun(status: result.terminationStatus, output: result.standardOutput, error: result.standardError)
     }
 
+    // What an earlier, interrupted run may have left in /tmp does not count against this one.
+    func temporaryCopies() throws -> Set<String> {
+        Set(try FileManager.default.contentsOfDirectory(atPath: "/tmp").filter { $0.hasPrefix("vm-edit-demo-") })
+    }
+    let before = try temporaryCopies()
     let unchanged = try await edit(with: "true", input: "")
     #expect(unchanged.status == .exited(0) && unchanged.output.contains("unchanged"), "\(unchanged.output)\(unchanged.error)")
 
@@ -194,7 +199,7 @@ func helpExitsZeroWithTheHelp(arguments: [String]) async throws {
     let good = try await edit(with: try editor("good.sh", prepending: "memory = \"1G\""), input: "")
     #expect(good.status == .exited(0) && good.output.contains("saved \(file)"), "\(good.output)\(good.error)")
     #expect(try String(contentsOfFile: file, encoding: .utf8) == "memory = \"1G\"\n" + original)
-    let leftovers = try FileManager.default.contentsOfDirectory(atPath: "/tmp").filter { $0.hasPrefix("vm-edit-demo-") }
+    let leftovers = try temporaryCopies().subtracting(before)
     #expect(leftovers.isEmpty, "\(leftovers)")
 }
 
