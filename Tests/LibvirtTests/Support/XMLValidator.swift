@@ -28,7 +28,21 @@ enum XMLValidator {
         process.standardError = pipe
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        return Result(status: reap(process), output: String(decoding: data, as: UTF8.self))
+    }
+
+    /// The exit status of `process`, reaped here: in a test process that also starts children
+    /// through swift-subprocess, Foundation's `waitUntilExit` was seen to miss a child's exit and
+    /// wait forever, holding one of the cooperative threads (and with two of them, every test).
+    static func reap(_ process: Process) -> Int32 {
+        let pid = process.processIdentifier
+        var raw: Int32 = 0
+        while true {
+            let reaped = waitpid(pid, &raw, 0)
+            if reaped == pid { return raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f) }
+            if reaped < 0, errno == EINTR { continue }
+            // Foundation reaped it first, and so knows the status.
+            return process.isRunning ? -1 : process.terminationStatus
+        }
     }
 }
