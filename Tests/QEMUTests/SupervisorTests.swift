@@ -224,11 +224,16 @@ final class VMProcess: Sendable {
         }
     }
 
-    /// Waits for the process to end.
+    /// Waits for the process to end and reaps it here: Foundation's `waitUntilExit` was seen to
+    /// miss a child's exit in this test process and block a cooperative thread for good.
     func exitStatus() async -> Int32 {
-        await Task.detached { [process] in
-            process.waitUntilExit()
-            return process.terminationStatus
-        }.value
+        let pid = process.processIdentifier
+        var raw: Int32 = 0
+        while true {
+            let reaped = waitpid(pid, &raw, WNOHANG)
+            if reaped == pid { return raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f) }
+            if reaped < 0, errno != EINTR { return process.isRunning ? -1 : process.terminationStatus }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 }
