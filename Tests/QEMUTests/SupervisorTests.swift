@@ -232,7 +232,8 @@ final class VMProcess: Sendable {
         while true {
             let reaped = waitpid(pid, &raw, WNOHANG)
             if reaped == pid { return raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f) }
-            if reaped < 0, errno != EINTR { return process.isRunning ? -1 : process.terminationStatus }
+            // Foundation reaped it first: it knows the status once it has noted the exit.
+            if reaped < 0, errno != EINTR, !process.isRunning { return process.terminationStatus }
             try? await Task.sleep(for: .milliseconds(20))
         }
     }

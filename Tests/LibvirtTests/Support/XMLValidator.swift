@@ -41,8 +41,9 @@ enum XMLValidator {
             let reaped = waitpid(pid, &raw, 0)
             if reaped == pid { return raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f) }
             if reaped < 0, errno == EINTR { continue }
-            // Foundation reaped it first, and so knows the status.
-            return process.isRunning ? -1 : process.terminationStatus
+            // Foundation reaped it first, and so knows the status (as soon as it has noted it).
+            process.waitUntilExit()
+            return process.terminationStatus
         }
     }
 }
