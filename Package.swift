@@ -26,13 +26,14 @@ let package = Package(
         // Linux host readers and writers (sysfs, procfs, boot configuration) over an injectable root.
         .target(
             name: "HostLinux",
-            dependencies: ["VMCore", "CAffinity"]
+            dependencies: ["VMCore", "CAffinity", "CSpawn"]
         ),
         // sched_setaffinity/sched_getaffinity, which Swift's Glibc module does not declare.
         .target(name: "CAffinity"),
         // GPU hand-over, one vocabulary for both backends: report, clock, errors, host pre-check.
         .target(name: "Handover", dependencies: ["VMCore", "HostLinux"]),
-        // Starting QEMU as a daemon (a double fork whose children may only make async-signal-safe calls).
+        // Starting programs: QEMU and its supervisor as daemons (a double fork whose children may only make
+        // async-signal-safe calls), and children whose exit vm collects itself (posix_spawn).
         .target(name: "CSpawn"),
         // QEMU backend: argv builder, process launch, QMP-driven lifecycle.
         .target(
@@ -107,7 +108,7 @@ let package = Package(
         // Benchmark driver for scripts/bench (its qmp part).
         .executableTarget(name: "qmp-bench", dependencies: ["QMP"], path: "Sources/qmp-bench"),
 
-        .testTarget(name: "QMPTests", dependencies: ["QMP", .product(name: "Subprocess", package: "swift-subprocess")]),
+        .testTarget(name: "QMPTests", dependencies: ["QMP", "HostLinux", .product(name: "Subprocess", package: "swift-subprocess")]),
         .testTarget(name: "VMCoreTests", dependencies: ["VMCore"]),
         .testTarget(name: "HandoverTests", dependencies: ["Handover", "HostLinux"]),
         // Fake host trees and a fake kernel for host-side tests (shared by test targets).
@@ -135,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "CommandsTests",
             dependencies: [
-                "Commands", "QMP", "VMCore", "Sessions", "GuestSupport", "HostLinuxFakes",
+                "Commands", "QMP", "VMCore", "Sessions", "GuestSupport", "HostLinux", "HostLinuxFakes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),

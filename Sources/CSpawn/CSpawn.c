@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -183,4 +184,39 @@ int vm_spawn_supervised(const char *qemu_path, char *const qemu_argv[], const ch
 
 int vm_pidfd_open(pid_t pid) {
     return (int) syscall(SYS_pidfd_open, pid, 0);
+}
+
+int vm_spawn_child(const char *path, char *const argv[], char *const envp[], const char *directory,
+                   int stdin_fd, int stdout_fd, int stderr_fd, int new_group, pid_t *child_pid) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int error = posix_spawn_file_actions_init(&actions);
+    if (error != 0) return error;
+    error = posix_spawnattr_init(&attributes);
+    if (error != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return error;
+    }
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (new_group ? POSIX_SPAWN_SETPGROUP : 0);
+    int sources[3] = { stdin_fd, stdout_fd, stderr_fd };
+    for (int target = 0; target < 3 && error == 0; target++) {
+        error = posix_spawn_file_actions_adddup2(&actions, sources[target], target);
+    }
+    if (error == 0) error = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    if (error == 0 && directory != NULL) error = posix_spawn_file_actions_addchdir_np(&actions, directory);
+    if (error == 0) error = posix_spawnattr_setsigdefault(&attributes, &all);
+    if (error == 0) error = posix_spawnattr_setsigmask(&attributes, &none);
+    if (error == 0) error = posix_spawnattr_setpgroup(&attributes, 0);
+    if (error == 0) error = posix_spawnattr_setflags(&attributes, flags);
+    if (error == 0) error = posix_spawn(child_pid, path, &actions, &attributes, argv, envp);
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    return error;
+}
+
+int vm_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC) == 0 ? 0 : errno;
 }

@@ -1,3 +1,4 @@
+import CSpawn
 import Foundation
 import VMCore
 
@@ -38,7 +39,7 @@ public protocol HostCommandRunner: Sendable {
     func run(_ arguments: [String], timeout: Duration) throws -> CommandResult
 }
 
-/// Runs programs with Foundation `Process` (never through a shell).
+/// Runs programs as ``ChildProcess``es (never through a shell), reading their output as they run.
 public struct ProcessCommandRunner: HostCommandRunner {
     /// The directories searched for programs named without a slash.
     public var searchPath: [String]
@@ -65,50 +66,71 @@ public struct ProcessCommandRunner: HostCommandRunner {
     public func run(_ arguments: [String], timeout: Duration) throws -> CommandResult {
         guard let name = arguments.first else { throw CommandRunnerError.launchFailed(arguments, "empty command") }
         guard let executable = locate(name) else { throw CommandRunnerError.notFound(name) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = Array(arguments.dropFirst())
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = FileHandle.nullDevice
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        do { try process.run() } catch { throw CommandRunnerError.launchFailed(arguments, "\(error)") }
-        // Drain both pipes while the program runs so a chatty program cannot fill a pipe and stall.
-        let collected = PipeCollector(output: output, error: error)
-        if finished.wait(timeout: .now() + timeout.seconds) == .timedOut {
-            process.terminate()
-            _ = finished.wait(timeout: .now() + 2)
+        let output = try OutputPipes(arguments)
+        let child: ChildProcess
+        do {
+            child = try ChildProcess([executable] + arguments.dropFirst(),
+                                     standardOutput: .descriptor(output.writeEnds.0), standardError: .descriptor(output.writeEnds.1))
+        } catch {
+            output.closeAll()
+            throw CommandRunnerError.launchFailed(arguments, error.description)
+        }
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        let (out, err) = output.collect(from: child, until: deadline)
+        // The pipes close a moment before the child's exit can be collected.
+        guard let exit = child.waitForExit(within: max(.zero, ContinuousClock.now.duration(to: deadline))) else {
+            child.stop()
             throw CommandRunnerError.timedOut(arguments)
         }
-        let (out, err) = collected.finish()
-        return CommandResult(status: process.terminationStatus, standardOutput: out, standardError: err)
+        return CommandResult(status: exit.shellStatus, standardOutput: out, standardError: err)
     }
 }
 
-/// Reads a process's stdout and stderr on background threads until both close.
-private final class PipeCollector: @unchecked Sendable {
-    private let group = DispatchGroup()
-    private var output = Data()
-    private var error = Data()
+/// A program's standard output and error pipes, read while it runs so that a chatty program
+/// cannot fill one and stall.
+private struct OutputPipes {
+    let readEnds: (Int32, Int32)
+    let writeEnds: (Int32, Int32)
 
-    init(output: Pipe, error: Pipe) {
-        group.enter()
-        DispatchQueue.global().async {
-            self.output = output.fileHandleForReading.readDataToEndOfFile()
-            self.group.leave()
+    init(_ arguments: [String]) throws(CommandRunnerError) {
+        var output: [Int32] = [-1, -1], error: [Int32] = [-1, -1]
+        let failure = vm_pipe_cloexec(&output)
+        guard failure == 0 else { throw .launchFailed(arguments, String(cString: strerror(failure))) }
+        let second = vm_pipe_cloexec(&error)
+        guard second == 0 else {
+            output.forEach { close($0) }
+            throw .launchFailed(arguments, String(cString: strerror(second)))
         }
-        group.enter()
-        DispatchQueue.global().async {
-            self.error = error.fileHandleForReading.readDataToEndOfFile()
-            self.group.leave()
-        }
+        readEnds = (output[0], error[0])
+        writeEnds = (output[1], error[1])
     }
 
-    /// Waits for both pipes to close and returns their text.
-    func finish() -> (String, String) {
-        group.wait()
-        return (String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
+    func closeAll() {
+        [readEnds.0, readEnds.1, writeEnds.0, writeEnds.1].forEach { close($0) }
+    }
+
+    /// Reads both pipes until the child has ended and they are drained, or `deadline` passes.
+    /// Output a descendant still writes after the child ended is not waited for.
+    func collect(from child: ChildProcess, until deadline: ContinuousClock.Instant) -> (String, String) {
+        close(writeEnds.0)
+        close(writeEnds.1)
+        defer { close(readEnds.0); close(readEnds.1) }
+        var texts = [Data(), Data()]
+        var open = [true, true]
+        let fds = [readEnds.0, readEnds.1]
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while open.contains(true) {
+            let ended = child.exit != nil
+            if !ended, ContinuousClock.now >= deadline { break }
+            var entries = fds.indices.map { pollfd(fd: open[$0] ? fds[$0] : -1, events: Int16(POLLIN), revents: 0) }
+            // Once the child has ended, only what is already in the pipes is read.
+            let ready = poll(&entries, 2, ended ? 0 : 20)
+            if ready == 0 && ended { break }
+            for index in fds.indices where open[index] && entries[index].revents != 0 {
+                let count = read(fds[index], &buffer, buffer.count)
+                if count > 0 { texts[index].append(contentsOf: buffer[..<count]) } else if count == 0 || errno != EINTR { open[index] = false }
+            }
+        }
+        return (String(decoding: texts[0], as: UTF8.self), String(decoding: texts[1], as: UTF8.self))
     }
 }

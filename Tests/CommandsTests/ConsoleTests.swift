@@ -1,30 +1,32 @@
 import Foundation
 import GuestSupport
+import HostLinux
 import Testing
 @testable import Commands
 
 /// A `vm` process whose standard input the test types into and whose output it reads.
 final class TypedProcess: @unchecked Sendable {
-    private let process = Process()
+    private let process: ChildProcess
     private let input = Pipe()
     private let output = Pipe()
     private let lock = NSLock()
     private var received = ""
 
     init(_ executable: String, _ arguments: [String], scratch: Scratch) throws {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(
+        let environment = ProcessInfo.processInfo.environment.merging(
             ["VM_HOME": "\(scratch.root)/d", "VM_RUNTIME_DIR": "\(scratch.root)/r", "VM_STATE_DIR": "\(scratch.root)/s"]) { $1 }
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
+        process = try ChildProcess([executable] + arguments, environment: environment,
+                                   standardInput: .descriptor(input.fileHandleForReading.fileDescriptor),
+                                   standardOutput: .descriptor(output.fileHandleForWriting.fileDescriptor),
+                                   standardError: .descriptor(output.fileHandleForWriting.fileDescriptor))
+        // The child's ends are the child's alone, so that its output ends when it does.
+        try input.fileHandleForReading.close()
+        try output.fileHandleForWriting.close()
         output.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
             guard let self, !data.isEmpty else { return }
             self.lock.withLock { self.received += String(decoding: data, as: UTF8.self) }
         }
-        try process.run()
     }
 
     var text: String { lock.withLock { received } }
@@ -45,13 +47,11 @@ final class TypedProcess: @unchecked Sendable {
 
     /// The exit status, once the process ended within `timeout` (else it is killed: nil).
     func exitStatus(timeout: Duration) async throws -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
-        guard !process.isRunning else {
-            process.terminate()
+        guard let exit = await process.awaitExit(within: timeout) else {
+            process.stop()
             return nil
         }
-        return process.terminationStatus
+        return exit.shellStatus
     }
 }
 

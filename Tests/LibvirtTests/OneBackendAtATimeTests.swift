@@ -1,5 +1,6 @@
 import Foundation
 import GuestSupport
+import HostLinux
 import QEMU
 import Testing
 import VMCore
@@ -34,22 +35,20 @@ import VMCore
         let scratch = try LibvirtScratch(uri: LibvirtMachineSystemTests.uri)
         let name = scratch.name.rawValue
         // A QEMU named as vm names its own, and the run record its supervisor would keep.
-        let qemu = Process()
-        qemu.executableURL = URL(fileURLWithPath: try QEMULauncher.locate().executable)
-        qemu.arguments = ["-name", "guest=\(name),process=vm-\(name)", "-machine", "none", "-S", "-display", "none", "-nodefaults"]
-        qemu.standardOutput = FileHandle.nullDevice
-        qemu.standardError = FileHandle.nullDevice
-        try qemu.run()
+        let qemu = try ChildProcess([
+            try QEMULauncher.locate().executable,
+            "-name", "guest=\(name),process=vm-\(name)", "-machine", "none", "-S", "-display", "none", "-nodefaults",
+        ])
         // SIGKILL: a QEMU started this way ignored SIGTERM here.
         defer {
-            kill(qemu.processIdentifier, SIGKILL)
-            qemu.waitUntilExit()
+            qemu.send(SIGKILL)
+            _ = qemu.waitForExit(within: .seconds(10))
         }
         try PrivateDirectory.make(scratch.paths.stateDirectory)
         try RunRecordStore(path: scratch.paths.runRecord, vm: name).write(
-            RunRecord(vm: name, backend: "qemu", qemuPID: qemu.processIdentifier, supervisorPID: getpid(), startedAt: Date(), fingerprint: "0"))
+            RunRecord(vm: name, backend: "qemu", qemuPID: qemu.pid, supervisorPID: getpid(), startedAt: Date(), fingerprint: "0"))
 
-        await #expect(throws: StartRefusal.runsOnOtherBackend(name: name, place: "on the QEMU backend (vm's own QEMU, pid \(qemu.processIdentifier))")) {
+        await #expect(throws: StartRefusal.runsOnOtherBackend(name: name, place: "on the QEMU backend (vm's own QEMU, pid \(qemu.pid))")) {
             try await scratch.machine(scratch.testBedSpec(bed)).up(paused: true)
         }
         #expect(try scratch.connection.domainIfDefined(named: name) == nil, "nothing was defined")

@@ -1,5 +1,6 @@
 import Foundation
 import GuestSupport
+import HostLinux
 import QMP
 import Synchronization
 import Testing
@@ -192,23 +193,16 @@ struct SupervisorTests {
 
 /// A `vm` process whose output (stdout and stderr together) goes to a file.
 final class VMProcess: Sendable {
-    private let process: Process
+    private let process: ChildProcess
     private let log: String
 
     init(_ executable: String, _ arguments: [String], _ environment: [String: String], log: String) throws {
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        self.process = process
+        let output = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard output >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        defer { close(output) }
+        process = try ChildProcess([executable] + arguments, environment: environment,
+                                   standardOutput: .descriptor(output), standardError: .descriptor(output))
         self.log = log
-        try process.run()
-        try output.close()
     }
 
     var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
@@ -224,17 +218,8 @@ final class VMProcess: Sendable {
         }
     }
 
-    /// Waits for the process to end and reaps it here: Foundation's `waitUntilExit` was seen to
-    /// miss a child's exit in this test process and block a cooperative thread for good.
+    /// Waits for the process to end; its status as a shell reports it.
     func exitStatus() async -> Int32 {
-        let pid = process.processIdentifier
-        var raw: Int32 = 0
-        while true {
-            let reaped = waitpid(pid, &raw, WNOHANG)
-            if reaped == pid { return raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f) }
-            // Foundation reaped it first: it knows the status once it has noted the exit.
-            if reaped < 0, errno != EINTR, !process.isRunning { return process.terminationStatus }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        await process.awaitExit()?.shellStatus ?? -1
     }
 }

@@ -35,4 +35,17 @@ int vm_spawn_supervised(const char *qemu_path, char *const qemu_argv[], const ch
 /// the caller's child), or -1 with errno set.
 int vm_pidfd_open(pid_t pid);
 
+/// Starts `path` with `argv` and `envp` (both NULL-terminated) as the caller's child, with
+/// `posix_spawn` (so it is safe in a multi-threaded caller): standard input, output and error
+/// from `stdin_fd`, `stdout_fd` and `stderr_fd`, no other descriptor of the caller's, default
+/// signal dispositions and an empty signal mask; in `directory` (the caller's when NULL); in a
+/// process group of its own when `new_group` is non-zero. Returns 0 and stores the child's pid, or
+/// an errno value (then nothing runs).
+int vm_spawn_child(const char *path, char *const argv[], char *const envp[], const char *directory,
+                   int stdin_fd, int stdout_fd, int stderr_fd, int new_group, pid_t *child_pid);
+
+/// `pipe2(fds, O_CLOEXEC)`: a pipe whose two ends no program started later inherits.
+/// Returns 0, or an errno value.
+int vm_pipe_cloexec(int fds[2]);
+
 #endif

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HostLinux
 import VMCore
 
 /// `vm edit NAME`
@@ -79,17 +80,16 @@ struct EditCommand: AsyncParsableCommand {
     }
 
     private static func runEditor(_ editor: [String], on path: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = editor + [path]
+        let child: ChildProcess
         do {
-            try process.run()
+            child = try ChildProcess(["/usr/bin/env"] + editor + [path], standardInput: .inherit, standardOutput: .inherit,
+                                     standardError: .inherit, newProcessGroup: false)
         } catch {
-            throw CommandFailure("cannot start the editor \(editor.joined(separator: " ")): \(error.localizedDescription); set EDITOR")
+            throw CommandFailure("cannot start the editor \(editor.joined(separator: " ")): \(error); set EDITOR")
         }
-        process.waitUntilExit()
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            throw CommandFailure("the editor \(editor[0]) failed (status \(process.terminationStatus)); the definition is unchanged")
+        let exit = child.waitForExit()
+        guard exit == .exited(0) else {
+            throw CommandFailure("the editor \(editor[0]) failed (\(exit.map(\.description) ?? "no status")); the definition is unchanged")
         }
     }
 }

@@ -55,7 +55,7 @@ struct QMPCommand: AsyncParsableCommand {
 
     func validate() throws {
         if socketPath {
-            guard words.count == 1, socket == nil, json == nil, !events else { throw ValidationError("--socket-path takes the VM name and nothing else") }
+            guard words.count == 1, socket == nil, execute == nil, !events else { throw ValidationError("--socket-path takes the VM name and nothing else") }
             return
         }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
@@ -114,7 +114,7 @@ struct QMPCommand: AsyncParsableCommand {
             if let count, seen >= count { return }
         }
         var shutDown = false
-        for await _ in shutdowns ?? AsyncStream { $0.finish() } {
+        for await _ in shutdowns ?? AsyncStream(unfolding: { nil }) {
             shutDown = true
             break
         }

@@ -1,13 +1,14 @@
 import Foundation
 import Glibc
+import HostLinux
 
 /// An `sshd` of the test's own on 127.0.0.1 (a free port), with a host key and a client key made
 /// for the test, so the libvirt backend can be driven through `qemu+ssh://` for real. Nothing
 /// listens beyond loopback; ``stop()`` ends the daemon and removes its folder.
-final class LoopbackSSHD: @unchecked Sendable {
+final class LoopbackSSHD: Sendable {
     let directory: String
     let port: Int
-    let process: Process
+    let process: ChildProcess
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -29,9 +30,11 @@ final class LoopbackSSHD: @unchecked Sendable {
         // sshd's privilege-separation folder.
         try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
         port = try Self.freeLoopbackPort()
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
-        process.arguments = [
+        let log = open("\(directory)/sshd.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard log >= 0 else { throw Failure(description: "cannot create \(directory)/sshd.log") }
+        defer { close(log) }
+        process = try ChildProcess([
+            "/usr/sbin/sshd",
             "-D", "-e", "-f", "/dev/null",
             "-o", "ListenAddress=127.0.0.1:\(port)",
             "-o", "HostKey=\(directory)/host_key",
@@ -42,12 +45,7 @@ final class LoopbackSSHD: @unchecked Sendable {
             "-o", "StrictModes=no",
             "-o", "UsePAM=no",
             "-o", "PidFile=none",
-        ]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        let log = "\(directory)/sshd.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: log)
-        try process.run()
+        ], standardError: .descriptor(log))
         for _ in 0..<100 {
             if Self.accepts(port) { return }
             guard process.isRunning else { break }
@@ -58,20 +56,13 @@ final class LoopbackSSHD: @unchecked Sendable {
     }
 
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        process.stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     static func run(_ program: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw Failure(description: "\(program) \(arguments) exited \(process.terminationStatus)") }
+        let result = try ProcessCommandRunner().run([program] + arguments, timeout: .seconds(60))
+        guard result.status == 0 else { throw Failure(description: "\(program) \(arguments) exited \(result.status): \(result.standardError)") }
     }
 
     /// A TCP port on 127.0.0.1 that nothing listens on now (the kernel picks it).

@@ -30,7 +30,7 @@ enum NestedHost {
                                "nptest.selfoff=1"],
             extraOverlays: { scratch in
                 let overlay = scratch.file("nested.cpio")
-                _ = try await ChildProcess.runChecked(Repository.path("scripts/testbed"), ["nested-overlay", overlay],
+                _ = try await TestCommand.runChecked(Repository.path("scripts/testbed"), ["nested-overlay", overlay],
                                                       name: "nested-overlay", outputDirectory: scratch.path,
                                                       timeout: .seconds(900))
                 return [overlay]

@@ -41,7 +41,7 @@ struct ScriptedGuest: Sendable {
         let preparationStart = clock.now
         let vmOverlay = try await VMOverlay.current()
         let scriptOverlay = scratch.file("script.cpio.gz")
-        _ = try await ChildProcess.runChecked(
+        _ = try await TestCommand.runChecked(
             Repository.path("scripts/testbed"),
             ["overlay", scriptOverlay, "\(Repository.guestScript(script)):\(GuestMachine.scriptPath)",
              "\(Repository.guestScript("rk-lib.sh")):\(GuestMachine.libraryPath)"],
@@ -57,9 +57,9 @@ struct ScriptedGuest: Sendable {
             scriptParameters: scriptParameters, serialLog: serialLog, memoryMiB: memoryMiB)
         let outcome: ChildOutcome
         do {
-            outcome = try await ChildProcess.run(try ChildProcess.locate("qemu-system-x86_64"), machine.arguments, name: "qemu",
+            outcome = try await TestCommand.run(try TestCommand.locate("qemu-system-x86_64"), machine.arguments, name: "qemu",
                                                  outputDirectory: scratch.path, timeout: timeout)
-        } catch let error as ChildProcessError {
+        } catch let error as TestCommandError {
             let serial = (try? String(contentsOfFile: serialLog, encoding: .utf8)) ?? "(no serial log)"
             throw TestBedError("\(error)\nserial log:\n\(serial.suffix(6000))")
         }

@@ -1,5 +1,5 @@
 /// Work done once for every caller: the first call starts it, later calls wait for the same result (a failure is not
-/// retried by the next caller). A waiter cancelled (a test's time limit) cancels the work: ChildProcess then kills its
+/// retried by the next caller). A waiter cancelled (a test's time limit) cancels the work: TestCommand then kills its
 /// child.
 actor SharedAttempt<Value: Sendable> {
     private let work: @Sendable () async throws -> Value

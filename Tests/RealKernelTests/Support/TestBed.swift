@@ -18,7 +18,7 @@ struct TestBed: Sendable {
     /// Runs `scripts/testbed prepare [--full]` (cached after the first time; the full kernel is a ~70 MB download
     /// once) and reads its `KEY=value` lines.
     static func prepare(full: Bool, scratch: ScratchDirectory) async throws -> TestBed {
-        let outcome = try await ChildProcess.runChecked(
+        let outcome = try await TestCommand.runChecked(
             Repository.path("scripts/testbed"), ["prepare"] + (full ? ["--full"] : []),
             name: "prepare", outputDirectory: scratch.path, timeout: .seconds(1800))
         let values = Self.keyValues(outcome.standardOutput)

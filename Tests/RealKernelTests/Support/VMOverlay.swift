@@ -34,14 +34,14 @@ enum VMOverlay {
     private static func write(binary: String, to overlay: String) async throws {
         let scratch = try ScratchDirectory()
         var source = binary
-        if let strip = try? ChildProcess.locate("strip") {
+        if let strip = try? TestCommand.locate("strip") {
             let stripped = scratch.file("vm")
-            let outcome = try await ChildProcess.run(strip, ["-o", stripped, binary], name: "strip",
+            let outcome = try await TestCommand.run(strip, ["-o", stripped, binary], name: "strip",
                                                      outputDirectory: scratch.path, timeout: .seconds(300))
             if outcome.status == 0 { source = stripped }
         }
         let partial = overlay.replacingOccurrences(of: ".cpio", with: ".partial-\(getpid()).cpio")
-        _ = try await ChildProcess.runChecked(
+        _ = try await TestCommand.runChecked(
             Repository.path("scripts/testbed"), ["overlay", partial, "\(source):/usr/bin/vm"],
             name: "overlay", outputDirectory: scratch.path, timeout: .seconds(900))
         guard rename(partial, overlay) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: overlay]) }
@@ -57,11 +57,11 @@ enum VMBinary {
     static func locate() async throws -> String {
         if let found = candidates().first(where: FileManager.default.isExecutableFile(atPath:)) { return found }
         let scratch = try ScratchDirectory()
-        let swift = try ChildProcess.locate("swift")
+        let swift = try TestCommand.locate("swift")
         let buildOptions = ["--product", "vm", "--scratch-path", Repository.path(".build/realkernel/build")]
-        _ = try await ChildProcess.runChecked(swift, ["build"] + buildOptions, name: "build", outputDirectory: scratch.path,
+        _ = try await TestCommand.runChecked(swift, ["build"] + buildOptions, name: "build", outputDirectory: scratch.path,
                                               currentDirectory: Repository.root, timeout: .seconds(3600))
-        let binPath = try await ChildProcess.runChecked(swift, ["build", "--show-bin-path"] + buildOptions, name: "bin-path",
+        let binPath = try await TestCommand.runChecked(swift, ["build", "--show-bin-path"] + buildOptions, name: "bin-path",
                                                         outputDirectory: scratch.path, currentDirectory: Repository.root,
                                                         timeout: .seconds(300))
         let built = binPath.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) + "/vm"

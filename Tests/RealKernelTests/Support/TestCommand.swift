@@ -1,4 +1,5 @@
 import Foundation
+import HostLinux
 
 /// How a child process ended.
 struct ChildOutcome: Sendable {
@@ -10,7 +11,7 @@ struct ChildOutcome: Sendable {
 }
 
 /// Errors from running a child process.
-enum ChildProcessError: Error, CustomStringConvertible {
+enum TestCommandError: Error, CustomStringConvertible {
     case timedOut(command: String, after: Duration, standardError: String)
     case failed(command: String, status: Int32, standardError: String)
     case notFound(String)
@@ -26,7 +27,7 @@ enum ChildProcessError: Error, CustomStringConvertible {
 
 /// Runs programs with argument arrays (never a shell), output to files in a private folder (no pipe can fill up),
 /// and kills the child on timeout or when the calling task is cancelled.
-enum ChildProcess {
+enum TestCommand {
     /// Runs `executable` with `arguments` and waits for it. Output goes to `outputDirectory/NAME.{out,err}`.
     static func run(_ executable: String, _ arguments: [String], name: String, outputDirectory: String,
                     currentDirectory: String? = nil, timeout: Duration) async throws -> ChildOutcome {
@@ -37,39 +38,23 @@ enum ChildProcess {
                 throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
             }
         }
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        defer { try? out.close(); try? err.close() }
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = out
-        process.standardError = err
+        let out = open(outPath, O_WRONLY | O_CLOEXEC), err = open(errPath, O_WRONLY | O_CLOEXEC)
+        defer { close(out); close(err) }
         let clock = ContinuousClock()
         let started = clock.now
-        try process.run()
+        let process = try HostLinux.ChildProcess([executable] + arguments, directory: currentDirectory,
+                                                 standardOutput: .descriptor(out), standardError: .descriptor(err))
         // Whatever happens below (timeout, cancellation, a thrown error), the child does not outlive this call.
         defer {
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
+            process.send(SIGKILL)
+            _ = process.waitForExit(within: .seconds(10))
         }
-        let deadline = started + timeout
-        while process.isRunning {
-            if clock.now >= deadline {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                throw ChildProcessError.timedOut(command: ([executable] + arguments).joined(separator: " "), after: timeout,
-                                                 standardError: Self.read(errPath))
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        guard let exit = await process.awaitExit(within: timeout) else {
+            if Task.isCancelled { throw CancellationError() }
+            throw TestCommandError.timedOut(command: ([executable] + arguments).joined(separator: " "), after: timeout,
+                                            standardError: Self.read(errPath))
         }
-        process.waitUntilExit()
-        return ChildOutcome(status: process.terminationStatus, standardOutput: Self.read(outPath),
+        return ChildOutcome(status: exit.shellStatus, standardOutput: Self.read(outPath),
                             standardError: Self.read(errPath), duration: clock.now - started)
     }
 
@@ -79,7 +64,7 @@ enum ChildProcess {
         let outcome = try await run(executable, arguments, name: name, outputDirectory: outputDirectory,
                                     currentDirectory: currentDirectory, timeout: timeout)
         guard outcome.status == 0 else {
-            throw ChildProcessError.failed(command: ([executable] + arguments).joined(separator: " "), status: outcome.status,
+            throw TestCommandError.failed(command: ([executable] + arguments).joined(separator: " "), status: outcome.status,
                                            standardError: outcome.standardError)
         }
         return outcome
@@ -91,7 +76,7 @@ enum ChildProcess {
         for directory in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") {
             return "\(directory)/\(name)"
         }
-        throw ChildProcessError.notFound(name)
+        throw TestCommandError.notFound(name)
     }
 
     private static func read(_ path: String) -> String {
