@@ -94,8 +94,12 @@ struct SupervisorTests {
         try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
         let (watcher, disconnected) = try await Self.watchSupervisorEnd(loaded)
         defer { watcher.close() }
+        // Paused, the guest cannot act on the power button: the VM is still there when
+        // requestDown returns only if requestDown does not wait for the end.
+        try await watcher.stop()
         #expect(try await machine.requestDown(timeout: .seconds(60), force: false, keepGPUOnVFIO: false))
         #expect(FileManager.default.fileExists(atPath: loaded.paths.runtimeDirectory), "requestDown returned before the end")
+        try await watcher.cont()
         #expect(await Self.finishes(disconnected), "the supervisor ends once the guest powered off")
         let end = try #require(machine.runRecord()?.end)
         #expect(end.cause == .guestPoweredOff && end.requestedBy == .downPowerButton)
