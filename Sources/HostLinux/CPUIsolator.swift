@@ -99,10 +99,7 @@ public struct CPUIsolator: Sendable {
             _ = try fileSystem.createDirectories(isolation.vmCgroup)
             try fileSystem.writeAttribute(String(qemuPID), to: "\(isolation.vmCgroup)/cgroup.procs")
             try fileSystem.writeAttribute(hostList, to: "\(Self.hostCgroup)/cpuset.cpus")
-            for pid in try processes(in: root) where pid != qemuPID {
-                // Kernel threads refuse to move; they are not ours to move anyway.
-                try? fileSystem.writeAttribute(String(pid), to: "\(Self.hostCgroup)/cgroup.procs")
-            }
+            try moveProcesses(from: root, to: Self.hostCgroup, except: qemuPID)
             for child in try topLevelCgroups() {
                 let path = "\(root)/\(child)"
                 let previous = try fileSystem.readTrimmed("\(path)/cpuset.cpus")
@@ -131,11 +128,8 @@ public struct CPUIsolator: Sendable {
             }
         }
         for cgroup in [isolation.vmCgroup, isolation.hostCgroup] where fileSystem.isDirectory(cgroup) {
-            for pid in (try? processes(in: cgroup)) ?? [] {
-                try? fileSystem.writeAttribute(String(pid), to: "\(root)/cgroup.procs")
-            }
             do {
-                try fileSystem.removeDirectory(cgroup)
+                try emptyAndRemove(cgroup)
             } catch {
                 problems.append("\(cgroup): \(error); move its processes to \(root)/cgroup.procs and rmdir it")
             }
@@ -163,6 +157,42 @@ public struct CPUIsolator: Sendable {
         try fileSystem.contentsOfDirectory(Self.cgroupRoot).sorted()
             .filter { !$0.hasPrefix("vm-") && fileSystem.isDirectory("\(Self.cgroupRoot)/\($0)") }
             .filter { fileSystem.exists("\(Self.cgroupRoot)/\($0)/cpuset.cpus") }
+    }
+
+    /// How many times the processes of a cgroup are listed and moved: one that forks while it is
+    /// moved leaves a child behind, which the next round takes.
+    private static let moveRounds = 20
+
+    /// Moves every process of cgroup `source` that can move, but `excluded`, into `target`,
+    /// again until none is left to try. Kernel threads refuse to move (and are not vm's to move).
+    private func moveProcesses(from source: String, to target: String, except excluded: Int32? = nil) throws {
+        var tried: Set<Int32> = excluded.map { [$0] } ?? []
+        for _ in 0..<Self.moveRounds {
+            let left = try processes(in: source).filter { !tried.contains($0) }
+            if left.isEmpty { return }
+            for pid in left {
+                try? fileSystem.writeAttribute(String(pid), to: "\(target)/cgroup.procs")
+                tried.insert(pid)
+            }
+        }
+    }
+
+    /// Moves the processes of `cgroup` back to the root cgroup and removes it; a removal that
+    /// finds it busy (a process forked into it meanwhile) moves and tries again.
+    private func emptyAndRemove(_ cgroup: String) throws {
+        var attempt = 0
+        while true {
+            for pid in (try? processes(in: cgroup)) ?? [] {
+                try? fileSystem.writeAttribute(String(pid), to: "\(Self.cgroupRoot)/cgroup.procs")
+            }
+            do {
+                return try fileSystem.removeDirectory(cgroup)
+            } catch {
+                attempt += 1
+                if attempt >= Self.moveRounds { throw error }
+                usleep(10_000)
+            }
+        }
     }
 
     private func processes(in cgroup: String) throws -> [Int32] {

@@ -216,8 +216,10 @@ public struct QEMUMachine: VMBackend {
         defer { session.client.close() }
         var pinned: [PinnedThread]?
         do {
-            pinned = try await pinThreads(client: session.client, pid: pid)
+            // Isolation first: moving QEMU into its cgroup resets its threads' affinities to the
+            // cgroup's CPUs, which would undo the pins.
             try isolateCPUs(pid: pid)
+            pinned = try await pinThreads(client: session.client, pid: pid)
             if spec.cpu.pin != nil, !paused { try await session.client.cont() }
         } catch {
             await abandonStart(pid: pid)

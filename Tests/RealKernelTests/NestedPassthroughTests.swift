@@ -16,23 +16,23 @@ struct NestedPassthroughTests {
     func bootPlugged() async throws {
         let transcript = try await completedRun().transcript
         #expect(transcript.drivers("boot/before") == bootPair.fullKernelDrivers.map(Optional.some))
-        try expectSucceeded(transcript, "boot/bind")
+        try transcript.requireSucceeded("boot/bind")
         #expect(transcript.drivers("boot/bind") == ["vfio-pci", "vfio-pci"])
-        try expectSucceeded(transcript, "boot/up")
-        try expectSucceeded(transcript, "boot/l2-ready")
+        try transcript.requireSucceeded("boot/up")
+        try transcript.requireSucceeded("boot/l2-ready")
         let atBoot = SecondLevelReport(transcript.standardOutput("boot/l2-ready")).bootList
         let functions = try passedThrough(bootPair, atBoot)
         #expect(functions.allSatisfy { $0.bus != "00" }, "the pair is not behind a root port: \(functions)")
         #expect(atBoot.contains { $0.pciClass.hasPrefix("0x0604") && $0.bus == "00" }, "no PCI bridge on bus 0: \(atBoot)")
         #expect(!atBoot.contains { $0.id == hotPair.ids[1] }, "the hot pair was there at boot: \(atBoot)")
-        try expectSucceeded(transcript, "boot/status")
+        try transcript.requireSucceeded("boot/status")
         let status = try JSONSerialization.jsonObject(with: Data(transcript.standardOutput("boot/status").utf8)) as? [String: Any]
         #expect(status?["passthroughInGuest"] as? [String] == ["gpu0-f0", "gpu0-f1"],
                 "vm status --json does not show the boot pair's functions in the guest: \(transcript.standardOutput("boot/status"))")
-        try expectSucceeded(transcript, "boot/down")
+        try transcript.requireSucceeded("boot/down")
         #expect(SecondLevelReport(transcript.standardOutput("boot/l2-down")).poweredOffByButton,
                 "the second-level guest did not power off through its ACPI button")
-        try expectSucceeded(transcript, "boot/host")
+        try transcript.requireSucceeded("boot/host")
         #expect(transcript.drivers("boot/host") == bootPair.fullKernelDrivers.map(Optional.some))
         #expect(transcript.functions("boot/host").allSatisfy { $0.override == "(null)" })
         #expect(transcript.vfioNode("boot/host")?.present == false)
@@ -47,15 +47,15 @@ struct NestedPassthroughTests {
         #expect(transcript.standardOutput("hot/before-card").hasPrefix("/dev/dri/card"), "no DRM card before")
         for cycle in 1...NestedHost.cycles {
             let step = "hot/\(cycle)"
-            try expectSucceeded(transcript, "\(step)/attach")
+            try transcript.requireSucceeded("\(step)/attach")
             #expect(transcript.drivers("\(step)/attach") == ["vfio-pci", "vfio-pci"], "cycle \(cycle)")
-            try expectSucceeded(transcript, "\(step)/l2-add")
+            try transcript.requireSucceeded("\(step)/l2-add")
             let added = try passedThrough(hotPair, SecondLevelReport(transcript.standardOutput("\(step)/l2-add")).added)
-            try expectSucceeded(transcript, "\(step)/detach")
+            try transcript.requireSucceeded("\(step)/detach")
             #expect(transcript.drivers("\(step)/detach") == hotPair.fullKernelDrivers.map(Optional.some), "cycle \(cycle)")
             #expect(transcript.functions("\(step)/detach").allSatisfy { $0.override == "(null)" }, "cycle \(cycle)")
             #expect(transcript.standardOutput("\(step)/detach-card").hasPrefix("/dev/dri/card"), "cycle \(cycle): no DRM card back")
-            try expectSucceeded(transcript, "\(step)/l2-remove")
+            try transcript.requireSucceeded("\(step)/l2-remove")
             let removed = SecondLevelReport(transcript.standardOutput("\(step)/l2-remove")).removed
             #expect(Set(removed) == Set(added.map(\.address)), "cycle \(cycle): added \(added), removed \(removed)")
         }
@@ -75,7 +75,7 @@ struct NestedPassthroughTests {
     @Test("ROM: the display function's own ROM read through sysfs, given as rom = FILE: the guest sees a ROM BAR")
     func rom() async throws {
         let transcript = try await completedRun().transcript
-        try expectSucceeded(transcript, "rom/dump")
+        try transcript.requireSucceeded("rom/dump")
         let dump = transcript.standardOutput("rom/dump").split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         let size = try #require(dump.first.flatMap { Int($0) }, "no size in the dump report: \(dump)")
         #expect(size > 0 && size % 512 == 0, "the ROM read through sysfs: \(size) bytes")
@@ -90,11 +90,11 @@ struct NestedPassthroughTests {
     @Test("the guest ends by itself with the hot pair in it: with no vm command, the supervisor gives both functions back")
     func guestEndsByItself() async throws {
         let transcript = try await completedRun().transcript
-        try expectSucceeded(transcript, "self/up")
-        try expectSucceeded(transcript, "self/l2-ready")
-        try expectSucceeded(transcript, "self/attach")
+        try transcript.requireSucceeded("self/up")
+        try transcript.requireSucceeded("self/l2-ready")
+        try transcript.requireSucceeded("self/attach")
         #expect(transcript.drivers("self/attach") == ["vfio-pci", "vfio-pci"])
-        try expectSucceeded(transcript, "self/l2-off")
+        try transcript.requireSucceeded("self/l2-off")
         #expect(transcript.exitStatus("self/returned") == 0, "the pair was not given back within 120 s")
         #expect(transcript.drivers("self/returned") == hotPair.fullKernelDrivers.map(Optional.some))
         #expect(transcript.functions("self/returned").allSatisfy { $0.override == "(null)" })
@@ -107,12 +107,6 @@ struct NestedPassthroughTests {
         try #require(run.transcript.unpackFailures.isEmpty, "initramfs: \(run.transcript.unpackFailures)")
         try #require(run.transcript.done, "the first-level script did not finish; serial log:\n\(run.serialTail)")
         return run
-    }
-
-    /// Requires `step` to have run and exited 0 (with its stderr in the failure message).
-    private func expectSucceeded(_ transcript: GuestTranscript, _ step: String) throws {
-        let status = try #require(transcript.exitStatus(step), "\(step) did not run")
-        try #require(status == 0, "\(step) exited \(status): \(transcript.standardError(step))")
     }
 
     /// `pair` as the second-level guest shows it among `functions`: its display and audio function, with their ids and

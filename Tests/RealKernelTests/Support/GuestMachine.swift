@@ -12,6 +12,8 @@ struct GuestMachine: Sendable {
     var serialLog: String
     /// The `vm` overlay unpacks to ~170 MB of RAM (a nested host needs more: QEMU and its guest).
     var memoryMiB = 1024
+    /// Virtual CPUs (a host whose CPUs `vm` isolates needs at least two).
+    var cpus = 1
 
     /// The silent audio backend of the sound functions.
     static let audiodev = "noaudio"
@@ -29,7 +31,7 @@ struct GuestMachine: Sendable {
     var arguments: [String] {
         var arguments = [
             "-machine", "q35,accel=tcg,kernel-irqchip=split",
-            "-m", String(memoryMiB), "-smp", "1",
+            "-m", String(memoryMiB), "-smp", String(cpus),
             "-nodefaults", "-display", "none", "-no-reboot",
             "-audiodev", "none,id=\(Self.audiodev)",
             "-device", "intel-iommu,intremap=on,caching-mode=on",

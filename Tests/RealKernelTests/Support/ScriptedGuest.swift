@@ -29,6 +29,7 @@ struct ScriptedGuest: Sendable {
     /// Made before the boot, in the scratch folder given, and unpacked after the `vm` overlay.
     var extraOverlays: @Sendable (ScratchDirectory) async throws -> [String] = { _ in [] }
     var memoryMiB = 1024
+    var cpus = 1
     /// Boot, unpacking, the script and power-off together; TCG on a loaded 2-core host is slow.
     var timeout: Duration = .seconds(600)
 
@@ -54,7 +55,7 @@ struct ScriptedGuest: Sendable {
         let serialLog = scratch.file("serial.log")
         let machine = GuestMachine(
             kernel: image.kernel, initrd: initrd, baseCmdline: baseCmdline, pairs: pairs,
-            scriptParameters: scriptParameters, serialLog: serialLog, memoryMiB: memoryMiB)
+            scriptParameters: scriptParameters, serialLog: serialLog, memoryMiB: memoryMiB, cpus: cpus)
         let outcome: ChildOutcome
         do {
             outcome = try await TestCommand.run(try TestCommand.locate("qemu-system-x86_64"), machine.arguments, name: "qemu",
