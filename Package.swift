@@ -28,7 +28,7 @@ let package = Package(
             name: "HostLinux",
             dependencies: ["VMCore", "CAffinity", "CSpawn"]
         ),
-        // sched_setaffinity/sched_getaffinity, which Swift's Glibc module does not declare.
+        // sched_setaffinity/sched_getaffinity (which Swift's Glibc module does not declare) and SCHED_FIFO.
         .target(name: "CAffinity"),
         // GPU hand-over, one vocabulary for both backends: report, clock, errors, host pre-check.
         .target(name: "Handover", dependencies: ["VMCore", "HostLinux"]),

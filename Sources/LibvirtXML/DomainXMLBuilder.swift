@@ -142,18 +142,23 @@ public struct DomainXMLBuilder: Sendable {
         return XMLTag("features", children: children)
     }
 
-    /// `host` passes the host CPU through under KVM; TCG cannot, so there (and for `max`) the
-    /// guest gets libvirt's `maximum` mode (QEMU `-cpu max`). Any other name is a QEMU model.
-    /// `[cpu.pin]` as `<cputune>`: a `<vcpupin>` per vCPU and `<emulatorpin>`. (The domain has no
-    /// I/O thread objects, so `iothreads` has nothing to pin here.) `pin = "auto"` is resolved on
-    /// the machine `vm` runs on before this is built.
+    /// `[cpu.pin]` as `<cputune>`: a `<vcpupin>` per vCPU, `<emulatorpin>`, and with `[cpu]
+    /// realtime` a `<vcpusched>` giving the vCPUs `SCHED_FIFO`. (The domain has no I/O thread
+    /// objects, so `iothreads` has nothing to pin here.) `pin = "auto"` is resolved on the machine
+    /// `vm` runs on before this is built.
     private func cpuTune() -> [XMLTag] {
         guard case .explicit(let pins) = spec.cpu.pin else { return [] }
         let vcpus = pins.vcpus.enumerated().map { XMLTag("vcpupin", [("vcpu", String($0.offset)), ("cpuset", String($0.element))]) }
         let emulator = pins.emulator.isEmpty ? [] : [XMLTag("emulatorpin", [("cpuset", CPUList.format(pins.emulator))])]
-        return [XMLTag("cputune", children: vcpus + emulator)]
+        let realtime = spec.cpu.realtime
+            ? [XMLTag("vcpusched", [("vcpus", CPUList.format(Array(pins.vcpus.indices))), ("scheduler", "fifo"),
+                                    ("priority", String(CPUSpec.realtimePriority))])]
+            : []
+        return [XMLTag("cputune", children: vcpus + emulator + realtime)]
     }
 
+    /// `host` passes the host CPU through under KVM; TCG cannot, so there (and for `max`) the
+    /// guest gets libvirt's `maximum` mode (QEMU `-cpu max`). Any other name is a QEMU model.
     private func cpuElement() -> XMLTag {
         let topology = XMLTag("topology", [
             ("sockets", String(spec.cpu.sockets)), ("cores", String(spec.cpu.cores)),

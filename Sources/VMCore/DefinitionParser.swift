@@ -179,20 +179,19 @@ public struct DefinitionParser: Sendable {
     }
 
     private func cpu(_ reader: TableReader) -> CPUSpec {
-        reader.rejectUnknownKeys(["model", "sockets", "cores", "threads", "pin", "isolate"])
+        reader.rejectUnknownKeys(["model", "sockets", "cores", "threads", "pin", "isolate", "realtime"])
         var cpu = CPUSpec()
         if let model = reader.string("model", example: "\"host\"") { cpu.model = model }
         if let sockets = reader.integer("sockets", range: 1...8) { cpu.sockets = sockets }
         if let cores = reader.integer("cores", range: 1...256, example: "4") { cpu.cores = cores }
         if let threads = reader.integer("threads", range: 1...4, example: "2") { cpu.threads = threads }
         cpu.pin = pinning(reader, vcpus: cpu.count)
-        if reader.boolean("isolate") == true {
-            if cpu.pin == nil {
-                reader.issues.report("cpu.isolate", "isolate keeps other tasks off the pinned CPUs, and nothing is pinned",
-                                     fix: "add pin = \"auto\" (or [cpu.pin] lists) under [cpu]")
-            }
-            cpu.isolate = true
+        let needsPins = ["isolate": "isolate keeps other tasks off the pinned CPUs", "realtime": "realtime runs the pinned vCPU threads with SCHED_FIFO"]
+        for (key, what) in needsPins.sorted(by: { $0.key < $1.key }) where reader.boolean(key) == true && cpu.pin == nil {
+            reader.issues.report("cpu.\(key)", "\(what), and nothing is pinned", fix: "add pin = \"auto\" (or [cpu.pin] lists) under [cpu]")
         }
+        cpu.isolate = reader.boolean("isolate") == true
+        cpu.realtime = reader.boolean("realtime") == true
         return cpu
     }
 

@@ -90,6 +90,12 @@ public struct CPUSpec: Sendable, Equatable {
     public var pin: CPUPinning?
     /// Keep every other task off the vCPUs' host CPUs while the VM runs (needs `pin`).
     public var isolate: Bool = false
+    /// Run the vCPU threads with the real-time policy `SCHED_FIFO` (needs `pin`), at
+    /// ``realtimePriority``.
+    public var realtime: Bool = false
+    /// The `SCHED_FIFO` priority of realtime vCPUs: the lowest, above every normal task and below
+    /// every real-time kernel thread (the kernel's RT throttling still leaves 5% to other tasks).
+    public static let realtimePriority: Int32 = 1
     public init() {}
     /// Total virtual CPUs.
     public var count: Int { sockets * cores * threads }

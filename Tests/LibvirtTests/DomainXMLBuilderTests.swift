@@ -75,7 +75,11 @@ import VMCore
         #expect(xml.contains("<cputune>"))
         #expect(xml.contains("<vcpupin vcpu='0' cpuset='3'/>") && xml.contains("<vcpupin vcpu='1' cpuset='2'/>"))
         #expect(xml.contains("<emulatorpin cpuset='0-1,4'/>"))
-        let validation = try XMLValidator.validateDomain(xml)
+        #expect(!xml.contains("vcpusched"))
+        spec.cpu.realtime = true
+        let realtime = try domainXML(for: spec, paths: Fixtures.paths)
+        #expect(realtime.contains("<vcpusched vcpus='0-1' scheduler='fifo' priority='1'/>"))
+        let validation = try XMLValidator.validateDomain(realtime)
         #expect(validation.status == 0, "virt-xml-validate: \(validation.output)")
         #expect(try !domainXML(for: Fixtures.noGPU, paths: Fixtures.paths).contains("cputune"))
     }

@@ -11,7 +11,7 @@ struct HostTuningTests {
     /// 128 MiB of guest memory in 2 MiB pages.
     static let pages = "64"
 
-    @Test("vm up: QEMU's threads on their pins, other tasks off the vCPU's CPU, huge pages reserved; vm down undoes it")
+    @Test("vm up: QEMU's threads on their pins, the vCPU SCHED_FIFO, other tasks off its CPU, huge pages reserved; vm down undoes it")
     func upAndDown() async throws {
         let transcript = try await completedRun().transcript
         try expectUntouched(transcript, "before")
@@ -24,15 +24,17 @@ struct HostTuningTests {
         try transcript.requireSucceeded("up/status")
         let status = try JSONSerialization.jsonObject(with: Data(transcript.standardOutput("up/status").utf8)) as? [String: Any]
         let pinning = try #require(status?["pinning"] as? [String], "no pinning in vm status: \(transcript.standardOutput("up/status"))")
+        // "TID CPUS POLICY" (1: SCHED_FIFO) for each QEMU thread, as the kernel has them.
         let threads = Dictionary(uniqueKeysWithValues: transcript.standardOutput("up/threads").split(separator: "\n").compactMap { line in
-            let words = line.split(separator: " ")
-            return words.count == 2 ? (String(words[0]), String(words[1])) : nil
+            let words = line.split(separator: " ").map(String.init)
+            return words.count == 3 ? (words[0], words[1] + " " + words[2]) : nil
         })
         let vcpu = try #require(pinning.first { $0.hasPrefix("vCPU 0") }, "no vCPU in \(pinning)")
+        #expect(vcpu.hasSuffix(", SCHED_FIFO"), "vm status: \(vcpu)")
         let vcpuThread = try #require(threads.keys.first { vcpu.contains("(thread \($0))") }, "\(vcpu) is no QEMU thread: \(threads)")
-        #expect(threads[vcpuThread] == "1", "the vCPU thread's affinity in /proc: \(threads)")
+        #expect(threads[vcpuThread] == "1 1", "the vCPU thread's affinity and policy in /proc: \(threads)")
         let others = threads.filter { $0.key != vcpuThread }
-        #expect(!others.isEmpty && others.values.allSatisfy { $0 == "0" }, "the emulator threads' affinities in /proc: \(others)")
+        #expect(!others.isEmpty && others.values.allSatisfy { $0 == "0 0" }, "the emulator threads' affinities and policies in /proc: \(others)")
 
         #expect(transcript.exitStatus("down/down") == 3, "vm down --force (QMP quit: exit 3): \(transcript.standardError("down/down"))")
         try expectUntouched(transcript, "down")

@@ -9,7 +9,8 @@
 #   PHASE/allowed     Cpus_allowed_list of a new host task (awk, a child of this script's shell)
 #   PHASE/cgroups     the top-level cgroups named vm-*
 #   PHASE/records     the host-change records in the VM's state folder
-# and, while the VM runs, up/threads: "TID CPUS" for each QEMU thread, and up/status: vm status --json.
+# and, while the VM runs, up/threads: "TID CPUS POLICY" for each QEMU thread (POLICY from
+# /proc/PID/task/TID/stat: 0 SCHED_OTHER, 1 SCHED_FIFO), and up/status: vm status --json.
 
 . /usr/share/vmtest/rk-lib.sh
 
@@ -28,6 +29,7 @@ hugepages = "2M"
 model = "max"
 cores = 1
 isolate = true
+realtime = true
 
 [cpu.pin]
 vcpus = [1]
@@ -69,7 +71,7 @@ host before
 run up/up "$VM" up "$NAME" --paused
 QEMU=$(cat "$VM_RUNTIME_DIR/$NAME/qemu.pid" 2>/dev/null)
 host up
-run up/threads sh -c "for t in /proc/$QEMU/task/*; do echo \"\${t##*/} \$(awk '/^Cpus_allowed_list/ { print \$2 }' \$t/status)\"; done"
+run up/threads sh -c "for t in /proc/$QEMU/task/*; do echo \"\${t##*/} \$(awk '/^Cpus_allowed_list/ { print \$2 }' \$t/status) \$(sed 's/.*) //' \$t/stat | cut -d' ' -f39)\"; done"
 run up/status "$VM" status "$NAME" --json
 run down/down "$VM" down "$NAME" --force
 host down
