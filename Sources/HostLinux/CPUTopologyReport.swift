@@ -7,7 +7,8 @@ public enum CPUTopologyReport {
         topology.cores.dropFirst().reduce(0) { $0 + $1.count }
     }
 
-    public static func render(_ topology: CPUTopology, vcpus: Int) -> String {
+    /// The report; `held` names, for each host CPU a running VM's vCPU is pinned to, that VM.
+    public static func render(_ topology: CPUTopology, vcpus: Int, held: [Int: String] = [:]) -> String {
         let cores = topology.cores
         let counts = Set(cores.map(\.count)).sorted()
         let threads = counts.count == 1 ? plural(counts[0], "thread") : counts.map(String.init).joined(separator: " or ") + " threads"
@@ -34,6 +35,10 @@ public enum CPUTopologyReport {
                 }
                 if core == hostCore { marks.append("kept for the host") }
                 if core.allSatisfy(Set(topology.isolated).contains) && !topology.isolated.isEmpty { marks.append("isolated") }
+                for vm in Set(core.compactMap { held[$0] }).sorted() {
+                    let cpus = core.filter { held[$0] == vm }
+                    marks.append("held by \(vm) (CPU\(cpus.count == 1 ? "" : "s") \(CPUList.format(cpus)))")
+                }
                 let cpus = core.map(String.init).joined(separator: ",")
                 lines.append(marks.isEmpty ? "  core \(cpus)"
                     : "  core \(cpus.padding(toLength: max(8, cpus.count), withPad: " ", startingAt: 0)) \(marks.joined(separator: ", "))")

@@ -35,6 +35,19 @@ struct CPUTopologyTests {
         try expectGolden(report(tree, vcpus: [8, 16, 24, 31]), "ryzen-5950x.cpus")
     }
 
+    @Test("A running VM's pinned CPUs are marked with its name, each core with the CPUs it holds")
+    func heldCPUsAreMarked() throws {
+        let tree = try FakeHostTree.ryzen5950X()
+        let topology = try CPUTopologyReader(fileSystem: tree.fileSystem).read()
+        let text = CPUTopologyReport.render(topology, vcpus: 4, held: [8: "win11", 24: "win11", 9: "win11", 10: "linux"])
+        let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(lines.contains("core 8,24     held by win11 (CPUs 8,24)"), "\(text)")
+        #expect(lines.contains("core 9,25     held by win11 (CPU 9)"), "\(text)")
+        #expect(lines.contains("core 10,26    held by linux (CPU 10)"), "\(text)")
+        #expect(!text.contains("core 11,27    held"), "\(text)")
+        #expect(CPUTopologyReport.render(topology, vcpus: 4) == CPUTopologyReport.render(topology, vcpus: 4, held: [:]))
+    }
+
     @Test("Ryzen with isolcpus: the isolated CPUs are used first")
     func ryzenIsolated() throws {
         let tree = try FakeHostTree.ryzen5950X(isolated: [4, 5, 6, 7, 20, 21, 22, 23])

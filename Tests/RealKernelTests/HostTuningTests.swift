@@ -21,6 +21,8 @@ struct HostTuningTests {
         #expect(transcript.standardOutput("up/cgroups") == "vm-host\nvm-tune")
         #expect(transcript.standardOutput("up/records") == "cpu-isolation.json\nhugepages.json")
 
+        try transcript.requireSucceeded("up/host-cpus")
+        #expect(transcript.standardOutput("up/host-cpus").contains("held by tune (CPU 1)"), "\(transcript.standardOutput("up/host-cpus"))")
         try transcript.requireSucceeded("up/status")
         let status = try JSONSerialization.jsonObject(with: Data(transcript.standardOutput("up/status").utf8)) as? [String: Any]
         let pinning = try #require(status?["pinning"] as? [String], "no pinning in vm status: \(transcript.standardOutput("up/status"))")

@@ -10,7 +10,8 @@
 #   PHASE/cgroups     the top-level cgroups named vm-*
 #   PHASE/records     the host-change records in the VM's state folder
 # and, while the VM runs, up/threads: "TID CPUS POLICY" for each QEMU thread (POLICY from
-# /proc/PID/task/TID/stat: 0 SCHED_OTHER, 1 SCHED_FIFO), and up/status: vm status --json.
+# /proc/PID/task/TID/stat: 0 SCHED_OTHER, 1 SCHED_FIFO), up/status: vm status --json, and
+# up/host-cpus: vm host cpus.
 
 . /usr/share/vmtest/rk-lib.sh
 
@@ -73,6 +74,7 @@ QEMU=$(cat "$VM_RUNTIME_DIR/$NAME/qemu.pid" 2>/dev/null)
 host up
 run up/threads sh -c "for t in /proc/$QEMU/task/*; do echo \"\${t##*/} \$(awk '/^Cpus_allowed_list/ { print \$2 }' \$t/status) \$(sed 's/.*) //' \$t/stat | cut -d' ' -f39)\"; done"
 run up/status "$VM" status "$NAME" --json
+run up/host-cpus "$VM" host cpus --vcpus 1
 run down/down "$VM" down "$NAME" --force
 host down
 
