@@ -45,6 +45,26 @@ struct PinningTests {
         _ = try await machine.down(timeout: .seconds(5), force: true)
     }
 
+    @Test("an I/O thread added while the VM runs (object-add through the VM's QMP socket) is pinned by the supervisor")
+    func laterIOThreadIsPinned() async throws {
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let loaded = try scratch.define("pinio", bed.definition(extra: "[cpu]\ncores = 1\n[cpu.pin]\nvcpus = [0]\nemulator = [0]\niothreads = [1]"))
+        let machine = try scratch.machine(loaded)
+        let report = try await machine.up(paused: true)
+        let pid = try #require(report.pid)
+        let client = try await QMPClient.connect(path: try #require(report.qmpSocket))
+        defer { client.close() }
+        #expect(try await client.queryIOThreads().isEmpty)
+        _ = try await client.execute("object-add", arguments: ["qom-type": "iothread", "id": "late0"])
+        let threads = try await client.queryIOThreads()
+        #expect(threads.count == 1)
+        for thread in threads {
+            #expect(try allowedList(pid: pid, tid: thread.threadID) == "1", "I/O thread \(thread.threadID), added after the start")
+        }
+        _ = try await machine.down(timeout: .seconds(5), force: true)
+    }
+
     @Test("a host CPU that does not exist fails the start with the CPU named, and leaves no QEMU")
     func impossiblePin() async throws {
         let bed = try await TestBed.prepare()

@@ -194,13 +194,27 @@ public final class VMSupervisor: Sendable {
         }
         do {
             // The client's own timeout governs; this one only bounds a monitor that never answers.
-            return .success(try await client.execute(command, arguments: arguments, timeout: .seconds(24 * 3600)))
+            let reply = try await client.execute(command, arguments: arguments, timeout: .seconds(24 * 3600))
+            if command == "object-add", arguments?["qom-type"]?.stringValue == "iothread" { await pinNewThreads(client: client) }
+            return .success(reply)
         } catch {
             switch error {
             case .commandFailed(_, let errorClass, let description): return .failure(.init(errorClass: errorClass, description: description))
             case .guestBusy(_, let description): return .failure(.init(errorClass: "GenericError", description: description))
             default: return .failure(.init(errorClass: "GenericError", description: "QEMU's monitor: \(error)"))
             }
+        }
+    }
+
+    /// Pins the threads QEMU created after the start (an I/O thread added with `object-add`) as
+    /// `[cpu.pin]` says; pinning again the threads that already are changes nothing.
+    private func pinNewThreads(client: QMPClient) async {
+        do {
+            if let pinned = try await machine.pinThreads(client: client, pid: qemuPID) {
+                logger.debug("pinned again after a new I/O thread: \(pinned.map(\.summary).joined(separator: "; "))")
+            }
+        } catch {
+            logger.warning("could not pin the new I/O thread of \(machine.spec.name): \(error)")
         }
     }
 
