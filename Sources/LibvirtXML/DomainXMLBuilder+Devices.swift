@@ -45,6 +45,7 @@ extension DomainXMLBuilder {
             ]))
         }
         children += try display()
+        children += try deskDevices()
         children.append(XMLTag("memballoon", [("model", "none")]))
         return XMLTag("devices", children: children)
     }

@@ -227,6 +227,8 @@ public struct DomainXMLBuilder: Sendable {
         fields += spec.disks.map { ("disk path", $0.path) }
         fields += spec.cdroms.map { ("cdrom path", $0.path) }
         fields += spec.gpus.map { ("gpu rom", $0.romFile) }
+        fields += spec.inputs.map { ("input path", $0.path) }
+        fields.append(("looking_glass.path", spec.lookingGlass?.path))
         for case let (field, value?) in fields
         where value.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" && $0 != "\n" && $0 != "\r" }) {
             throw .controlCharacter(field: field)

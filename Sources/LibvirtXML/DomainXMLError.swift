@@ -35,9 +35,17 @@ public enum DomainXMLError: Error, Equatable, CustomStringConvertible {
     case xVGAOnHotGPU(index: Int)
     /// A value holds a control character, which XML 1.0 cannot carry.
     case controlCharacter(field: String)
+    /// Looking Glass on a `kvmfr` device: libvirt's `<shmem>` lives in /dev/shm.
+    case lookingGlassKVMFR(path: String)
+    /// A `[[usb]]` device by port path: libvirt finds USB devices by ids or bus/device number.
+    case usbByPort(String)
 
     public var description: String {
         switch self {
+        case .lookingGlassKVMFR(let path):
+            return "looking_glass.path \(path): libvirt's <shmem> lives in /dev/shm; use the default path with the libvirt backend, or the QEMU backend for kvmfr"
+        case .usbByPort(let port):
+            return "usb \(port): libvirt finds USB devices by vendor:product; give device = \"VVVV:PPPP\" with the libvirt backend"
         case .missingFirmwareCode:
             return "OVMF firmware needs its code image (firmware.code); none was found or given"
         case .missingVarsTemplate:

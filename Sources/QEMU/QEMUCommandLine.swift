@@ -71,6 +71,7 @@ public enum QEMUCommandLine {
         args += disks(spec, extrasISO: options.extrasISO)
         args += network(spec)
         args += display(spec)
+        args += desk(spec)
         args += [
             "-chardev", "socket,id=serial0,path=\(escape(paths.consoleSocket)),server=on,wait=off,logfile=\(escape(paths.serialLog))",
             "-serial", "chardev:serial0",

@@ -84,9 +84,11 @@ extension QEMUMachine {
         }
     }
 
-    /// Undoes what a run of this VM changed on the host and recorded: huge pages, CPU isolation.
-    /// Every record is tried; the first failure is thrown after the others ran.
+    /// Undoes what a run of this VM changed on the host: huge pages and CPU isolation (from their
+    /// records), the Looking Glass shared memory. Every record is tried; the first failure is
+    /// thrown after the others ran.
     func undoHostChanges() throws {
+        removeSharedMemory()
         var failure: (any Error)?
         let root = hostFileSystem.root
         do { try hugePagesRecord.undo(root: root, HugePageReserver(fileSystem: hostFileSystem).release) } catch { failure = failure ?? error }

@@ -195,6 +195,12 @@ public struct QEMUMachine: VMBackend {
         // QEMU's output goes to a log of this run only: no old message is mistaken for this run's.
         try? FileManager.default.removeItem(atPath: paths.qemuLog)
         try reserveHugePages()
+        do {
+            try createSharedMemory()
+        } catch {
+            undoHostChangesLogged()
+            throw error
+        }
         let session: MonitorSession
         let pid: Int32
         do {

@@ -25,7 +25,7 @@ public struct DefinitionParser: Sendable {
         "name", "machine", "accelerator", "backend", "libvirt_uri", "memory", "hugepages", "qmp_socket",
         "guest_agent", "spare_root_ports", "hotplug", "extra_args", "cpu", "firmware", "boot", "disk", "cdrom", "gpu", "windows",
         "network", "display",
-    ]
+    ] + deskKeys
 
     /// Parses and validates `text`.
     public func parse(_ text: String) throws(DefinitionError) -> VMSpec {
@@ -80,6 +80,7 @@ public struct DefinitionParser: Sendable {
         if let windows = top.table("windows") { spec.windows = self.windows(windows) }
         if let network = top.table("network") { spec.network = self.network(network, name: name) }
         if let display = top.table("display") { spec.display = self.display(display) }
+        readDesk(top, into: &spec)
         if spec.network.mode == .network, spec.backend == .qemu {
             issues.report("network.mode", "mode \"network\" is a libvirt network and needs the libvirt backend",
                           fix: "set backend = \"libvirt\", or use mode = \"bridge\"")

@@ -29,6 +29,12 @@ public struct VMSpec: Sendable, Equatable {
     public var spareRootPorts: Int = 1
     /// Who tells the guest about a device plugged or unplugged while it runs (q35 only).
     public var hotplug: PCIHotplug = .acpi
+    /// Looking Glass (IVSHMEM shared memory for the host's client); nil: none.
+    public var lookingGlass: LookingGlassSpec?
+    /// Host keyboards, mice and controllers given to the guest through evdev.
+    public var inputs: [EvdevInput] = []
+    /// Host USB devices given to the guest at boot.
+    public var usbDevices: [USBDevice] = []
     /// Arguments appended to QEMU's command line as they are (an escape hatch).
     public var extraQEMUArguments: [String] = []
 

@@ -66,6 +66,33 @@ import VMCore
         #expect(try !domainXML(for: Fixtures.noGPU, paths: Fixtures.paths).contains("qemu:"))
     }
 
+    /// Looking Glass, evdev inputs and USB devices become `<shmem>`, `<input type='evdev'>` and USB
+    /// `<hostdev>`s that libvirt's schema accepts; what libvirt cannot express is refused with the fix.
+    @Test func deskBecomesShmemInputsAndUSBHostdevs() throws {
+        var spec = Fixtures.noGPU
+        var lookingGlass = LookingGlassSpec()
+        lookingGlass.sizeMiB = 64
+        spec.lookingGlass = lookingGlass
+        var mouse = EvdevInput(path: "/dev/input/by-id/usb-Mouse-event-mouse")
+        mouse.grabAll = false
+        mouse.repeats = false
+        spec.inputs = [EvdevInput(path: "/dev/input/by-id/usb-Keyboard-event-kbd"), mouse]
+        spec.usbDevices = [USBDevice(selector: .ids(vendor: 0x046d, product: 0xc52b))]
+        let xml = try domainXML(for: spec, paths: Fixtures.paths)
+        #expect(xml.contains("<shmem name='looking-glass'>\n      <model type='ivshmem-plain'/>\n      <size unit='M'>64</size>\n    </shmem>"), "\(xml)")
+        #expect(xml.contains("<source dev='/dev/input/by-id/usb-Keyboard-event-kbd' grab='all' repeat='on'/>"))
+        #expect(xml.contains("<source dev='/dev/input/by-id/usb-Mouse-event-mouse' repeat='off'/>"))
+        #expect(xml.contains("<vendor id='0x46d'/>") && xml.contains("<product id='0xc52b'/>"))
+        let validation = try XMLValidator.validateDomain(xml)
+        #expect(validation.status == 0, "virt-xml-validate: \(validation.output)")
+
+        spec.usbDevices = [USBDevice(selector: .port(bus: 1, port: "1.2"))]
+        #expect(throws: DomainXMLError.usbByPort("bus 1 port 1.2")) { try domainXML(for: spec, paths: Fixtures.paths) }
+        spec.usbDevices = []
+        spec.lookingGlass?.path = "/dev/kvmfr0"
+        #expect(throws: DomainXMLError.lookingGlassKVMFR(path: "/dev/kvmfr0")) { try domainXML(for: spec, paths: Fixtures.paths) }
+    }
+
     /// `[cpu.pin]` becomes `<cputune>` that libvirt's schema accepts.
     @Test func pinsBecomeCPUTune() throws {
         var spec = Fixtures.noGPU

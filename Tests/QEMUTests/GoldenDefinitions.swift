@@ -5,6 +5,22 @@ import VMCore
 /// are made to exist by `fileExists`; firmware comes from the Debian `ovmf` package.
 enum GoldenDefinitions {
     static let cases: [(name: String, toml: String)] = [
+        ("desk", """
+            accelerator = "tcg"
+            memory = "1G"
+            [looking_glass]
+            resolution = "2560x1440"
+            [[input]]
+            path = "/dev/input/by-id/usb-Logitech_USB_Receiver-if02-event-mouse"
+            repeat = false
+            [[input]]
+            path = "/dev/input/by-id/usb-Keyboard,Inc-event-kbd"
+            [[usb]]
+            device = "046d:c52b"
+            [[usb]]
+            bus = 3
+            port = "1.4"
+            """),
         ("no-gpu", """
             accelerator = "tcg"
             memory = "512M"

@@ -1,0 +1,34 @@
+import VMCore
+
+extension DomainXMLBuilder {
+    /// The desk as libvirt devices: `<shmem>` (IVSHMEM) for Looking Glass, an evdev `<input>`
+    /// for each `[[input]]`, a USB `<hostdev>` for each `[[usb]]` (behind the domain's xHCI
+    /// controller).
+    func deskDevices() throws(DomainXMLError) -> [XMLTag] {
+        var tags: [XMLTag] = []
+        if let lookingGlass = spec.lookingGlass {
+            guard !lookingGlass.usesKVMFR else { throw .lookingGlassKVMFR(path: lookingGlass.path) }
+            let name = String(lookingGlass.path.split(separator: "/").last ?? "looking-glass")
+            tags.append(XMLTag("shmem", [("name", name)], children: [
+                XMLTag("model", [("type", "ivshmem-plain")]),
+                XMLTag("size", [("unit", "M")], text: String(lookingGlass.sizeMiB)),
+            ]))
+        }
+        for input in spec.inputs {
+            var source = [("dev", input.path)]
+            if input.grabAll { source.append(("grab", "all")) }
+            source.append(("repeat", input.repeats ? "on" : "off"))
+            tags.append(XMLTag("input", [("type", "evdev")], children: [XMLTag("source", source)]))
+        }
+        for device in spec.usbDevices {
+            guard case let .ids(vendor, product) = device.selector else { throw .usbByPort(device.selector.description) }
+            tags.append(XMLTag("hostdev", [("mode", "subsystem"), ("type", "usb"), ("managed", "yes")], children: [
+                XMLTag("source", children: [
+                    XMLTag("vendor", [("id", "0x" + String(vendor, radix: 16))]),
+                    XMLTag("product", [("id", "0x" + String(product, radix: 16))]),
+                ]),
+            ]))
+        }
+        return tags
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import VMCore
+
+/// Why the Looking Glass shared memory could not be made.
+public struct SharedMemoryError: Error, CustomStringConvertible, Equatable {
+    public let path: String
+    public let reason: String
+
+    public var description: String { "Looking Glass shared memory \(path): \(reason)" }
+}
+
+extension QEMUMachine {
+    /// Makes the Looking Glass shared-memory file of `[looking_glass]` (not a `kvmfr` device, which
+    /// its module owns) before QEMU starts: a new file of the configured size, mode 0660, owned by
+    /// the desktop user, so that the Looking Glass client can map it. A file left by a crashed
+    /// run (or anything else at the path, a symlink included) is removed first, never followed.
+    func createSharedMemory(environment: [String: String] = ProcessEnvironment.current) throws {
+        guard let lookingGlass = spec.lookingGlass, !lookingGlass.usesKVMFR else { return }
+        let path = lookingGlass.path
+        func failure(_ reason: String) -> SharedMemoryError { SharedMemoryError(path: path, reason: reason) }
+        guard let owner = Self.sharedMemoryOwner(lookingGlass.owner ?? environment["SUDO_USER"]) else {
+            throw failure("no user '\(lookingGlass.owner ?? "")' on this host; set owner under [looking_glass] to the desktop user")
+        }
+        if let user = Self.processMapping(path) {
+            throw failure("process \(user) uses it (another VM's Looking Glass?); give this VM its own path under [looking_glass]")
+        }
+        if unlink(path) != 0, errno != ENOENT { throw failure("cannot remove what is there: \(String(cString: strerror(errno)))") }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o660)
+        guard fd >= 0 else { throw failure("cannot create it: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard ftruncate(fd, off_t(lookingGlass.sizeMiB) * 1024 * 1024) == 0, fchown(fd, owner.uid, owner.gid) == 0,
+              fchmod(fd, 0o660) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(path)
+            throw failure("cannot size or hand it to its user: \(reason)")
+        }
+    }
+
+    /// Removes the Looking Glass shared-memory file `vm up` made (a regular file only; a device or
+    /// anything else at the path stays).
+    func removeSharedMemory() {
+        guard let lookingGlass = spec.lookingGlass, !lookingGlass.usesKVMFR else { return }
+        var status = stat()
+        guard lstat(lookingGlass.path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return }
+        unlink(lookingGlass.path)
+    }
+
+    /// A process that has `path` mapped (`/proc/PID/maps`), or nil.
+    static func processMapping(_ path: String) -> Int32? {
+        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
+        return pids.first { pid in
+            guard let maps = try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8) else { return false }
+            return maps.split(separator: "\n").contains { $0.hasSuffix(" " + path) }
+        }
+    }
+
+    /// The uid and gid of user `name`, or of this process when `name` is nil; nil for an unknown user.
+    static func sharedMemoryOwner(_ name: String?) -> (uid: uid_t, gid: gid_t)? {
+        guard let name else { return (getuid(), getgid()) }
+        guard let entry = getpwnam(name) else { return nil }
+        return (entry.pointee.pw_uid, entry.pointee.pw_gid)
+    }
+}
