@@ -27,7 +27,7 @@ public struct RootCommand: AsyncParsableCommand {
             InitCommand.self, ConfigCommand.self, EditCommand.self, RmCommand.self, QEMUArgsCommand.self, LibvirtXMLCommand.self,
             QMPCommand.self, SessionCommand.self,
             HostCommand.self, GPUCommand.self,
-            GuestCommand.self, ExtrasCommand.self, NetCommand.self,
+            GuestCommand.self, ExtrasCommand.self, NetCommand.self, USBCommand.self, InputCommand.self,
             VersionCommand.self,
             SuperviseCommand.self,
         ]

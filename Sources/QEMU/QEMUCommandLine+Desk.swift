@@ -7,7 +7,8 @@ extension QEMUCommandLine {
     public static let usbControllerID = "xhci"
 
     /// The desk: the Looking Glass IVSHMEM device on its shared memory, evdev inputs
-    /// (`input-linux`), and an xHCI controller with the host USB devices.
+    /// (`input-linux`), and an xHCI controller (with `[[usb]]` or `usb_controller`) with the host
+    /// USB devices.
     static func desk(_ spec: VMSpec) -> [String] {
         var args: [String] = []
         if let lookingGlass = spec.lookingGlass {
@@ -20,22 +21,26 @@ extension QEMUCommandLine {
             args += ["-object", "input-linux,id=input\(index),evdev=\(escape(input.path))"
                 + ",grab_all=\(input.grabAll ? "on" : "off"),repeat=\(input.repeats ? "on" : "off")"]
         }
-        if !spec.usbDevices.isEmpty {
+        if spec.usbController || !spec.usbDevices.isEmpty {
             args += ["-device", "qemu-xhci,id=\(usbControllerID)"]
             for (index, device) in spec.usbDevices.enumerated() {
-                args += ["-device", usbHostDevice(device.selector, id: "usb\(index)")]
+                args += ["-device", (["usb-host"] + usbHostProperties(device.selector, id: "usb\(index)").map { "\($0)=\($1)" })
+                    .joined(separator: ",")]
             }
         }
         return args
     }
 
-    /// The `usb-host` device for a host USB device, behind the VM's xHCI controller.
-    public static func usbHostDevice(_ selector: USBDevice.Selector, id: String) -> String {
-        let source: String
+    /// The properties of the `usb-host` device for a host USB device, behind the VM's xHCI
+    /// controller (for `-device` and for QMP `device_add`, which takes the same).
+    public static func usbHostProperties(_ selector: USBDevice.Selector, id: String) -> [(String, String)] {
+        var properties = [("id", id), ("bus", "\(usbControllerID).0")]
         switch selector {
-        case let .ids(vendor, product): source = "vendorid=0x\(String(vendor, radix: 16)),productid=0x\(String(product, radix: 16))"
-        case let .port(bus, port): source = "hostbus=\(bus),hostport=\(port)"
+        case let .ids(vendor, product):
+            properties += [("vendorid", "0x" + String(vendor, radix: 16)), ("productid", "0x" + String(product, radix: 16))]
+        case let .port(bus, port):
+            properties += [("hostbus", String(bus)), ("hostport", port)]
         }
-        return "usb-host,id=\(id),bus=\(usbControllerID).0,\(source)"
+        return properties
     }
 }

@@ -1,12 +1,13 @@
-/// The desk: `[looking_glass]`, `[[input]]` and `[[usb]]`.
+/// The desk: `[looking_glass]`, `[[input]]`, `[[usb]]` and `usb_controller`.
 extension DefinitionParser {
-    static let deskKeys = ["looking_glass", "input", "usb"]
+    static let deskKeys = ["looking_glass", "input", "usb", "usb_controller"]
 
     /// Reads the desk tables of `top` into `spec`.
     func readDesk(_ top: TableReader, into spec: inout VMSpec) {
         if let table = top.table("looking_glass") { spec.lookingGlass = lookingGlass(table) }
         spec.inputs = top.tables("input").compactMap(evdevInput)
         spec.usbDevices = top.tables("usb").compactMap(usbDevice)
+        if let controller = top.boolean("usb_controller") { spec.usbController = controller }
     }
 
     /// `[looking_glass]`: `enabled` (default true), `resolution = "2560x1440"` or `size = "64M"`,

@@ -35,6 +35,8 @@ public struct VMSpec: Sendable, Equatable {
     public var inputs: [EvdevInput] = []
     /// Host USB devices given to the guest at boot.
     public var usbDevices: [USBDevice] = []
+    /// An xHCI controller even without `[[usb]]` devices, for `vm usb attach` while the VM runs.
+    public var usbController: Bool = false
     /// Arguments appended to QEMU's command line as they are (an escape hatch).
     public var extraQEMUArguments: [String] = []
 
