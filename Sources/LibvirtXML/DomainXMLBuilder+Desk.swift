@@ -2,8 +2,8 @@ import VMCore
 
 extension DomainXMLBuilder {
     /// The desk as libvirt devices: `<shmem>` (IVSHMEM) for Looking Glass, an evdev `<input>`
-    /// for each `[[input]]`, a USB `<hostdev>` for each `[[usb]]` (behind the domain's xHCI
-    /// controller).
+    /// for each `[[input]]`, an ich9 `<sound>` on its `<audio>` backend, a USB `<hostdev>` for
+    /// each `[[usb]]` (behind the domain's xHCI controller).
     func deskDevices() throws(DomainXMLError) -> [XMLTag] {
         var tags: [XMLTag] = []
         if let lookingGlass = spec.lookingGlass {
@@ -19,6 +19,15 @@ extension DomainXMLBuilder {
             if input.grabAll { source.append(("grab", "all")) }
             source.append(("repeat", input.repeats ? "on" : "off"))
             tags.append(XMLTag("input", [("type", "evdev")], children: [XMLTag("source", source)]))
+        }
+        if let audio = spec.audio {
+            tags.append(XMLTag("sound", [("model", "ich9")], children: [XMLTag("audio", [("id", "1")])]))
+            switch audio.backend {
+            case .pulseaudio:
+                tags.append(XMLTag("audio", [("id", "1"), ("type", "pulseaudio")] + (audio.server.map { [("serverName", $0)] } ?? [])))
+            case .none:
+                tags.append(XMLTag("audio", [("id", "1"), ("type", "none")]))
+            }
         }
         for device in spec.usbDevices {
             guard case let .ids(vendor, product) = device.selector else { throw .usbByPort(device.selector.description) }

@@ -7,8 +7,8 @@ extension QEMUCommandLine {
     public static let usbControllerID = "xhci"
 
     /// The desk: the Looking Glass IVSHMEM device on its shared memory, evdev inputs
-    /// (`input-linux`), and an xHCI controller (with `[[usb]]` or `usb_controller`) with the host
-    /// USB devices.
+    /// (`input-linux`), an HD-audio card on the host's sound server, and an xHCI controller (with
+    /// `[[usb]]` or `usb_controller`) with the host USB devices.
     static func desk(_ spec: VMSpec) -> [String] {
         var args: [String] = []
         if let lookingGlass = spec.lookingGlass {
@@ -20,6 +20,13 @@ extension QEMUCommandLine {
         for (index, input) in spec.inputs.enumerated() {
             args += ["-object", "input-linux,id=input\(index),evdev=\(escape(input.path))"
                 + ",grab_all=\(input.grabAll ? "on" : "off"),repeat=\(input.repeats ? "on" : "off")"]
+        }
+        if let audio = spec.audio {
+            let backend = switch audio.backend {
+            case .pulseaudio: "pa,id=audio0" + (audio.server.map { ",server=\(escape($0))" } ?? "")
+            case .none: "none,id=audio0"
+            }
+            args += ["-audiodev", backend, "-device", "ich9-intel-hda,id=sound0", "-device", "hda-duplex,audiodev=audio0,bus=sound0.0"]
         }
         if spec.usbController || !spec.usbDevices.isEmpty {
             args += ["-device", "qemu-xhci,id=\(usbControllerID)"]

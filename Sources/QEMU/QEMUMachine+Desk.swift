@@ -36,6 +36,16 @@ extension QEMUMachine {
         }
     }
 
+    /// Refuses a start whose `[audio]` server socket is missing: QEMU would end at once, with
+    /// PulseAudio's "Connection refused".
+    func checkSoundServer() throws {
+        guard let audio = spec.audio, audio.backend == .pulseaudio, let server = audio.server, server.hasPrefix("unix:") else { return }
+        var status = stat()
+        guard stat(String(server.dropFirst(5)), &status) == 0, status.st_mode & S_IFMT == S_IFSOCK else {
+            throw StartRefusal.soundServerMissing(server: server)
+        }
+    }
+
     /// Removes the Looking Glass shared-memory file `vm up` made (a regular file only; a device or
     /// anything else at the path stays).
     func removeSharedMemory() {

@@ -176,6 +176,7 @@ public struct QEMUMachine: VMBackend {
         let problems = passthroughProblems(spec)
         guard problems.isEmpty else { throw StartRefusal.passthroughNotReady(problems) }
         try checkNetworkCanAttach()
+        try checkSoundServer()
         if spec.cpu.pin == .auto { throw PinningError.noLayout(autoPinProblem) }
 
         try PrivateDirectory.make(paths.runtimeDirectory)

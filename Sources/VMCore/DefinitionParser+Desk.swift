@@ -1,6 +1,6 @@
-/// The desk: `[looking_glass]`, `[[input]]`, `[[usb]]` and `usb_controller`.
+/// The desk: `[looking_glass]`, `[[input]]`, `[[usb]]`, `usb_controller` and `[audio]`.
 extension DefinitionParser {
-    static let deskKeys = ["looking_glass", "input", "usb", "usb_controller"]
+    static let deskKeys = ["looking_glass", "input", "usb", "usb_controller", "audio"]
 
     /// Reads the desk tables of `top` into `spec`.
     func readDesk(_ top: TableReader, into spec: inout VMSpec) {
@@ -8,6 +8,25 @@ extension DefinitionParser {
         spec.inputs = top.tables("input").compactMap(evdevInput)
         spec.usbDevices = top.tables("usb").compactMap(usbDevice)
         if let controller = top.boolean("usb_controller") { spec.usbController = controller }
+        if let table = top.table("audio") { spec.audio = audio(table) }
+    }
+
+    /// `[audio]`: `backend` (`"pulseaudio"`, also for PipeWire, or `"none"`) and `server`.
+    private func audio(_ reader: TableReader) -> AudioSpec {
+        reader.rejectUnknownKeys(["backend", "server"])
+        var audio = AudioSpec()
+        if let backend = reader.choice("backend", of: AudioSpec.Backend.self) { audio.backend = backend }
+        if let server = reader.string("server", example: "\"unix:/run/user/1000/pulse/native\"") {
+            if audio.backend == .none {
+                reader.issues.report(reader.keyPath("server"), "backend \"none\" plays to no server", fix: "remove server, or set backend = \"pulseaudio\"")
+            } else if server.hasPrefix("unix:/"), !server.contains(",") {
+                audio.server = server
+            } else {
+                reader.issues.report(reader.keyPath("server"), "'\(server)' is not a local PulseAudio socket",
+                                     fix: "write it as server = \"unix:/run/user/1000/pulse/native\" (PipeWire's pipewire-pulse serves the same path)")
+            }
+        }
+        return audio
     }
 
     /// `[looking_glass]`: `enabled` (default true), `resolution = "2560x1440"` or `size = "64M"`,

@@ -79,3 +79,24 @@ private func hex4(_ value: UInt16) -> String {
     let digits = String(value, radix: 16)
     return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
 }
+
+/// An emulated sound card (`ich9-intel-hda` with a duplex codec) on the host's sound server.
+public struct AudioSpec: Sendable, Equatable {
+    /// Where the guest's sound goes.
+    public enum Backend: String, Sendable, CaseIterable {
+        /// The desktop's PulseAudio server, or PipeWire's (`pipewire-pulse` speaks the same protocol).
+        case pulseaudio
+        /// Nowhere: the guest has a sound card that plays silence.
+        case none
+    }
+
+    public var backend: Backend = .pulseaudio
+    /// The server, `unix:/run/user/UID/pulse/native`; nil: the desktop user's (the one who ran
+    /// `sudo`), filled in when the definition is resolved on the host.
+    public var server: String?
+
+    public init() {}
+
+    /// The desktop user's PulseAudio (or pipewire-pulse) socket for user id `uid`.
+    public static func userServer(uid: String) -> String { "unix:/run/user/\(uid)/pulse/native" }
+}

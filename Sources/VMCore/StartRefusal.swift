@@ -11,6 +11,8 @@ public enum StartRefusal: Error, Equatable, CustomStringConvertible {
     case networkNotReady([String])
     /// The definition runs on the other backend already (`place` says where, with the pid).
     case runsOnOtherBackend(name: String, place: String)
+    /// `[audio]`'s sound server is not there (QEMU would not start without it).
+    case soundServerMissing(server: String)
 
     public var description: String {
         let tcgHint = "set accelerator = \"tcg\" in the definition to run without KVM (much slower)"
@@ -23,6 +25,8 @@ public enum StartRefusal: Error, Equatable, CustomStringConvertible {
             return "passthrough devices are not ready:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
         case .networkNotReady(let problems):
             return "the guest's network cannot be attached (`vm net check` shows more):\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+        case .soundServerMissing(let server):
+            return "[audio] plays to \(server), and no sound server listens there; log in to the desktop (PipeWire's pipewire-pulse or PulseAudio runs in its session), set [audio] server to its socket, or backend = \"none\""
         case .runsOnOtherBackend(let name, let place):
             return "\(name) already runs \(place); one definition runs on one backend at a time: `vm down \(name)` there first"
         }

@@ -78,7 +78,12 @@ import VMCore
         mouse.repeats = false
         spec.inputs = [EvdevInput(path: "/dev/input/by-id/usb-Keyboard-event-kbd"), mouse]
         spec.usbDevices = [USBDevice(selector: .ids(vendor: 0x046d, product: 0xc52b))]
+        var audio = AudioSpec()
+        audio.server = AudioSpec.userServer(uid: "1000")
+        spec.audio = audio
         let xml = try domainXML(for: spec, paths: Fixtures.paths)
+        #expect(xml.contains("<sound model='ich9'>\n      <audio id='1'/>\n    </sound>"), "\(xml)")
+        #expect(xml.contains("<audio id='1' type='pulseaudio' serverName='unix:/run/user/1000/pulse/native'/>"))
         #expect(xml.contains("<shmem name='looking-glass'>\n      <model type='ivshmem-plain'/>\n      <size unit='M'>64</size>\n    </shmem>"), "\(xml)")
         #expect(xml.contains("<source dev='/dev/input/by-id/usb-Keyboard-event-kbd' grab='all' repeat='on'/>"))
         #expect(xml.contains("<source dev='/dev/input/by-id/usb-Mouse-event-mouse' repeat='off'/>"))

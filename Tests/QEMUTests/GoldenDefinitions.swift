@@ -20,6 +20,8 @@ enum GoldenDefinitions {
             [[usb]]
             bus = 3
             port = "1.4"
+            [audio]
+            server = "unix:/run/user/1000/pulse/native"
             """),
         ("no-gpu", """
             accelerator = "tcg"

@@ -23,14 +23,20 @@ enum CommandSupport {
         return LoadedDefinition(file: loaded.file, spec: resolve(loaded.spec), paths: loaded.paths)
     }
 
-    /// Fills in firmware from this machine, expands GPU slots from sysfs under the host root, and
-    /// turns `[cpu] pin = "auto"` into this host's layout (left as it is when there is none: the
-    /// backend then says why).
+    /// Fills in firmware from this machine, expands GPU slots from sysfs under the host root,
+    /// points `[audio]` at the desktop user's sound server (the user who ran `sudo`), and turns
+    /// `[cpu] pin = "auto"` into this host's layout (left as it is when there is none: the backend
+    /// then says why).
     static func resolve(_ spec: VMSpec) -> VMSpec {
         let devices = PCIDeviceReader(fileSystem: hostFileSystem)
         var resolved = spec.resolvedForLaunch(
             exists: { FileManager.default.fileExists(atPath: $0) },
             functionsOfSlot: { slot in ((try? devices.functions(of: slot)) ?? []).map(\.address) })
+        if var audio = spec.audio, audio.backend == .pulseaudio, audio.server == nil,
+           let uid = ProcessEnvironment.current["SUDO_UID"], UInt32(uid) != nil {
+            audio.server = AudioSpec.userServer(uid: uid)
+            resolved.audio = audio
+        }
         if spec.cpu.pin == .auto, let topology = try? CPUTopologyReader(fileSystem: hostFileSystem).read(),
            let cpu = try? spec.cpu.resolvingAutoPin(on: topology) {
             resolved.cpu = cpu
