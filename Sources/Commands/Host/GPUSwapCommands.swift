@@ -15,15 +15,12 @@ struct GPUSwapOptions: ParsableArguments {
 
     @OptionGroup var backendOptions: BackendOptions
 
-    /// The VM on the backend the definition or `--backend`/`--connect` chose.
+    /// The VM on the backend `--backend`/`--connect` chose, else wherever it runs
+    /// (``BackendOptions/locate(_:logger:)``); says so when that is not where its definition says.
     func backend() throws -> any GPUSwapping {
-        let loaded = try CommandSupport.loadResolved(name)
-        switch try backendOptions.resolve(loaded.spec.backend) {
-        case .qemu:
-            return try CommandSupport.machine(loaded, logger: CommandSupport.logger(debug: global.debug))
-        case .libvirt(let uri):
-            return try LibvirtLink.provider().gpuSwapping(loaded, uri: uri, hostFileSystem: CommandSupport.hostFileSystem)
-        }
+        let (location, machine) = try backendOptions.locate(CommandSupport.loadResolved(name), logger: CommandSupport.logger(debug: global.debug))
+        if let note = location.note, !global.json { Swift.print("\(name) \(note)") }
+        return machine
     }
 
     func print(_ report: SwapReport, verb: String) throws {
@@ -97,19 +94,19 @@ struct GPURecoverCommand: AsyncParsableCommand {
         commandName: "recover",
         abstract: "Finish or roll back an interrupted GPU swap so that no function is left without its driver.",
         discussion: """
+        QEMU backend: from the swap journal. libvirt backend: libvirt gives managed hostdevs back \
+        itself; for a shut-off domain, any GPU function left on vfio-pci is re-attached to its host \
+        driver (virNodeDeviceReAttach).
+
         EXAMPLES:
           vm gpu recover win11
         """)
 
-    @Argument(help: VMNames.help, completion: VMNames.completion)
-    var name: String
-
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var options: GPUSwapOptions
 
     func run() async throws {
-        let machine = try CommandSupport.machine(CommandSupport.loadResolved(name), logger: CommandSupport.logger(debug: global.debug))
-        let done = try await machine.recoverGPU()
-        if global.json { return try CommandSupport.printJSON(done) }
+        let done = try await options.backend().recover()
+        if options.global.json { return try CommandSupport.printJSON(done) }
         for line in done { print(line) }
     }
 }

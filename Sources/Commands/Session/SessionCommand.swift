@@ -1,7 +1,6 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import QEMU
 import Sessions
 import VMCore
 
@@ -51,7 +50,7 @@ struct SessionCommand: AsyncParsableCommand {
             let session = try SessionCommand.load(file)
             let loaded = try CommandSupport.loadResolved(SessionCommand.vmReference(session, sessionFile: file))
             let logger = CommandSupport.quietLogger(debug: global.debug)
-            let machine = try CommandSupport.machine(loaded, logger: logger)
+            let machine = try CommandSupport.backend(loaded, loaded.spec.backend, logger: logger)
             let printer = SessionPrinter(json: global.json, terminal: isatty(STDOUT_FILENO) == 1)
             let runner = SessionRunner(session: session, machine: machine, services: CommandSupport.sessionServices(loaded, logger: logger),
                                        report: { printer.show($0) })

@@ -55,13 +55,13 @@ enum CommandSupport {
 
     /// The backend that runs `loaded`: `vm` launching QEMU, or libvirtd at a URI. `redefine` lets
     /// the libvirt backend replace a shut-off domain defined from other content.
-    static func backend(_ loaded: LoadedDefinition, _ backend: Backend, redefine: Bool = false, logger: Logger) throws -> any VMBackend {
+    static func backend(_ loaded: LoadedDefinition, _ backend: Backend, redefine: Bool = false, logger: Logger) throws -> any SessionBackend {
         switch backend {
         case .qemu:
             return try qemuMachine(loaded, logger: logger)
         case .libvirt(let uri):
             let check = BootPassthroughCheck(fileSystem: hostFileSystem, driverSwitchedByLibvirt: true)
-            return try LibvirtLink.provider().machine(loaded, uri: uri, redefine: redefine,
+            return try LibvirtLink.provider().machine(loaded, uri: uri, redefine: redefine, hostFileSystem: hostFileSystem,
                                                       passthroughProblems: { check.problems(for: $0) })
         }
     }

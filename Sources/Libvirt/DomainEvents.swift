@@ -1,0 +1,152 @@
+import CLibvirt
+import Foundation
+import VMCore
+
+/// libvirt's default event loop, run on a thread of its own (never on a Swift concurrency
+/// thread): it delivers the domain events of every connection opened after it was registered,
+/// and their keepalives. ``LibvirtLibrary`` starts it before the first connection.
+enum LibvirtEventLoop {
+    static func start() {
+        guard virEventRegisterDefaultImpl() == 0 else { return }
+        let thread = Thread {
+            while virEventRunDefaultImpl() == 0 {}
+        }
+        thread.name = "libvirt-events"
+        thread.start()
+    }
+}
+
+/// What a ``DomainEventSubscription`` delivers.
+public enum DomainEvent: Sendable, Equatable {
+    /// The domain started, stopped, paused, resumed, ... (`VIR_DOMAIN_EVENT_ID_LIFECYCLE`); ask
+    /// its state for where it stands now.
+    case lifecycle
+    /// QEMU sent this QMP event (`virConnectDomainQemuMonitorEventRegister`).
+    case qemuMonitor(String)
+}
+
+/// Where libvirt's event-loop thread hands an event to the waiting task.
+private final class EventSink: Sendable {
+    let continuation: AsyncStream<DomainEvent>.Continuation
+
+    init(_ continuation: AsyncStream<DomainEvent>.Continuation) {
+        self.continuation = continuation
+    }
+
+    /// A retained reference for libvirt's `opaque`; libvirt releases it through ``release``.
+    func retainedOpaque() -> UnsafeMutableRawPointer {
+        Unmanaged.passRetained(self).toOpaque()
+    }
+
+    static func from(_ opaque: UnsafeMutableRawPointer?) -> EventSink? {
+        opaque.map { Unmanaged<EventSink>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    static let release: virFreeCallback = { opaque in
+        opaque.map { Unmanaged<EventSink>.fromOpaque($0).release() }
+    }
+}
+
+/// A domain's events for as long as the subscription lives: its lifecycle changes and,
+/// when asked, one QMP event of its QEMU. Subscribe before looking at the state, so no change
+/// between the look and the wait is missed; ``cancel()`` (or the end of the subscription)
+/// deregisters the callbacks.
+public final class DomainEventSubscription: Sendable {
+    /// The events, in order.
+    public let events: AsyncStream<DomainEvent>
+    private let continuation: AsyncStream<DomainEvent>.Continuation
+    private let connection: LibvirtConnection
+    private let lifecycleID: Int32
+    private let monitorID: Int32?
+
+    init(_ domain: LibvirtDomain, qmpEvent: String?) throws(LibvirtError) {
+        let (events, continuation) = AsyncStream.makeStream(of: DomainEvent.self)
+        let sink = EventSink(continuation)
+        let lifecycle: @convention(c) (virConnectPtr?, virDomainPtr?, Int32, Int32, UnsafeMutableRawPointer?) -> Int32 = { _, _, _, _, opaque in
+            EventSink.from(opaque)?.continuation.yield(.lifecycle)
+            return 0
+        }
+        let lifecycleID = virConnectDomainEventRegisterAny(
+            domain.connection.pointer, domain.pointer, Int32(VIR_DOMAIN_EVENT_ID_LIFECYCLE.rawValue),
+            unsafeBitCast(lifecycle, to: virConnectDomainEventGenericCallback.self), sink.retainedOpaque(), EventSink.release)
+        guard lifecycleID >= 0 else {
+            let error = LibvirtError.last("virConnectDomainEventRegisterAny(\(domain.name))")
+            continuation.finish()
+            throw error
+        }
+        var monitorID: Int32?
+        if let qmpEvent {
+            let monitor: virConnectDomainQemuMonitorEventCallback = { _, _, event, _, _, _, opaque in
+                EventSink.from(opaque)?.continuation.yield(.qemuMonitor(event.map { String(cString: $0) } ?? ""))
+            }
+            let id = virConnectDomainQemuMonitorEventRegister(
+                domain.connection.pointer, domain.pointer, qmpEvent, monitor, sink.retainedOpaque(), EventSink.release, 0)
+            guard id >= 0 else {
+                let error = LibvirtError.last("virConnectDomainQemuMonitorEventRegister(\(domain.name), \(qmpEvent))")
+                virConnectDomainEventDeregisterAny(domain.connection.pointer, lifecycleID)
+                continuation.finish()
+                throw error
+            }
+            monitorID = id
+        }
+        self.events = events
+        self.continuation = continuation
+        self.connection = domain.connection
+        self.lifecycleID = lifecycleID
+        self.monitorID = monitorID
+    }
+
+    /// Deregisters the callbacks and ends ``events``.
+    public func cancel() {
+        continuation.finish()
+    }
+
+    deinit {
+        virConnectDomainEventDeregisterAny(connection.pointer, lifecycleID)
+        if let monitorID { virConnectDomainQemuMonitorEventDeregister(connection.pointer, monitorID) }
+        continuation.finish()
+    }
+}
+
+extension LibvirtDomain {
+    /// Subscribes to this domain's lifecycle events and, when `qmpEvent` is given, to that QMP
+    /// event of its QEMU (the QEMU driver only).
+    public func subscribe(qmpEvent: String? = nil) throws(LibvirtError) -> DomainEventSubscription {
+        try DomainEventSubscription(self, qmpEvent: qmpEvent)
+    }
+
+    /// Waits, on `subscription`'s lifecycle events, until the domain no longer runs or `timeout`
+    /// passes; returns whether it stopped. No polling: the state is read once now and once per event.
+    public func waitUntilStopped(_ subscription: DomainEventSubscription, timeout: Duration) async throws -> Bool {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                if try !self.isRunning() { return true }
+                for await _ in subscription.events where try !self.isRunning() { return true }
+                return false
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return false
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
+        }
+    }
+
+    /// Returns once QEMU sends QMP event `event`; throws ``VMWaitError/stoppedFirst(name:event:)``
+    /// when the domain stops (or is not running) before.
+    public func waitForQMPEvent(_ event: String) async throws {
+        let subscription = try subscribe(qmpEvent: event)
+        defer { subscription.cancel() }
+        let stopped = VMWaitError.stoppedFirst(name: name, event: event)
+        guard try isRunning() else { throw stopped }
+        for await next in subscription.events {
+            switch next {
+            case .qemuMonitor: return
+            case .lifecycle: guard try isRunning() else { throw stopped }
+            }
+        }
+        try Task.checkCancellation()
+        throw stopped
+    }
+}
