@@ -1,0 +1,164 @@
+import Foundation
+import GuestSupport
+import Sessions
+import Synchronization
+import Testing
+import VMCore
+@testable import Libvirt
+
+/// Sessions and waits on a libvirt-run VM, against the real daemon (`qemu:///system`) with the
+/// test-bed guest: the same ``SessionRunner`` as on the QEMU backend, through the backend protocol.
+@Suite(.serialized) struct LibvirtSessionTests {
+    static let uri = "qemu:///system"
+
+    /// A test-bed VM with `backend = "libvirt"` in a scratch folder, as `LibvirtMachine`; its
+    /// domain is destroyed and undefined after `body`.
+    static func withLibvirtMachine(_ body: (Scratch, LibvirtMachine) async throws -> Void) async throws {
+        _ = try await LibvirtDaemon.shared.systemConnection()
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let name = "vmt-\(UUID().uuidString.prefix(8).lowercased())"
+        let loaded = try scratch.define(name, bed.definition(extra: "backend = \"libvirt\"\nlibvirt_uri = \"\(uri)\""))
+        defer {
+            if let domain = try? LibvirtConnection(uri: uri).domainIfDefined(named: name) {
+                try? domain.destroy()
+                try? domain.undefine(nvram: .remove)
+            }
+        }
+        try await body(scratch, LibvirtMachine(spec: loaded.spec, paths: loaded.paths, uri: uri))
+    }
+
+    static func run(_ text: String, on machine: LibvirtMachine, in scratch: Scratch) async throws -> (SessionOutcome, [SessionEvent]) {
+        let session = try SessionParser(file: "\(scratch.root)/session.toml").parse(text)
+        let events = Mutex<[SessionEvent]>([])
+        let runner = SessionRunner(session: session, machine: machine, services: SessionServices()) { event in
+            events.withLock { $0.append(event) }
+        }
+        let outcome = await runner.run()
+        return (outcome, events.withLock { $0 })
+    }
+
+    static func domainState(_ machine: LibvirtMachine) throws -> DomainState {
+        try LibvirtConnection(uri: uri).domain(named: machine.spec.name.rawValue).state()
+    }
+
+    /// up / wait (serial, then a QMP event through libvirt's monitor events) / down.
+    @Test(.timeLimit(.minutes(5)))
+    func upWaitDownSessionOnALibvirtBackedDefinition() async throws {
+        try await Self.withLibvirtMachine { scratch, machine in
+            let name = machine.spec.name.rawValue
+            // The RESUME comes from a host command that returns at once and resumes the domain 2 s
+            // later, while the next step waits for the event.
+            let (outcome, events) = try await Self.run("""
+                vm = "\(name)"
+                [[step]]
+                action = "up"
+                paused = true
+                [[step]]
+                action = "exec"
+                host = ["sh", "-c", "(sleep 2; virsh -q -c \(Self.uri) resume \(name)) >/dev/null 2>&1 &"]
+                [[step]]
+                action = "wait"
+                event = "RESUME"
+                timeout = 30
+                [[step]]
+                action = "wait"
+                serial = "^VMTEST-READY"
+                timeout = 120
+                [[step]]
+                action = "down"
+                timeout = 75
+                """, on: machine, in: scratch)
+            #expect(outcome.status == .completed, "\(outcome.steps)")
+            #expect(outcome.steps.map(\.status) == Array(repeating: .ok, count: 5), "\(outcome.steps)")
+            #expect(outcome.steps[2].message?.hasPrefix("RESUME at ") == true, "\(outcome.steps[2])")
+            #expect(outcome.steps[4].message == "powered-off")
+            #expect(outcome.cleanup.isEmpty)
+            #expect(events.first == .started(vm: name, steps: 5))
+            #expect(try Self.domainState(machine) == .shutOff)
+        }
+    }
+
+    /// A failed step after `up`: the cleanup brings the libvirt domain down through the backend.
+    @Test(.timeLimit(.minutes(5)))
+    func aFailedStepCleansUpTheLibvirtDomain() async throws {
+        try await Self.withLibvirtMachine { scratch, machine in
+            let (outcome, _) = try await Self.run("""
+                vm = "\(machine.spec.name)"
+                [[step]]
+                action = "up"
+                [[step]]
+                action = "wait"
+                serial = "^VMTEST-READY"
+                timeout = 120
+                [[step]]
+                action = "exec"
+                host = ["false"]
+                [[step]]
+                action = "down"
+                """, on: machine, in: scratch)
+            #expect(outcome.status == .failed)
+            #expect(outcome.steps.map(\.status) == [.ok, .ok, .failed, .skipped])
+            #expect(outcome.cleanup == ["VM down: powered-off"], "\(outcome.cleanup)")
+            #expect(try Self.domainState(machine) == .shutOff)
+        }
+    }
+
+    /// A session whose `up` finds the domain running leaves it running.
+    @Test(.timeLimit(.minutes(5)))
+    func aSessionLeavesARunningDomainItDidNotStart() async throws {
+        try await Self.withLibvirtMachine { scratch, machine in
+            _ = try await machine.up(paused: true)
+            let (outcome, _) = try await Self.run("""
+                vm = "\(machine.spec.name)"
+                [[step]]
+                action = "up"
+                """, on: machine, in: scratch)
+            #expect(outcome.status == .failed)
+            #expect(outcome.cleanup.count == 1)
+            #expect(outcome.cleanup.first?.contains("did not start") == true)
+            #expect(try Self.domainState(machine) == .paused)
+        }
+    }
+
+    /// The QMP event wait ends with the event (POWERDOWN after the power button), and fails
+    /// when the domain stops first or does not run.
+    @Test(.timeLimit(.minutes(5)))
+    func qmpEventWaitsGoThroughLibvirt() async throws {
+        try await Self.withLibvirtMachine { scratch, machine in
+            let name = machine.spec.name.rawValue
+            await #expect(throws: VMWaitError.stoppedFirst(name: name, event: "POWERDOWN")) {
+                try await machine.waitForEvent(named: "POWERDOWN")
+            }
+            _ = try await machine.up(paused: false)
+            #expect(machine.isRunning)
+            let powerdown = Task { try await machine.waitForEvent(named: "POWERDOWN") }
+            try await Task.sleep(for: .seconds(1))
+            try LibvirtConnection(uri: Self.uri).domain(named: name).requestShutdown()
+            try await powerdown.value
+
+            try? await machine.down(timeout: .seconds(1), force: true)
+            _ = try await machine.up(paused: true)
+            let reset = Task { try await machine.waitForEvent(named: "RESET") }
+            try await Task.sleep(for: .seconds(1))
+            try LibvirtConnection(uri: Self.uri).domain(named: name).destroy()
+            await #expect(throws: VMWaitError.stoppedFirst(name: name, event: "RESET")) { try await reset.value }
+            #expect(!machine.isRunning)
+        }
+    }
+
+    /// `vm gpu recover` on libvirt: managed hostdevs need no journal; nothing is left on vfio-pci.
+    @Test(.timeLimit(.minutes(5)))
+    func recoverOnLibvirtSaysLibvirtReturnsManagedDevices() async throws {
+        try await Self.withLibvirtMachine { _, machine in
+            let stopped = try await machine.recover()
+            #expect(stopped.count == 1)
+            #expect(stopped.first?.contains("libvirt gives managed hostdevs back") == true, "\(stopped)")
+            #expect(stopped.first?.contains("no GPU function of it is left on vfio-pci") == true, "\(stopped)")
+            _ = try await machine.up(paused: true)
+            let running = try await machine.recover()
+            #expect(running.first?.contains("nothing to recover") == true, "\(running)")
+            #expect(try await machine.returnGPUs() == [])
+        }
+    }
+}
