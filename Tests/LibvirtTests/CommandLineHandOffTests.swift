@@ -75,6 +75,55 @@ import Testing
         #expect(try LibvirtConnection(uri: "qemu:///system").domain(named: name).state() == .shutOff)
     }
 
+    /// A definition that says qemu (no `backend` key) started on libvirt with `--backend libvirt`:
+    /// `vm status`, `list`, `gpu recover` and `down` find it there without `--backend`, and say so.
+    @Test(.timeLimit(.minutes(5)))
+    func verbsFindALibvirtRunVMWhoseDefinitionSaysQEMU() async throws {
+        _ = try await LibvirtDaemon.shared.systemConnection()
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let name = "vmh-\(UUID().uuidString.prefix(8).lowercased())"
+        _ = try scratch.define(name, bed.definition())
+        defer {
+            if let domain = try? LibvirtConnection(uri: "qemu:///system").domainIfDefined(named: name) {
+                try? domain.destroy()
+                try? domain.undefine(nvram: .remove)
+            }
+        }
+        let vm = try BuiltExecutable.path("vm")
+        let elsewhere = "runs as the libvirt domain \(name) at qemu:///system, although its definition says backend = \"qemu\""
+
+        let before = try await Self.run(vm, ["status", name], in: scratch)
+        #expect(before.output.hasPrefix("\(name): stopped"), "\(before.output)\(before.error)")
+        #expect(!before.output.contains("libvirt"), "a stopped VM is where its definition says")
+
+        let up = try await Self.run(vm, ["up", name, "--backend", "libvirt", "--paused"], in: scratch)
+        #expect(up.status == .exited(0), "\(up.error)")
+
+        let status = try await Self.run(vm, ["status", name], in: scratch)
+        #expect(status.status == .exited(0), "\(status.error)")
+        #expect(status.output.hasPrefix("\(name): paused"), "\(status.output)\(status.error)")
+        #expect(status.output.contains("libvirt:      qemu:///system"), "\(status.output)")
+        #expect(status.output.contains(elsewhere), "\(status.output)")
+
+        let list = try await Self.run(vm, ["list", "--json"], in: scratch)
+        #expect(list.output.contains("\"backend\" : \"libvirt qemu:///system\""), "\(list.output)")
+        #expect(list.output.contains("\"state\" : \"paused\""), "\(list.output)")
+
+        let recover = try await Self.run(vm, ["gpu", "recover", name], in: scratch)
+        #expect(recover.status == .exited(0), "\(recover.error)")
+        #expect(recover.output.contains(elsewhere) && recover.output.contains("nothing to recover"), "\(recover.output)")
+
+        let down = try await Self.run(vm, ["down", name, "--force"], in: scratch)
+        #expect(down.status == .exited(5), "libvirt destroyed it: \(down.output)\(down.error)")
+        #expect(down.output.contains(elsewhere), "\(down.output)")
+        #expect(try LibvirtConnection(uri: "qemu:///system").domain(named: name).state() == .shutOff)
+
+        let after = try await Self.run(vm, ["status", name], in: scratch)
+        #expect(after.output.hasPrefix("\(name): stopped"), "\(after.output)\(after.error)")
+        #expect(!after.output.contains("libvirt"), "\(after.output)")
+    }
+
     @Test func vmWithoutVMLibvirtSaysWhatToBuild() async throws {
         let scratch = try Scratch()
         let alone = "\(scratch.root)/bin/vm"
