@@ -30,8 +30,9 @@ public struct SessionRunner: Sendable {
         self.report = report
     }
 
-    /// The file `vm session stop NAME` creates to end a `until_stopped` wait.
-    public static func stopRequestFile(_ paths: VMPaths) -> String { "\(paths.runtimeDirectory)/session-stop" }
+    /// The file `vm session stop NAME` creates to end a `until_stopped` wait: in the state folder,
+    /// which both backends have (a libvirt-run VM has no runtime folder of `vm`'s).
+    public static func stopRequestFile(_ paths: VMPaths) -> String { "\(paths.stateDirectory)/session-stop" }
 
     /// Runs every step; cancel the calling task to interrupt (cleanup still runs).
     public func run() async -> SessionOutcome {

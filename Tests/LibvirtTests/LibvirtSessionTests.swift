@@ -1,6 +1,8 @@
 import Foundation
 import GuestSupport
 import Sessions
+import Subprocess
+import SystemPackage
 import Synchronization
 import Testing
 import VMCore
@@ -75,6 +77,40 @@ import VMCore
             #expect(outcome.steps[4].message == "powered-off")
             #expect(outcome.cleanup.isEmpty)
             #expect(events.first == .started(vm: name, steps: 5))
+            #expect(try Self.domainState(machine) == .shutOff)
+        }
+    }
+
+    /// `vm session stop NAME` ends the `until_stopped` wait of a session on a libvirt-run VM.
+    @Test(.timeLimit(.minutes(5)))
+    func sessionStopEndsTheWaitOnALibvirtRunVM() async throws {
+        try await Self.withLibvirtMachine { scratch, machine in
+            let name = machine.spec.name.rawValue
+            let vm = try BuiltExecutable.path("vm")
+            let stopper = Task {
+                while !machine.isRunning { try await Task.sleep(for: .milliseconds(200)) }
+                try await Task.sleep(for: .seconds(1))
+                return try await Subprocess.run(.path(FilePath(vm)), arguments: ["session", "stop", name], environment: scratch.environment,
+                                                output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
+            }
+            let (outcome, _) = try await Self.run("""
+                vm = "\(name)"
+                [[step]]
+                action = "up"
+                paused = true
+                [[step]]
+                action = "wait"
+                until_stopped = true
+                timeout = 60
+                [[step]]
+                action = "down"
+                force = true
+                """, on: machine, in: scratch)
+            let stop = try await stopper.value
+            #expect(stop.terminationStatus == .exited(0), "\(stop.standardError)")
+            #expect(stop.standardOutput.contains("asked the session on \(name) to go on"))
+            #expect(outcome.status == .completed, "\(outcome.steps)")
+            #expect(outcome.steps[1].message == "stopped by `vm session stop`")
             #expect(try Self.domainState(machine) == .shutOff)
         }
     }

@@ -100,7 +100,8 @@ struct SessionCommand: AsyncParsableCommand {
 
         func run() async throws {
             let loaded = try CommandSupport.loader.load(name)
-            guard FileManager.default.fileExists(atPath: loaded.paths.runtimeDirectory) else {
+            let machine = try CommandSupport.backend(loaded, loaded.spec.backend, logger: CommandSupport.quietLogger(debug: false))
+            guard machine.isRunning else {
                 throw CommandFailure("\(loaded.spec.name) is not running, so no session waits on it; `vm status \(loaded.spec.name)` shows its state")
             }
             _ = FileManager.default.createFile(atPath: SessionRunner.stopRequestFile(loaded.paths), contents: nil,
