@@ -21,6 +21,8 @@ public enum DomainEvent: Sendable, Equatable {
     /// The domain started, stopped, paused, resumed, ... (`VIR_DOMAIN_EVENT_ID_LIFECYCLE`); ask
     /// its state for where it stands now.
     case lifecycle
+    /// A device left the live domain (`VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED`), by its alias.
+    case deviceRemoved(String)
     /// QEMU sent this QMP event (`virConnectDomainQemuMonitorEventRegister`).
     case qemuMonitor(String)
 }
@@ -47,8 +49,8 @@ private final class EventSink: Sendable {
     }
 }
 
-/// A domain's events for as long as the subscription lives: its lifecycle changes and,
-/// when asked, one QMP event of its QEMU. Subscribe before looking at the state, so no change
+/// A domain's events for as long as the subscription lives: its lifecycle changes, devices
+/// leaving it and, when asked, one QMP event of its QEMU. Subscribe before looking at the state, so no change
 /// between the look and the wait is missed; ``cancel()`` (or the end of the subscription)
 /// deregisters the callbacks.
 public final class DomainEventSubscription: Sendable {
@@ -56,7 +58,7 @@ public final class DomainEventSubscription: Sendable {
     public let events: AsyncStream<DomainEvent>
     private let continuation: AsyncStream<DomainEvent>.Continuation
     private let connection: LibvirtConnection
-    private let lifecycleID: Int32
+    private let eventIDs: [Int32]
     private let monitorID: Int32?
 
     init(_ domain: LibvirtDomain, qmpEvent: String?) throws(LibvirtError) {
@@ -66,13 +68,21 @@ public final class DomainEventSubscription: Sendable {
             EventSink.from(opaque)?.continuation.yield(.lifecycle)
             return 0
         }
-        let lifecycleID = virConnectDomainEventRegisterAny(
-            domain.connection.pointer, domain.pointer, Int32(VIR_DOMAIN_EVENT_ID_LIFECYCLE.rawValue),
-            unsafeBitCast(lifecycle, to: virConnectDomainEventGenericCallback.self), sink.retainedOpaque(), EventSink.release)
-        guard lifecycleID >= 0 else {
-            let error = LibvirtError.last("virConnectDomainEventRegisterAny(\(domain.name))")
-            continuation.finish()
-            throw error
+        let removed: @convention(c) (virConnectPtr?, virDomainPtr?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = { _, _, alias, opaque in
+            EventSink.from(opaque)?.continuation.yield(.deviceRemoved(alias.map { String(cString: $0) } ?? ""))
+        }
+        var ids: [Int32] = []
+        for (event, callback) in [(VIR_DOMAIN_EVENT_ID_LIFECYCLE, unsafeBitCast(lifecycle, to: virConnectDomainEventGenericCallback.self)),
+                                  (VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, unsafeBitCast(removed, to: virConnectDomainEventGenericCallback.self))] {
+            let id = virConnectDomainEventRegisterAny(domain.connection.pointer, domain.pointer, Int32(event.rawValue), callback,
+                                                      sink.retainedOpaque(), EventSink.release)
+            guard id >= 0 else {
+                let error = LibvirtError.last("virConnectDomainEventRegisterAny(\(domain.name))")
+                for registered in ids { virConnectDomainEventDeregisterAny(domain.connection.pointer, registered) }
+                continuation.finish()
+                throw error
+            }
+            ids.append(id)
         }
         var monitorID: Int32?
         if let qmpEvent {
@@ -83,7 +93,7 @@ public final class DomainEventSubscription: Sendable {
                 domain.connection.pointer, domain.pointer, qmpEvent, monitor, sink.retainedOpaque(), EventSink.release, 0)
             guard id >= 0 else {
                 let error = LibvirtError.last("virConnectDomainQemuMonitorEventRegister(\(domain.name), \(qmpEvent))")
-                virConnectDomainEventDeregisterAny(domain.connection.pointer, lifecycleID)
+                for registered in ids { virConnectDomainEventDeregisterAny(domain.connection.pointer, registered) }
                 continuation.finish()
                 throw error
             }
@@ -92,7 +102,7 @@ public final class DomainEventSubscription: Sendable {
         self.events = events
         self.continuation = continuation
         self.connection = domain.connection
-        self.lifecycleID = lifecycleID
+        self.eventIDs = ids
         self.monitorID = monitorID
     }
 
@@ -102,26 +112,27 @@ public final class DomainEventSubscription: Sendable {
     }
 
     deinit {
-        virConnectDomainEventDeregisterAny(connection.pointer, lifecycleID)
+        for id in eventIDs { virConnectDomainEventDeregisterAny(connection.pointer, id) }
         if let monitorID { virConnectDomainQemuMonitorEventDeregister(connection.pointer, monitorID) }
         continuation.finish()
     }
 }
 
 extension LibvirtDomain {
-    /// Subscribes to this domain's lifecycle events and, when `qmpEvent` is given, to that QMP
-    /// event of its QEMU (the QEMU driver only).
+    /// Subscribes to this domain's lifecycle and device-removed events and, when `qmpEvent` is
+    /// given, to that QMP event of its QEMU (the QEMU driver only).
     public func subscribe(qmpEvent: String? = nil) throws(LibvirtError) -> DomainEventSubscription {
         try DomainEventSubscription(self, qmpEvent: qmpEvent)
     }
 
-    /// Waits, on `subscription`'s lifecycle events, until the domain no longer runs or `timeout`
-    /// passes; returns whether it stopped. No polling: the state is read once now and once per event.
-    public func waitUntilStopped(_ subscription: DomainEventSubscription, timeout: Duration) async throws -> Bool {
+    /// Waits until `done` holds or `timeout` passes, and returns whether it held. `done` is asked
+    /// now and after each of `subscription`'s events: no polling.
+    func wait(on subscription: DomainEventSubscription, timeout: Duration,
+              until done: @escaping @Sendable () throws -> Bool) async throws -> Bool {
         try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
-                if try !self.isRunning() { return true }
-                for await _ in subscription.events where try !self.isRunning() { return true }
+                if try done() { return true }
+                for await _ in subscription.events where try done() { return true }
                 return false
             }
             group.addTask {
@@ -131,6 +142,12 @@ extension LibvirtDomain {
             defer { group.cancelAll() }
             return try await group.next() ?? false
         }
+    }
+
+    /// Waits, on `subscription`'s events, until the domain no longer runs or `timeout` passes;
+    /// returns whether it stopped.
+    public func waitUntilStopped(_ subscription: DomainEventSubscription, timeout: Duration) async throws -> Bool {
+        try await wait(on: subscription, timeout: timeout) { try !self.isRunning() }
     }
 
     /// Returns once QEMU sends QMP event `event`; throws ``VMWaitError/stoppedFirst(name:event:)``
@@ -144,6 +161,7 @@ extension LibvirtDomain {
             switch next {
             case .qemuMonitor: return
             case .lifecycle: guard try isRunning() else { throw stopped }
+            case .deviceRemoved: continue
             }
         }
         try Task.checkCancellation()

@@ -1,6 +1,5 @@
 import CLibvirt
 import LibvirtXML
-import VMCore
 
 /// An open connection to a libvirt daemon (or libvirt's built-in `test:///default` driver).
 ///
@@ -75,15 +74,6 @@ extension LibvirtConnection {
             return error.description
         }
         return xml.contains("<domain>kvm</domain>") ? nil : "libvirt does not offer KVM on this host"
-    }
-
-    /// Gives PCI function `address` back to its host driver (`virNodeDeviceReAttach`, what
-    /// `virsh nodedev-reattach` does).
-    public func reattachNodeDevice(_ address: PCIAddress) throws(LibvirtError) {
-        let name = "pci_" + address.description.map { $0 == ":" || $0 == "." ? "_" : $0 }
-        guard let device = virNodeDeviceLookupByName(pointer, name) else { throw LibvirtError.last("virNodeDeviceLookupByName(\(name))") }
-        defer { virNodeDeviceFree(device) }
-        guard virNodeDeviceReAttach(device) == 0 else { throw LibvirtError.last("virNodeDeviceReAttach(\(name))") }
     }
 
     /// Whether the daemon runs on this machine (no host in the URI), so its files and processes

@@ -148,16 +148,9 @@ public final class LibvirtDomain: @unchecked Sendable {
 
     /// Asks for the live device with this alias to be unplugged, then waits up to `timeout` until
     /// it is gone from the live XML. PCIe devices leave only when the guest OS releases them.
-    public func detachDevice(alias: String, timeout: Duration, pollInterval: Duration = .milliseconds(200)) async throws {
-        guard virDomainDetachDeviceAlias(pointer, alias, VIR_DOMAIN_AFFECT_LIVE.rawValue) == 0 else {
-            throw LibvirtError.last("virDomainDetachDeviceAlias(\(name), \(alias))")
-        }
-        let deadline = ContinuousClock.now + timeout
-        while try hasDevice(alias: alias) {
-            guard ContinuousClock.now < deadline else {
-                throw LibvirtError.detachTimedOut(alias: alias, seconds: timeout.seconds)
-            }
-            try await Task.sleep(for: pollInterval)
+    public func detachDevice(alias: String, timeout: Duration) async throws {
+        guard try await unplug(aliases: [alias], timeout: timeout).isEmpty else {
+            throw LibvirtError.detachTimedOut(alias: alias, seconds: timeout.seconds)
         }
     }
 

@@ -74,7 +74,7 @@ extension LibvirtMachine: GPUSwapping {
         }
         var done: [String] = []
         for function in leftOnVFIO {
-            try connection.reattachNodeDevice(function)
+            try connection.reattachToHost(function)
             done.append("\(function): vfio-pci -> its host driver (virNodeDeviceReAttach)")
         }
         return done
