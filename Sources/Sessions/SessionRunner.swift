@@ -139,7 +139,7 @@ public struct SessionRunner: Sendable {
         case .wait(let condition):
             return try await wait(for: condition, index: index)
         case .guestExec(let command, let output, let expectExit):
-            guard let agent = services.guestAgent else { throw SessionError.serviceMissing("the guest agent (set guest_agent = true)") }
+            guard let agent = services.guestAgent else { throw SessionError.agentMissing }
             let result = try await agent.exec(command, timeout: .seconds(step.timeout))
             if let output { try FileAccess.write(Array(result.standardOutput + result.standardError), to: output) }
             guard result.exitCode == expectExit else { throw SessionError.exitCode(result.exitCode, expected: expectExit) }
@@ -174,7 +174,7 @@ public struct SessionRunner: Sendable {
                 if let line = try Self.serialLine(matching: pattern, in: machine.paths.serialLog) { return "matched: \(line)" }
             case .agent:
                 try requireRunning()
-                guard let agent = services.guestAgent else { throw SessionError.serviceMissing("the guest agent (set guest_agent = true)") }
+                guard let agent = services.guestAgent else { throw SessionError.agentMissing }
                 if (try? await agent.ping(timeout: .seconds(1))) != nil { return "the agent answered" }
             case .duration(let seconds):
                 if elapsed >= Double(seconds) { return nil }
@@ -219,6 +219,10 @@ public enum SessionError: Error, CustomStringConvertible, Equatable {
     case vmGone
     case serviceMissing(String)
     case exitCode(Int32, expected: Int32)
+
+    /// A guest-agent step in a session that has no agent to talk to.
+    static let agentMissing = SessionError.serviceMissing(
+        "the guest agent (set guest_agent = true; a session reaches it on the QEMU backend only, not through libvirt)")
 
     public var description: String {
         switch self {

@@ -124,6 +124,35 @@ import Testing
         #expect(!after.output.contains("libvirt"), "\(after.output)")
     }
 
+    /// `vm session run` on a libvirt-backed definition continues in `vm-libvirt` and runs the steps
+    /// there; a guest-agent step says it needs the QEMU backend.
+    @Test(.timeLimit(.minutes(5)))
+    func sessionRunOnALibvirtBackedDefinition() async throws {
+        try await Self.withLibvirtBackedVM(prefix: "vmh") { scratch, name in
+            let file = "\(scratch.root)/play.toml"
+            try """
+                vm = "\(name)"
+                [[step]]
+                action = "up"
+                paused = true
+                [[step]]
+                action = "exec"
+                guest = ["true"]
+                on_failure = "continue"
+                [[step]]
+                action = "down"
+                force = true
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            let run = try await Self.run(try BuiltExecutable.path("vm"), ["session", "run", file, "--json"], in: scratch)
+            #expect(run.status == .exited(1), "a step failed: \(run.output)\(run.error)")
+            let lines = run.output.split(separator: "\n")
+            #expect(lines.contains { $0.contains(#""status":"ok""#) && $0.contains(#""step":1"#) }, "\(run.output)")
+            #expect(lines.contains { $0.contains(#""step":2"#) && $0.contains("QEMU backend only") }, "\(run.output)")
+            #expect(lines.contains { $0.contains(#""step":3"#) && $0.contains(#""message":"killed""#) }, "\(run.output)")
+            #expect(try LibvirtConnection(uri: "qemu:///system").domain(named: name).state() == .shutOff)
+        }
+    }
+
     @Test func vmWithoutVMLibvirtSaysWhatToBuild() async throws {
         let scratch = try Scratch()
         let alone = "\(scratch.root)/bin/vm"

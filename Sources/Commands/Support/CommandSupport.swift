@@ -69,7 +69,8 @@ enum CommandSupport {
     /// What sessions on this VM can use besides the VM itself.
     static func sessionServices(_ loaded: LoadedDefinition, logger: Logger) -> SessionServices {
         SessionServices(
-            guestAgent: loaded.spec.guestAgent ? GuestAgentSocket(socket: loaded.paths.agentSocket) : nil,
+            // libvirt owns the agent's socket on its backend.
+            guestAgent: loaded.spec.guestAgent && loaded.spec.backend == .qemu ? GuestAgentSocket(socket: loaded.paths.agentSocket) : nil,
             stageExtras: { driverDirectory in
                 let (result, attached) = try await ExtrasStaging.stageAndAttach(
                     loaded, driverDirectory: driverDirectory, virtioWinISO: nil, resolution: .uhd, logger: logger)
