@@ -1,5 +1,6 @@
 import CLibvirt
 import Foundation
+import Synchronization
 import VMCore
 
 /// libvirt's default event loop, run on a thread of its own (never on a Swift concurrency
@@ -58,11 +59,12 @@ public final class DomainEventSubscription: Sendable {
     public let events: AsyncStream<DomainEvent>
     private let continuation: AsyncStream<DomainEvent>.Continuation
     private let connection: LibvirtConnection
-    private let eventIDs: [Int32]
-    private let monitorID: Int32?
+    /// The callbacks still registered: domain-event ids and the QEMU monitor event's id.
+    private let registered = Mutex<(events: [Int32], monitor: Int32?)>(([], nil))
 
     init(_ domain: LibvirtDomain, qmpEvent: String?) throws(LibvirtError) {
-        let (events, continuation) = AsyncStream.makeStream(of: DomainEvent.self)
+        (events, continuation) = AsyncStream.makeStream(of: DomainEvent.self)
+        connection = domain.connection
         let sink = EventSink(continuation)
         let lifecycle: @convention(c) (virConnectPtr?, virDomainPtr?, Int32, Int32, UnsafeMutableRawPointer?) -> Int32 = { _, _, _, _, opaque in
             EventSink.from(opaque)?.continuation.yield(.lifecycle)
@@ -71,50 +73,44 @@ public final class DomainEventSubscription: Sendable {
         let removed: @convention(c) (virConnectPtr?, virDomainPtr?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = { _, _, alias, opaque in
             EventSink.from(opaque)?.continuation.yield(.deviceRemoved(alias.map { String(cString: $0) } ?? ""))
         }
-        var ids: [Int32] = []
+        let monitor: virConnectDomainQemuMonitorEventCallback = { _, _, event, _, _, _, opaque in
+            EventSink.from(opaque)?.continuation.yield(.qemuMonitor(event.map { String(cString: $0) } ?? ""))
+        }
         for (event, callback) in [(VIR_DOMAIN_EVENT_ID_LIFECYCLE, unsafeBitCast(lifecycle, to: virConnectDomainEventGenericCallback.self)),
                                   (VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, unsafeBitCast(removed, to: virConnectDomainEventGenericCallback.self))] {
             let id = virConnectDomainEventRegisterAny(domain.connection.pointer, domain.pointer, Int32(event.rawValue), callback,
                                                       sink.retainedOpaque(), EventSink.release)
-            guard id >= 0 else {
-                let error = LibvirtError.last("virConnectDomainEventRegisterAny(\(domain.name))")
-                for registered in ids { virConnectDomainEventDeregisterAny(domain.connection.pointer, registered) }
-                continuation.finish()
-                throw error
-            }
-            ids.append(id)
+            guard id >= 0 else { throw failed("virConnectDomainEventRegisterAny(\(domain.name))") }
+            registered.withLock { $0.events.append(id) }
         }
-        var monitorID: Int32?
         if let qmpEvent {
-            let monitor: virConnectDomainQemuMonitorEventCallback = { _, _, event, _, _, _, opaque in
-                EventSink.from(opaque)?.continuation.yield(.qemuMonitor(event.map { String(cString: $0) } ?? ""))
-            }
             let id = virConnectDomainQemuMonitorEventRegister(
                 domain.connection.pointer, domain.pointer, qmpEvent, monitor, sink.retainedOpaque(), EventSink.release, 0)
-            guard id >= 0 else {
-                let error = LibvirtError.last("virConnectDomainQemuMonitorEventRegister(\(domain.name), \(qmpEvent))")
-                for registered in ids { virConnectDomainEventDeregisterAny(domain.connection.pointer, registered) }
-                continuation.finish()
-                throw error
-            }
-            monitorID = id
+            guard id >= 0 else { throw failed("virConnectDomainQemuMonitorEventRegister(\(domain.name), \(qmpEvent))") }
+            registered.withLock { $0.monitor = id }
         }
-        self.events = events
-        self.continuation = continuation
-        self.connection = domain.connection
-        self.eventIDs = ids
-        self.monitorID = monitorID
     }
 
-    /// Deregisters the callbacks and ends ``events``.
+    /// libvirt's error for `operation`, after undoing the registrations made so far.
+    private func failed(_ operation: String) -> LibvirtError {
+        let error = LibvirtError.last(operation)
+        cancel()
+        return error
+    }
+
+    /// Deregisters the callbacks and ends ``events``; again does nothing.
     public func cancel() {
+        let (events, monitor) = registered.withLock { ids in
+            defer { ids = ([], nil) }
+            return ids
+        }
+        for id in events { virConnectDomainEventDeregisterAny(connection.pointer, id) }
+        if let monitor { virConnectDomainQemuMonitorEventDeregister(connection.pointer, monitor) }
         continuation.finish()
     }
 
     deinit {
-        for id in eventIDs { virConnectDomainEventDeregisterAny(connection.pointer, id) }
-        if let monitorID { virConnectDomainQemuMonitorEventDeregister(connection.pointer, monitorID) }
-        continuation.finish()
+        cancel()
     }
 }
 
