@@ -124,6 +124,29 @@ import Testing
         #expect(!after.output.contains("libvirt"), "\(after.output)")
     }
 
+    /// The other way round: a libvirt-backed definition started on the QEMU backend is found
+    /// there by `vm status` and `vm down` without `--backend` (from its run record).
+    @Test(.timeLimit(.minutes(5)))
+    func verbsFindAQEMURunVMWhoseDefinitionSaysLibvirt() async throws {
+        try await Self.withLibvirtBackedVM(prefix: "vmh") { scratch, name in
+            let vm = try BuiltExecutable.path("vm")
+            let elsewhere = "runs on the QEMU backend (vm's own QEMU), although its definition says backend = \"libvirt\""
+            let up = try await Self.run(vm, ["up", name, "--backend", "qemu", "--paused"], in: scratch)
+            #expect(up.status == .exited(0), "\(up.output)\(up.error)")
+            defer { _ = Scratch.qemuProcesses(named: name).map { kill($0, SIGKILL) } }
+
+            let status = try await Self.run(vm, ["status", name], in: scratch)
+            #expect(status.output.hasPrefix("\(name): paused"), "\(status.output)\(status.error)")
+            #expect(status.output.contains(elsewhere), "\(status.output)")
+            #expect(!status.output.contains("libvirt:      "), "\(status.output)")
+
+            let down = try await Self.run(vm, ["down", name, "--force"], in: scratch)
+            #expect(down.status == .exited(3), "QMP quit ended it: \(down.output)\(down.error)")
+            #expect(down.output.contains(elsewhere), "\(down.output)")
+            #expect(Scratch.qemuProcesses(named: name).isEmpty)
+        }
+    }
+
     /// `vm session run` on a libvirt-backed definition continues in `vm-libvirt` and runs the steps
     /// there; a guest-agent step says it needs the QEMU backend.
     @Test(.timeLimit(.minutes(5)))

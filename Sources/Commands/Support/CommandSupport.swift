@@ -47,7 +47,9 @@ enum CommandSupport {
         return try qemuMachine(loaded, logger: logger)
     }
 
-    private static func qemuMachine(_ loaded: LoadedDefinition, logger: Logger) throws -> QEMUMachine {
+    /// The QEMU backend for a resolved definition, whatever backend it names (`vm supervise` runs
+    /// the QEMU that `vm up --backend qemu` started for a libvirt-backed definition too).
+    static func qemuMachine(_ loaded: LoadedDefinition, logger: Logger) throws -> QEMUMachine {
         let check = BootPassthroughCheck(fileSystem: hostFileSystem)
         return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: try QEMULauncher.locate(), logger: logger,
                            definitionFile: loaded.file, passthroughProblems: { check.problems(for: $0) })
