@@ -1,15 +1,11 @@
 import ArgumentParser
 import Handover
-import QEMU
 import VMCore
 
-/// Flags shared by `vm gpu attach|detach|recover`.
-struct GPUSwapOptions: ParsableArguments {
+/// The VM of `vm gpu attach|detach|recover`, found wherever it runs.
+struct GPUVMOptions: ParsableArguments {
     @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String
-
-    @Option(help: "Which [[gpu]] of the definition (0 is the first).")
-    var gpu: Int = 0
 
     @OptionGroup var global: GlobalOptions
 
@@ -22,9 +18,17 @@ struct GPUSwapOptions: ParsableArguments {
         if let note = location.note, !global.json { Swift.print("\(name) \(note)") }
         return machine
     }
+}
+
+/// Flags shared by `vm gpu attach|detach`.
+struct GPUSwapOptions: ParsableArguments {
+    @OptionGroup var vm: GPUVMOptions
+
+    @Option(help: "Which [[gpu]] of the definition (0 is the first).")
+    var gpu: Int = 0
 
     func print(_ report: SwapReport, verb: String) throws {
-        if global.json { return try CommandSupport.printJSON(report) }
+        if vm.global.json { return try CommandSupport.printJSON(report) }
         for step in report.steps { Swift.print("  \(step)") }
         Swift.print("gpu[\(report.gpu)] \(verb): \(report.devices.joined(separator: ", "))")
         Swift.print(String(format: "  own work %.1f ms, waiting on the hypervisor and the guest %.1f ms",
@@ -54,7 +58,7 @@ struct GPUAttachCommand: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
-        let machine = try options.backend()
+        let machine = try options.vm.backend()
         if dryRun {
             for line in try machine.plan(attach: options.gpu) { print(line) }
             return
@@ -79,7 +83,7 @@ struct GPUDetachCommand: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
-        let machine = try options.backend()
+        let machine = try options.vm.backend()
         if dryRun {
             for line in try machine.plan(detach: options.gpu) { print(line) }
             return
@@ -102,7 +106,7 @@ struct GPURecoverCommand: AsyncParsableCommand {
           vm gpu recover win11
         """)
 
-    @OptionGroup var options: GPUSwapOptions
+    @OptionGroup var options: GPUVMOptions
 
     func run() async throws {
         let done = try await options.backend().recover()
