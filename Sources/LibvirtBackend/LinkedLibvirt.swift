@@ -1,4 +1,5 @@
 import Commands
+import GuestAgent
 import HostLinux
 import Libvirt
 import Sessions
@@ -13,6 +14,10 @@ public struct LinkedLibvirt: LibvirtBackendProvider {
                         passthroughProblems: @escaping @Sendable (VMSpec) -> [String]) -> any SessionBackend {
         LibvirtMachine(spec: loaded.spec, paths: loaded.paths, uri: uri, redefine: redefine, hostFileSystem: hostFileSystem,
                        passthroughProblems: passthroughProblems)
+    }
+
+    public func guestAgent(uri: String, domain: String) -> any GuestAgentChannel {
+        LibvirtGuestAgent(uri: uri, domain: domain)
     }
 
     public func isActive(uri: String, domain: String) -> Bool {

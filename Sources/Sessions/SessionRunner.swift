@@ -222,7 +222,7 @@ public enum SessionError: Error, CustomStringConvertible, Equatable {
 
     /// A guest-agent step in a session that has no agent to talk to.
     static let agentMissing = SessionError.serviceMissing(
-        "the guest agent (set guest_agent = true; a session reaches it on the QEMU backend only, not through libvirt)")
+        "the guest agent (set guest_agent = true)")
 
     public var description: String {
         switch self {

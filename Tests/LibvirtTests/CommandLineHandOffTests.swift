@@ -148,7 +148,7 @@ import Testing
     }
 
     /// `vm session run` on a libvirt-backed definition continues in `vm-libvirt` and runs the steps
-    /// there; a guest-agent step says it needs the QEMU backend.
+    /// there; a guest-agent step of a definition without the agent says how to add it.
     @Test(.timeLimit(.minutes(5)))
     func sessionRunOnALibvirtBackedDefinition() async throws {
         try await Self.withLibvirtBackedVM(prefix: "vmh") { scratch, name in
@@ -170,7 +170,7 @@ import Testing
             #expect(run.status == .exited(1), "a step failed: \(run.output)\(run.error)")
             let lines = run.output.split(separator: "\n")
             #expect(lines.contains { $0.contains(#""status":"ok""#) && $0.contains(#""step":1"#) }, "\(run.output)")
-            #expect(lines.contains { $0.contains(#""step":2"#) && $0.contains("QEMU backend only") }, "\(run.output)")
+            #expect(lines.contains { $0.contains(#""step":2"#) && $0.contains("set guest_agent = true") }, "\(run.output)")
             #expect(lines.contains { $0.contains(#""step":3"#) && $0.contains(#""message":"killed""#) }, "\(run.output)")
             #expect(try LibvirtConnection(uri: "qemu:///system").domain(named: name).state() == .shutOff)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import GuestAgent
 import GuestSupport
 import Sessions
 import Subprocess
@@ -15,12 +16,14 @@ import VMCore
 
     /// A test-bed VM with `backend = "libvirt"` in a scratch folder, as `LibvirtMachine`; its
     /// domain is destroyed and undefined after `body`.
-    static func withLibvirtMachine(_ body: (Scratch, LibvirtMachine) async throws -> Void) async throws {
+    static func withLibvirtMachine(extraCmdline: String = "", extra: String = "",
+                                   _ body: (Scratch, LibvirtMachine) async throws -> Void) async throws {
         _ = try await LibvirtDaemon.shared.systemConnection()
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()
         let name = "vmt-\(UUID().uuidString.prefix(8).lowercased())"
-        let loaded = try scratch.define(name, bed.definition(extra: "backend = \"libvirt\"\nlibvirt_uri = \"\(uri)\""))
+        let loaded = try scratch.define(name, bed.definition(extraCmdline: extraCmdline,
+                                                             extra: "backend = \"libvirt\"\nlibvirt_uri = \"\(uri)\"\n\(extra)"))
         defer {
             if let domain = try? LibvirtConnection(uri: uri).domainIfDefined(named: name) {
                 try? domain.destroy()
@@ -30,10 +33,11 @@ import VMCore
         try await body(scratch, LibvirtMachine(spec: loaded.spec, paths: loaded.paths, uri: uri))
     }
 
-    static func run(_ text: String, on machine: LibvirtMachine, in scratch: Scratch) async throws -> (SessionOutcome, [SessionEvent]) {
+    static func run(_ text: String, on machine: LibvirtMachine, in scratch: Scratch,
+                    services: SessionServices = SessionServices()) async throws -> (SessionOutcome, [SessionEvent]) {
         let session = try SessionParser(file: "\(scratch.root)/session.toml").parse(text)
         let events = Mutex<[SessionEvent]>([])
-        let runner = SessionRunner(session: session, machine: machine, services: SessionServices()) { event in
+        let runner = SessionRunner(session: session, machine: machine, services: services) { event in
             events.withLock { $0.append(event) }
         }
         let outcome = await runner.run()
@@ -112,6 +116,39 @@ import VMCore
             #expect(outcome.status == .completed, "\(outcome.steps)")
             #expect(outcome.steps[1].message == "stopped by `vm session stop`")
             #expect(try Self.domainState(machine) == .shutOff)
+        }
+    }
+
+    /// The guest agent through libvirt (`virDomainQemuAgentCommand`): an agent wait and a guest
+    /// command with its output, in a session on the test-bed guest running qemu-ga.
+    @Test(.timeLimit(.minutes(5)))
+    func guestAgentStepsGoThroughLibvirt() async throws {
+        try await Self.withLibvirtMachine(extraCmdline: "vmtest.ga=1", extra: "guest_agent = true") { scratch, machine in
+            let name = machine.spec.name.rawValue
+            let agent = GuestAgentThroughChannel(channel: LibvirtGuestAgent(uri: Self.uri, domain: name))
+            let (outcome, _) = try await Self.run("""
+                vm = "\(name)"
+                [[step]]
+                action = "up"
+                [[step]]
+                action = "wait"
+                agent = true
+                timeout = 120
+                [[step]]
+                action = "exec"
+                guest = ["/bin/sh", "-c", "echo through-libvirt; exit 3"]
+                output = "guest.txt"
+                expect_exit = 3
+                [[step]]
+                action = "down"
+                force = true
+                """, on: machine, in: scratch, services: SessionServices(guestAgent: agent))
+            #expect(outcome.status == .completed, "\(outcome.steps)")
+            #expect(outcome.steps.map(\.status) == Array(repeating: .ok, count: 4), "\(outcome.steps)")
+            #expect(try String(contentsOfFile: "\(scratch.root)/guest.txt", encoding: .utf8) == "through-libvirt\n")
+            let error = await #expect(throws: GuestAgentError.self) { try await agent.ping(timeout: .seconds(1)) }
+            guard case .commandFailed(let command, "libvirt", _) = error else { Issue.record("\(String(describing: error))"); return }
+            #expect(command == "guest-ping", "a stopped domain has no agent: libvirt's own words")
         }
     }
 

@@ -52,7 +52,7 @@ struct SessionCommand: AsyncParsableCommand {
             let logger = CommandSupport.quietLogger(debug: global.debug)
             let machine = try CommandSupport.backend(loaded, loaded.spec.backend, logger: logger)
             let printer = SessionPrinter(json: global.json, terminal: isatty(STDOUT_FILENO) == 1)
-            let runner = SessionRunner(session: session, machine: machine, services: CommandSupport.sessionServices(loaded, logger: logger),
+            let runner = SessionRunner(session: session, machine: machine, services: try CommandSupport.sessionServices(loaded, on: loaded.spec.backend, logger: logger),
                                        report: { printer.show($0) })
             let work = Task { await runner.run() }
             let signals = SignalCancellation(signals: [SIGINT, SIGTERM]) {

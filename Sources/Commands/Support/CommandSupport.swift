@@ -68,11 +68,18 @@ enum CommandSupport {
         }
     }
 
-    /// What sessions on this VM can use besides the VM itself.
-    static func sessionServices(_ loaded: LoadedDefinition, logger: Logger) -> SessionServices {
-        SessionServices(
-            // libvirt owns the agent's socket on its backend.
-            guestAgent: loaded.spec.guestAgent && loaded.spec.backend == .qemu ? GuestAgentSocket(socket: loaded.paths.agentSocket) : nil,
+    /// What sessions on this VM can use besides the VM itself, on `backend`.
+    static func sessionServices(_ loaded: LoadedDefinition, on backend: Backend, logger: Logger) throws -> SessionServices {
+        var agent: (any GuestAgentAccess)?
+        if loaded.spec.guestAgent {
+            switch backend {
+            case .qemu: agent = GuestAgentSocket(socket: loaded.paths.agentSocket)
+            // libvirt owns the agent's socket on its backend and forwards the commands.
+            case .libvirt(let uri): agent = GuestAgentThroughChannel(channel: try LibvirtLink.provider().guestAgent(uri: uri, domain: loaded.spec.name.rawValue))
+            }
+        }
+        return SessionServices(
+            guestAgent: agent,
             stageExtras: { driverDirectory in
                 let (result, attached) = try await ExtrasStaging.stageAndAttach(
                     loaded, driverDirectory: driverDirectory, virtioWinISO: nil, resolution: .uhd, logger: logger)

@@ -1,4 +1,5 @@
 import Foundation
+import GuestAgent
 import HostLinux
 import Sessions
 import VMCore
@@ -15,6 +16,8 @@ public protocol LibvirtBackendProvider: Sendable {
     /// before a local start; GPU hand-overs check the host over `hostFileSystem`.
     func machine(_ loaded: LoadedDefinition, uri: String, redefine: Bool, hostFileSystem: any HostFileSystem,
                  passthroughProblems: @escaping @Sendable (VMSpec) -> [String]) -> any SessionBackend
+    /// The guest agent of domain `domain` at `uri`, through libvirt (which owns its socket).
+    func guestAgent(uri: String, domain: String) -> any GuestAgentChannel
     /// Whether the libvirt daemon at `uri` has an active domain named `domain`; false when it
     /// cannot be reached.
     func isActive(uri: String, domain: String) -> Bool
