@@ -34,11 +34,13 @@ import VMCore
     }
 
     static func run(_ text: String, on machine: LibvirtMachine, in scratch: Scratch,
-                    services: SessionServices = SessionServices()) async throws -> (SessionOutcome, [SessionEvent]) {
+                    services: SessionServices = SessionServices(),
+                    onEvent: @escaping @Sendable (SessionEvent) -> Void = { _ in }) async throws -> (SessionOutcome, [SessionEvent]) {
         let session = try SessionParser(file: "\(scratch.root)/session.toml").parse(text)
         let events = Mutex<[SessionEvent]>([])
         let runner = SessionRunner(session: session, machine: machine, services: services) { event in
             events.withLock { $0.append(event) }
+            onEvent(event)
         }
         let outcome = await runner.run()
         return (outcome, events.withLock { $0 })
@@ -53,8 +55,8 @@ import VMCore
     func upWaitDownSessionOnALibvirtBackedDefinition() async throws {
         try await Self.withLibvirtMachine { scratch, machine in
             let name = machine.spec.name.rawValue
-            // The RESUME comes from a host command that returns at once and resumes the domain 2 s
-            // later, while the next step waits for the event.
+            // The RESUME comes from a host command that returns at once and resumes the domain 4 s
+            // later, while the next step waits for the event (subscribed well within those 4 s).
             let (outcome, events) = try await Self.run("""
                 vm = "\(name)"
                 [[step]]
@@ -62,7 +64,7 @@ import VMCore
                 paused = true
                 [[step]]
                 action = "exec"
-                host = ["sh", "-c", "(sleep 2; virsh -q -c \(Self.uri) resume \(name)) >/dev/null 2>&1 &"]
+                host = ["sh", "-c", "(sleep 4; virsh -q -c \(Self.uri) resume \(name)) >/dev/null 2>&1 &"]
                 [[step]]
                 action = "wait"
                 event = "RESUME"
@@ -91,9 +93,10 @@ import VMCore
         try await Self.withLibvirtMachine { scratch, machine in
             let name = machine.spec.name.rawValue
             let vm = try BuiltExecutable.path("vm")
+            // Asked once the session waits: a request from before the wait is dropped as stale.
+            let (waiting, started) = AsyncStream.makeStream(of: Void.self)
             let stopper = Task {
-                while !machine.isRunning { try await Task.sleep(for: .milliseconds(200)) }
-                try await Task.sleep(for: .seconds(1))
+                for await _ in waiting { break }
                 return try await Subprocess.run(.path(FilePath(vm)), arguments: ["session", "stop", name], environment: scratch.environment,
                                                 output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
             }
@@ -109,7 +112,10 @@ import VMCore
                 [[step]]
                 action = "down"
                 force = true
-                """, on: machine, in: scratch)
+                """, on: machine, in: scratch, onEvent: { event in
+                    if case .waiting(index: 2, _, _) = event { started.yield() }
+                })
+            started.finish()
             let stop = try await stopper.value
             #expect(stop.terminationStatus == .exited(0), "\(stop.standardError)")
             #expect(stop.standardOutput.contains("asked the session on \(name) to go on"))
@@ -206,14 +212,15 @@ import VMCore
             _ = try await machine.up(paused: false)
             #expect(machine.isRunning)
             let powerdown = Task { try await machine.waitForEvent(named: "POWERDOWN") }
-            try await Task.sleep(for: .seconds(1))
+            // Time for the wait to subscribe (milliseconds when the machine is idle).
+            try await Task.sleep(for: .seconds(3))
             try LibvirtConnection(uri: Self.uri).domain(named: name).requestShutdown()
             try await powerdown.value
 
             try? await machine.down(timeout: .seconds(1), force: true)
             _ = try await machine.up(paused: true)
             let reset = Task { try await machine.waitForEvent(named: "RESET") }
-            try await Task.sleep(for: .seconds(1))
+            try await Task.sleep(for: .seconds(3))
             try LibvirtConnection(uri: Self.uri).domain(named: name).destroy()
             await #expect(throws: VMWaitError.stoppedFirst(name: name, event: "RESET")) { try await reset.value }
             #expect(!machine.isRunning)
