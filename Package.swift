@@ -47,8 +47,7 @@ let package = Package(
         .target(
             name: "Sessions",
             dependencies: [
-                "VMCore", "QEMU", "QMP", "HostLinux", "GuestAgent",
-                .product(name: "Logging", package: "swift-log"),
+                "VMCore", "Handover", "QMP", "GuestAgent",
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ]
         ),
@@ -66,7 +65,7 @@ let package = Package(
         // libvirt backend: a safe layer over the C API, the libvirt-run VM and its GPU hand-overs.
         .target(
             name: "Libvirt",
-            dependencies: ["VMCore", "HostLinux", "CLibvirt", "LibvirtXML", "Handover", "QMP"],
+            dependencies: ["VMCore", "HostLinux", "CLibvirt", "LibvirtXML", "Handover", "QMP", "GuestAgent"],
             linkerSettings: [.linkedLibrary("virt"), .linkedLibrary("virt-qemu")]
         ),
         // QEMU guest agent client (qemu-ga's JSON-line protocol over the QMP module's transport).
@@ -96,7 +95,7 @@ let package = Package(
         // The command tree's libvirt backend, for vm-libvirt.
         .target(
             name: "LibvirtBackend",
-            dependencies: ["Commands", "Libvirt", "HostLinux", "VMCore", "Handover"]
+            dependencies: ["Commands", "Libvirt", "HostLinux", "VMCore", "Sessions", "GuestAgent"]
         ),
         // `vm` leaves libvirt out so that its start stays short; `vm-libvirt` links it and takes over
         // libvirt-backed commands (scripts/install builds both with the Swift runtime linked in).
@@ -127,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "LibvirtTests",
             dependencies: [
-                "Libvirt", "LibvirtXML", "VMCore", "HostLinux", "HostLinuxFakes", "GuestSupport", "QMP", "Handover", "QEMU",
+                "Libvirt", "LibvirtXML", "VMCore", "HostLinux", "HostLinuxFakes", "GuestSupport", "QMP", "Handover", "QEMU", "Sessions", "GuestAgent",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],

@@ -94,7 +94,7 @@ public final class LibvirtDomain: @unchecked Sendable {
         }
     }
 
-    /// How ``shutdown(timeout:pollInterval:)`` ended.
+    /// How ``shutdown(timeout:)`` ended.
     public enum ShutdownOutcome: Sendable, Equatable {
         /// The domain was not running.
         case alreadyOff
@@ -104,24 +104,23 @@ public final class LibvirtDomain: @unchecked Sendable {
         case destroyed
     }
 
-    /// Asks the guest to power off (ACPI), waits up to `timeout` for it, then destroys the domain.
     /// Presses the ACPI power button (`virDomainShutdown`) and returns at once.
     public func requestShutdown() throws(LibvirtError) {
         guard virDomainShutdown(pointer) == 0 else { throw LibvirtError.last("virDomainShutdown(\(name))") }
     }
 
-    public func shutdown(timeout: Duration, pollInterval: Duration = .milliseconds(200)) async throws -> ShutdownOutcome {
+    /// Asks the guest to power off (ACPI), waits up to `timeout` for it (on libvirt's lifecycle
+    /// events, subscribed before the request), then destroys the domain.
+    public func shutdown(timeout: Duration) async throws -> ShutdownOutcome {
         guard try isRunning() else { return .alreadyOff }
+        let subscription = try subscribe()
+        defer { subscription.cancel() }
         if virDomainShutdown(pointer) != 0 {
             let error = LibvirtError.last("virDomainShutdown(\(name))")
             guard try isRunning() else { return .poweredOff }
             throw error
         }
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            guard try isRunning() else { return .poweredOff }
-            try await Task.sleep(for: pollInterval)
-        }
+        if try await waitUntilStopped(subscription, timeout: timeout) { return .poweredOff }
         if virDomainDestroy(pointer) != 0 {
             let error = LibvirtError.last("virDomainDestroy(\(name))")
             guard try isRunning() else { return .poweredOff }
@@ -131,7 +130,7 @@ public final class LibvirtDomain: @unchecked Sendable {
     }
 
     /// Running in any form; a transient domain that vanished counts as off.
-    private func isRunning() throws(LibvirtError) -> Bool {
+    func isRunning() throws(LibvirtError) -> Bool {
         do {
             let current = try state()
             return current != .shutOff && current != .crashed
@@ -149,16 +148,9 @@ public final class LibvirtDomain: @unchecked Sendable {
 
     /// Asks for the live device with this alias to be unplugged, then waits up to `timeout` until
     /// it is gone from the live XML. PCIe devices leave only when the guest OS releases them.
-    public func detachDevice(alias: String, timeout: Duration, pollInterval: Duration = .milliseconds(200)) async throws {
-        guard virDomainDetachDeviceAlias(pointer, alias, VIR_DOMAIN_AFFECT_LIVE.rawValue) == 0 else {
-            throw LibvirtError.last("virDomainDetachDeviceAlias(\(name), \(alias))")
-        }
-        let deadline = ContinuousClock.now + timeout
-        while try hasDevice(alias: alias) {
-            guard ContinuousClock.now < deadline else {
-                throw LibvirtError.detachTimedOut(alias: alias, seconds: timeout.seconds)
-            }
-            try await Task.sleep(for: pollInterval)
+    public func detachDevice(alias: String, timeout: Duration) async throws {
+        guard try await unplug(aliases: [alias], timeout: timeout).isEmpty else {
+            throw LibvirtError.detachTimedOut(alias: alias, seconds: timeout.seconds)
         }
     }
 

@@ -58,11 +58,13 @@ public enum LibvirtError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// One-time libvirt set-up: thread support, and no error printing to stderr (errors are thrown).
+/// One-time libvirt set-up: thread support, no error printing to stderr (errors are thrown), and
+/// the event loop (before any connection is opened, so that every connection delivers events).
 enum LibvirtLibrary {
     static let initialized: Void = {
         _ = virInitialize()
         virSetErrorFunc(nil) { _, _ in }
+        LibvirtEventLoop.start()
     }()
 }
 

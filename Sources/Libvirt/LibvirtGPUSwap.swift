@@ -37,7 +37,6 @@ public struct LibvirtGPUSwapper: Sendable {
     public let host: LibvirtGPUHost?
     /// How long the guest may take to release the GPU.
     public var unplugTimeout: Duration = .seconds(30)
-    public var pollInterval: Duration = .milliseconds(100)
 
     public init(plan: LibvirtGPUPlan, name: String, host: LibvirtGPUHost?) {
         self.plan = plan
@@ -169,20 +168,8 @@ public struct LibvirtGPUSwapper: Sendable {
 
     /// Requests the unplug of `aliases` in order and waits until none is in the live XML.
     func unplug(_ aliases: [String], _ domain: any HotplugDomain, clock: inout SwapClock) async throws {
-        for alias in aliases {
-            try clock.waiting { try domain.requestDetach(alias: alias) }
-        }
-        let deadline = ContinuousClock.now + unplugTimeout
-        while true {
-            let still = try presentAliases(domain, clock: &clock).filter(aliases.contains)
-            if still.isEmpty { return }
-            guard ContinuousClock.now < deadline else {
-                throw HandoverError.unplugTimedOut(stillPresent: still, timeout: unplugTimeout)
-            }
-            let started = ContinuousClock.now
-            try await Task.sleep(for: pollInterval)
-            clock.waited += ContinuousClock.now - started
-        }
+        let still = try await clock.waiting { try await domain.unplug(aliases: aliases, timeout: unplugTimeout) }
+        guard still.isEmpty else { throw HandoverError.unplugTimedOut(stillPresent: still, timeout: unplugTimeout) }
     }
 
     /// The plan's aliases that the live domain XML has.

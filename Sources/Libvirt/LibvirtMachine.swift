@@ -1,4 +1,5 @@
 import Foundation
+import HostLinux
 import LibvirtXML
 import VMCore
 
@@ -8,7 +9,7 @@ import VMCore
 ///
 /// The domain stays defined after `vm down` (libvirt keeps its OVMF vars there). `vm`'s own state
 /// folder (0700) only holds the serial log, written by virtlogd, and only for a local daemon.
-public struct LibvirtMachine: VMBackend {
+public struct LibvirtMachine: VMBackend, VMWatching {
     /// The resolved definition (firmware found, GPU functions expanded).
     public let spec: VMSpec
     public let paths: VMPaths
@@ -21,17 +22,35 @@ public struct LibvirtMachine: VMBackend {
     /// devices are not in this machine's sysfs). libvirt's managed hostdevs switch the driver
     /// themselves, so this should check what they do not: IOMMU group viability.
     public let passthroughProblems: @Sendable (VMSpec) -> [String]
+    /// This machine's sysfs/procfs (under `VM_HOST_ROOT`), read for GPU hand-overs and recovery
+    /// when the daemon is local.
+    public let hostFileSystem: any HostFileSystem
 
     public init(spec: VMSpec, paths: VMPaths, uri: String, redefine: Bool = false,
+                hostFileSystem: any HostFileSystem = RootedFileSystem(root: .fromEnvironment()),
                 passthroughProblems: @escaping @Sendable (VMSpec) -> [String] = { _ in [] }) {
         self.spec = spec
         self.paths = paths
         self.uri = uri
         self.redefine = redefine
+        self.hostFileSystem = hostFileSystem
         self.passthroughProblems = passthroughProblems
     }
 
     var name: String { spec.name.rawValue }
+
+    /// Whether the domain is active (running, paused, shutting down); false when libvirt is
+    /// unreachable or has no such domain.
+    public var isRunning: Bool {
+        (try? Self.connect(uri).domainIfDefined(named: name)?.isActive()) ?? false
+    }
+
+    /// Waits for QMP event `name` through libvirt's QEMU monitor events (the QEMU driver).
+    public func waitForEvent(named event: String) async throws {
+        let domain = try Self.connect(uri).domainIfDefined(named: name)
+        guard let domain else { throw VMWaitError.stoppedFirst(name: name, event: event) }
+        try await domain.waitForQMPEvent(event)
+    }
 
     /// Opens `uri`; a failure becomes ``LibvirtBackendError/unreachable(uri:message:)`` with libvirt's reason.
     static func connect(_ uri: String) throws(LibvirtBackendError) -> LibvirtConnection {

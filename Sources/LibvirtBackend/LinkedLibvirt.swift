@@ -1,7 +1,8 @@
 import Commands
-import Handover
+import GuestAgent
 import HostLinux
 import Libvirt
+import Sessions
 import VMCore
 
 /// The libvirt backend of the command tree, backed by the libvirt C library that `vm-libvirt`
@@ -9,13 +10,18 @@ import VMCore
 public struct LinkedLibvirt: LibvirtBackendProvider {
     public init() {}
 
-    public func machine(_ loaded: LoadedDefinition, uri: String, redefine: Bool,
-                        passthroughProblems: @escaping @Sendable (VMSpec) -> [String]) -> any VMBackend {
-        LibvirtMachine(spec: loaded.spec, paths: loaded.paths, uri: uri, redefine: redefine, passthroughProblems: passthroughProblems)
+    public func machine(_ loaded: LoadedDefinition, uri: String, redefine: Bool, hostFileSystem: any HostFileSystem,
+                        passthroughProblems: @escaping @Sendable (VMSpec) -> [String]) -> any SessionBackend {
+        LibvirtMachine(spec: loaded.spec, paths: loaded.paths, uri: uri, redefine: redefine, hostFileSystem: hostFileSystem,
+                       passthroughProblems: passthroughProblems)
     }
 
-    public func gpuSwapping(_ loaded: LoadedDefinition, uri: String, hostFileSystem: any HostFileSystem) -> any GPUSwapping {
-        LibvirtGPUHandOver(machine: LibvirtMachine(spec: loaded.spec, paths: loaded.paths, uri: uri), hostFileSystem: hostFileSystem)
+    public func guestAgent(uri: String, domain: String) -> any GuestAgentChannel {
+        LibvirtGuestAgent(uri: uri, domain: domain)
+    }
+
+    public func isActive(uri: String, domain: String) -> Bool {
+        (try? LibvirtMachine.domain(named: domain, uri: uri).isActive()) ?? false
     }
 
     public func monitorCommand(uri: String, domain: String, json: String) throws -> String {

@@ -1,25 +1,28 @@
 import Foundation
-import Logging
-import QEMU
+import Handover
 import QMP
 import VMCore
 
-/// Runs a session's steps on one QEMU VM. Whatever happens (a failed step, Ctrl-C, QEMU dying),
+/// What a session drives: a VM on either backend, with its GPU hand-overs and what its waits
+/// watch. `vm` launching QEMU (`QEMUMachine`) and libvirtd (`LibvirtMachine`) both are one.
+public typealias SessionBackend = VMBackend & GPUSwapping & VMWatching
+
+/// Runs a session's steps on one VM, on either backend. Whatever happens (a failed step, Ctrl-C, QEMU dying),
 /// the GPU goes back to the host and the VM comes down (unless the session keeps it running).
 ///
 /// A session never stops or changes a VM it did not start: its `up` step refuses a VM that
-/// already runs (``UpError/alreadyRunning(name:pid:)``), and the cleanup then leaves that VM as
+/// already runs (the backend's "already running" error), and the cleanup then leaves that VM as
 /// it was. Only a session whose `up` step started QEMU cleans up after itself.
 public struct SessionRunner: Sendable {
     public let session: SessionDefinition
-    public let machine: QEMUMachine
+    public let machine: any SessionBackend
     public let services: SessionServices
     /// Receives every event as it happens.
     public let report: @Sendable (SessionEvent) -> Void
     /// How often waits look again (and report progress).
     public var pollInterval: Duration = .milliseconds(200)
 
-    public init(session: SessionDefinition, machine: QEMUMachine, services: SessionServices,
+    public init(session: SessionDefinition, machine: any SessionBackend, services: SessionServices,
                 report: @escaping @Sendable (SessionEvent) -> Void) {
         self.session = session
         self.machine = machine
@@ -27,8 +30,9 @@ public struct SessionRunner: Sendable {
         self.report = report
     }
 
-    /// The file `vm session stop NAME` creates to end a `until_stopped` wait.
-    public static func stopRequestFile(_ paths: VMPaths) -> String { "\(paths.runtimeDirectory)/session-stop" }
+    /// The file `vm session stop NAME` creates to end a `until_stopped` wait: in the state folder,
+    /// which both backends have (a libvirt-run VM has no runtime folder of `vm`'s).
+    public static func stopRequestFile(_ paths: VMPaths) -> String { "\(paths.stateDirectory)/session-stop" }
 
     /// Runs every step; cancel the calling task to interrupt (cleanup still runs).
     public func run() async -> SessionOutcome {
@@ -86,14 +90,7 @@ public struct SessionRunner: Sendable {
             return done
         }
         do {
-            if let journal = try machine.swapper().journal.read() {
-                if journal.phase == .inGuest, await machine.status().state == .running {
-                    _ = try await machine.detachGPU(journal.gpu)
-                    note("gpu[\(journal.gpu)] detached and returned to the host")
-                } else {
-                    for line in try await machine.recoverGPU() { note(line) }
-                }
-            }
+            for line in try await machine.returnGPUs() { note(line) }
         } catch {
             note("returning the GPU failed: \(Self.describe(error)); run `vm gpu recover \(session.vm)`")
         }
@@ -134,15 +131,15 @@ public struct SessionRunner: Sendable {
         case .down(let force):
             return try await machine.down(timeout: .seconds(max(1, step.timeout - 15)), force: force).rawValue
         case .gpuAttach(let gpu, let force):
-            let report = try await machine.attachGPU(gpu, force: force)
+            let report = try await machine.attach(gpu: gpu, force: force)
             return "\(report.devices.joined(separator: ", ")) in the guest"
         case .gpuDetach(let gpu):
-            let report = try await machine.detachGPU(gpu)
+            let report = try await machine.detach(gpu: gpu)
             return "\(report.devices.joined(separator: ", ")) back on the host"
         case .wait(let condition):
             return try await wait(for: condition, index: index)
         case .guestExec(let command, let output, let expectExit):
-            guard let agent = services.guestAgent else { throw SessionError.serviceMissing("the guest agent (set guest_agent = true)") }
+            guard let agent = services.guestAgent else { throw SessionError.agentMissing }
             let result = try await agent.exec(command, timeout: .seconds(step.timeout))
             if let output { try FileAccess.write(Array(result.standardOutput + result.standardError), to: output) }
             guard result.exitCode == expectExit else { throw SessionError.exitCode(result.exitCode, expected: expectExit) }
@@ -163,12 +160,8 @@ public struct SessionRunner: Sendable {
         switch condition {
         case .event(let name):
             try requireRunning()
-            let client = try await QMPClient.connect(path: machine.spec.qmpSocket(in: machine.paths))
-            defer { client.close() }
-            for await event in client.events(matching: .named(name)) {
-                return "\(event.name) at \(String(format: "%.1f", (ContinuousClock.now - started).sessionSeconds)) s"
-            }
-            throw SessionError.vmGone
+            try await machine.waitForEvent(named: name)
+            return "\(name) at \(String(format: "%.1f", (ContinuousClock.now - started).sessionSeconds)) s"
         default:
             break
         }
@@ -181,7 +174,7 @@ public struct SessionRunner: Sendable {
                 if let line = try Self.serialLine(matching: pattern, in: machine.paths.serialLog) { return "matched: \(line)" }
             case .agent:
                 try requireRunning()
-                guard let agent = services.guestAgent else { throw SessionError.serviceMissing("the guest agent (set guest_agent = true)") }
+                guard let agent = services.guestAgent else { throw SessionError.agentMissing }
                 if (try? await agent.ping(timeout: .seconds(1))) != nil { return "the agent answered" }
             case .duration(let seconds):
                 if elapsed >= Double(seconds) { return nil }
@@ -199,7 +192,7 @@ public struct SessionRunner: Sendable {
         }
     }
 
-    /// Fails the wait at once when QEMU is gone (crash, guest powered off).
+    /// Fails the wait at once when QEMU is gone (crash, guest powered off, domain destroyed).
     func requireRunning() throws {
         guard machine.isRunning else { throw SessionError.vmGone }
     }
@@ -226,6 +219,10 @@ public enum SessionError: Error, CustomStringConvertible, Equatable {
     case vmGone
     case serviceMissing(String)
     case exitCode(Int32, expected: Int32)
+
+    /// A guest-agent step in a session that has no agent to talk to.
+    static let agentMissing = SessionError.serviceMissing(
+        "the guest agent (set guest_agent = true)")
 
     public var description: String {
         switch self {

@@ -37,3 +37,42 @@ public enum BackendSelection {
         }
     }
 }
+
+extension BackendSelection {
+    /// Where a VM runs, as the verbs that find it without `--backend` see it.
+    public struct Location: Sendable, Equatable {
+        public let backend: Backend
+        /// Said when the VM runs elsewhere than its definition says.
+        public let note: String?
+
+        public init(backend: Backend, note: String? = nil) {
+            self.backend = backend
+            self.note = note
+        }
+
+        /// A backend's own note (`vm status`'s) with this location's note in front.
+        public func note(before other: String?) -> String? {
+            let notes = [note, other].compactMap { $0 }
+            return notes.isEmpty ? nil : notes.joined(separator: "; ")
+        }
+    }
+
+    /// The backend that runs VM `name` now, for `vm status`, `list`, `down` and `gpu` when the
+    /// command line chose none: the definition's, unless the VM runs on the other backend. The
+    /// QEMU backend's QEMU (`qemuBackendRuns`, from its run record) wins for any definition; a
+    /// definition that says qemu and whose QEMU does not run is looked for as an active libvirt
+    /// domain of the same name at ``defaultURI`` (`libvirtRuns(uri)`, which may hand the
+    /// command to `vm-libvirt`).
+    public static func locate(name: String, definition: Backend, qemuBackendRuns: Bool,
+                              libvirtRuns: (String) throws -> Bool) rethrows -> Location {
+        switch definition {
+        case .qemu:
+            guard !qemuBackendRuns, try libvirtRuns(defaultURI) else { return Location(backend: .qemu) }
+            return Location(backend: .libvirt(uri: defaultURI),
+                            note: "runs as the libvirt domain \(name) at \(defaultURI), although its definition says backend = \"qemu\"")
+        case .libvirt:
+            guard qemuBackendRuns else { return Location(backend: definition) }
+            return Location(backend: .qemu, note: "runs on the QEMU backend (vm's own QEMU), although its definition says backend = \"libvirt\"")
+        }
+    }
+}

@@ -124,3 +124,29 @@ extension VMBackend {
         try await down(timeout: timeout, force: force, keepGPUOnVFIO: false)
     }
 }
+
+/// What a session watches on a VM, from either backend (with ``VMBackend`` for up and down, and
+/// `GPUSwapping` for the hand-overs, this is what a session needs).
+public protocol VMWatching: Sendable {
+    /// The VM's folders: its serial log (written by QEMU, or by virtlogd for a local libvirtd) and
+    /// the file `vm session stop` creates.
+    var paths: VMPaths { get }
+    /// Whether a QEMU runs for the VM now (running, paused or shutting down).
+    var isRunning: Bool { get }
+    /// Returns once QEMU emits the QMP event `name` (`POWERDOWN`, `RESET`, `STOP`, ...); throws
+    /// ``VMWaitError/stoppedFirst(name:event:)`` when the VM stops before it.
+    func waitForEvent(named name: String) async throws
+}
+
+/// Why a wait on a VM ended without what it waited for.
+public enum VMWaitError: Error, Equatable, CustomStringConvertible {
+    /// The VM stopped (powered off, destroyed, crashed) before QEMU sent `event`.
+    case stoppedFirst(name: String, event: String)
+
+    public var description: String {
+        switch self {
+        case .stoppedFirst(let name, let event):
+            return "\(name) stopped before QEMU sent \(event); `vm status \(name)` says how it ended"
+        }
+    }
+}

@@ -49,6 +49,35 @@ import VMCore
         }
     }
 
+    /// Where `vm status|list|down|gpu` look without `--backend`, as a function of what runs.
+    @Test func locatingAVMWhereverItRuns() throws {
+        let defined = Backend.libvirt(uri: "qemu+ssh://host/system")
+        var asked: [String] = []
+        func libvirt(_ answer: Bool) -> (String) -> Bool { { asked.append($0); return answer } }
+
+        #expect(BackendSelection.locate(name: "w", definition: .qemu, qemuBackendRuns: true, libvirtRuns: libvirt(true))
+            == .init(backend: .qemu))
+        #expect(asked.isEmpty, "libvirt is not asked about a VM vm's own QEMU runs")
+        #expect(BackendSelection.locate(name: "w", definition: .qemu, qemuBackendRuns: false, libvirtRuns: libvirt(false))
+            == .init(backend: .qemu))
+        let elsewhere = BackendSelection.locate(name: "w", definition: .qemu, qemuBackendRuns: false, libvirtRuns: libvirt(true))
+        #expect(elsewhere == .init(backend: .libvirt(uri: "qemu:///system"),
+                                   note: "runs as the libvirt domain w at qemu:///system, although its definition says backend = \"qemu\""))
+        #expect(asked == ["qemu:///system", "qemu:///system"])
+
+        asked = []
+        #expect(BackendSelection.locate(name: "w", definition: defined, qemuBackendRuns: false, libvirtRuns: libvirt(true))
+            == .init(backend: defined))
+        let onQEMU = BackendSelection.locate(name: "w", definition: defined, qemuBackendRuns: true, libvirtRuns: libvirt(true))
+        #expect(onQEMU.backend == .qemu)
+        #expect(onQEMU.note == "runs on the QEMU backend (vm's own QEMU), although its definition says backend = \"libvirt\"")
+        #expect(asked.isEmpty, "a libvirt definition's domain is asked by its own backend")
+
+        #expect(onQEMU.note(before: "QMP busy") == "\(onQEMU.note!); QMP busy")
+        #expect(BackendSelection.Location(backend: .qemu).note(before: nil) == nil)
+        #expect(BackendSelection.Location(backend: .qemu).note(before: "x") == "x")
+    }
+
     @Test func domainStatesMapToVMStates() {
         let expected: [DomainState: VMState] = [
             .noState: .running, .running: .running, .blocked: .running, .paused: .paused, .suspended: .paused,

@@ -75,6 +75,107 @@ import Testing
         #expect(try LibvirtConnection(uri: "qemu:///system").domain(named: name).state() == .shutOff)
     }
 
+    /// A definition that says qemu (no `backend` key) started on libvirt with `--backend libvirt`:
+    /// `vm status`, `list`, `gpu recover` and `down` find it there without `--backend`, and say so.
+    @Test(.timeLimit(.minutes(5)))
+    func verbsFindALibvirtRunVMWhoseDefinitionSaysQEMU() async throws {
+        _ = try await LibvirtDaemon.shared.systemConnection()
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let name = "vmh-\(UUID().uuidString.prefix(8).lowercased())"
+        _ = try scratch.define(name, bed.definition())
+        defer {
+            if let domain = try? LibvirtConnection(uri: "qemu:///system").domainIfDefined(named: name) {
+                try? domain.destroy()
+                try? domain.undefine(nvram: .remove)
+            }
+        }
+        let vm = try BuiltExecutable.path("vm")
+        let elsewhere = "runs as the libvirt domain \(name) at qemu:///system, although its definition says backend = \"qemu\""
+
+        let before = try await Self.run(vm, ["status", name], in: scratch)
+        #expect(before.output.hasPrefix("\(name): stopped"), "\(before.output)\(before.error)")
+        #expect(!before.output.contains("libvirt"), "a stopped VM is where its definition says")
+
+        let up = try await Self.run(vm, ["up", name, "--backend", "libvirt", "--paused"], in: scratch)
+        #expect(up.status == .exited(0), "\(up.error)")
+
+        let status = try await Self.run(vm, ["status", name], in: scratch)
+        #expect(status.status == .exited(0), "\(status.error)")
+        #expect(status.output.hasPrefix("\(name): paused"), "\(status.output)\(status.error)")
+        #expect(status.output.contains("libvirt:      qemu:///system"), "\(status.output)")
+        #expect(status.output.contains(elsewhere), "\(status.output)")
+
+        let list = try await Self.run(vm, ["list", "--json"], in: scratch)
+        #expect(list.output.contains("\"backend\" : \"libvirt qemu:///system\""), "\(list.output)")
+        #expect(list.output.contains("\"state\" : \"paused\""), "\(list.output)")
+
+        let recover = try await Self.run(vm, ["gpu", "recover", name], in: scratch)
+        #expect(recover.status == .exited(0), "\(recover.error)")
+        #expect(recover.output.contains(elsewhere) && recover.output.contains("nothing to recover"), "\(recover.output)")
+
+        let down = try await Self.run(vm, ["down", name, "--force"], in: scratch)
+        #expect(down.status == .exited(5), "libvirt destroyed it: \(down.output)\(down.error)")
+        #expect(down.output.contains(elsewhere), "\(down.output)")
+        #expect(try LibvirtConnection(uri: "qemu:///system").domain(named: name).state() == .shutOff)
+
+        let after = try await Self.run(vm, ["status", name], in: scratch)
+        #expect(after.output.hasPrefix("\(name): stopped"), "\(after.output)\(after.error)")
+        #expect(!after.output.contains("libvirt"), "\(after.output)")
+    }
+
+    /// The other way round: a libvirt-backed definition started on the QEMU backend is found
+    /// there by `vm status` and `vm down` without `--backend` (from its run record).
+    @Test(.timeLimit(.minutes(5)))
+    func verbsFindAQEMURunVMWhoseDefinitionSaysLibvirt() async throws {
+        try await Self.withLibvirtBackedVM(prefix: "vmh") { scratch, name in
+            let vm = try BuiltExecutable.path("vm")
+            let elsewhere = "runs on the QEMU backend (vm's own QEMU), although its definition says backend = \"libvirt\""
+            let up = try await Self.run(vm, ["up", name, "--backend", "qemu", "--paused"], in: scratch)
+            #expect(up.status == .exited(0), "\(up.output)\(up.error)")
+            defer { _ = Scratch.qemuProcesses(named: name).map { kill($0, SIGKILL) } }
+
+            let status = try await Self.run(vm, ["status", name], in: scratch)
+            #expect(status.output.hasPrefix("\(name): paused"), "\(status.output)\(status.error)")
+            #expect(status.output.contains(elsewhere), "\(status.output)")
+            #expect(!status.output.contains("libvirt:      "), "\(status.output)")
+
+            let down = try await Self.run(vm, ["down", name, "--force"], in: scratch)
+            #expect(down.status == .exited(3), "QMP quit ended it: \(down.output)\(down.error)")
+            #expect(down.output.contains(elsewhere), "\(down.output)")
+            #expect(Scratch.qemuProcesses(named: name).isEmpty)
+        }
+    }
+
+    /// `vm session run` on a libvirt-backed definition continues in `vm-libvirt` and runs the steps
+    /// there; a guest-agent step of a definition without the agent says how to add it.
+    @Test(.timeLimit(.minutes(5)))
+    func sessionRunOnALibvirtBackedDefinition() async throws {
+        try await Self.withLibvirtBackedVM(prefix: "vmh") { scratch, name in
+            let file = "\(scratch.root)/play.toml"
+            try """
+                vm = "\(name)"
+                [[step]]
+                action = "up"
+                paused = true
+                [[step]]
+                action = "exec"
+                guest = ["true"]
+                on_failure = "continue"
+                [[step]]
+                action = "down"
+                force = true
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            let run = try await Self.run(try BuiltExecutable.path("vm"), ["session", "run", file, "--json"], in: scratch)
+            #expect(run.status == .exited(1), "a step failed: \(run.output)\(run.error)")
+            let lines = run.output.split(separator: "\n")
+            #expect(lines.contains { $0.contains(#""status":"ok""#) && $0.contains(#""step":1"#) }, "\(run.output)")
+            #expect(lines.contains { $0.contains(#""step":2"#) && $0.contains("set guest_agent = true") }, "\(run.output)")
+            #expect(lines.contains { $0.contains(#""step":3"#) && $0.contains(#""message":"killed""#) }, "\(run.output)")
+            #expect(try LibvirtConnection(uri: "qemu:///system").domain(named: name).state() == .shutOff)
+        }
+    }
+
     @Test func vmWithoutVMLibvirtSaysWhatToBuild() async throws {
         let scratch = try Scratch()
         let alone = "\(scratch.root)/bin/vm"

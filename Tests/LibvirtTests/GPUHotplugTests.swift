@@ -39,12 +39,15 @@ final class ScriptedHotplugDomain: HotplugDomain, @unchecked Sendable {
         state.withLock { $0.aliases.append(alias) }
     }
 
-    func requestDetach(alias: String) throws {
-        state.withLock { $0.calls.append("detach \(alias)"); $0.aliases.removeAll { $0 == alias } }
-        // managed='yes': libvirt gives the function back once it left the guest.
-        let function = PCIAddress(domain: 0, bus: 5, slot: 0, function: UInt8(String(alias.last!))!)
-        try tree.unbind(function)
-        try tree.bind(function, to: native[function]!)
+    func unplug(aliases: [String], timeout: Duration) async throws -> [String] {
+        for alias in aliases {
+            state.withLock { $0.calls.append("detach \(alias)"); $0.aliases.removeAll { $0 == alias } }
+            // managed='yes': libvirt gives the function back once it left the guest.
+            let function = PCIAddress(domain: 0, bus: 5, slot: 0, function: UInt8(String(alias.last!))!)
+            try tree.unbind(function)
+            try tree.bind(function, to: native[function]!)
+        }
+        return []
     }
 
     func qemuMonitorCommand(_ json: String) throws -> String {
@@ -151,7 +154,6 @@ final class ScriptedHotplugDomain: HotplugDomain, @unchecked Sendable {
         let domain = ScriptedHotplugDomain(tree: tree, native: native, failAttach: failAttach)
         var swapper = LibvirtGPUSwapper(plan: try LibvirtGPUPlan(spec: hotSpec("0000:05:00"), gpu: 0), name: "hotswap",
                                         host: LibvirtGPUHost(fileSystem: tree.fileSystem))
-        swapper.pollInterval = .milliseconds(5)
         return (tree, domain, swapper)
     }
 

@@ -1,33 +1,34 @@
 import ArgumentParser
 import Handover
-import QEMU
 import VMCore
 
-/// Flags shared by `vm gpu attach|detach|recover`.
-struct GPUSwapOptions: ParsableArguments {
+/// The VM of `vm gpu attach|detach|recover`, found wherever it runs.
+struct GPUVMOptions: ParsableArguments {
     @Argument(help: VMNames.help, completion: VMNames.completion)
     var name: String
-
-    @Option(help: "Which [[gpu]] of the definition (0 is the first).")
-    var gpu: Int = 0
 
     @OptionGroup var global: GlobalOptions
 
     @OptionGroup var backendOptions: BackendOptions
 
-    /// The VM on the backend the definition or `--backend`/`--connect` chose.
+    /// The VM on the backend `--backend`/`--connect` chose, else wherever it runs
+    /// (``BackendOptions/locate(_:logger:)``); says so when that is not where its definition says.
     func backend() throws -> any GPUSwapping {
-        let loaded = try CommandSupport.loadResolved(name)
-        switch try backendOptions.resolve(loaded.spec.backend) {
-        case .qemu:
-            return try CommandSupport.machine(loaded, logger: CommandSupport.logger(debug: global.debug))
-        case .libvirt(let uri):
-            return try LibvirtLink.provider().gpuSwapping(loaded, uri: uri, hostFileSystem: CommandSupport.hostFileSystem)
-        }
+        let (location, machine) = try backendOptions.locate(CommandSupport.loadResolved(name), logger: CommandSupport.logger(debug: global.debug))
+        if let note = location.note, !global.json { Swift.print("\(name) \(note)") }
+        return machine
     }
+}
+
+/// Flags shared by `vm gpu attach|detach`.
+struct GPUSwapOptions: ParsableArguments {
+    @OptionGroup var vm: GPUVMOptions
+
+    @Option(help: "Which [[gpu]] of the definition (0 is the first).")
+    var gpu: Int = 0
 
     func print(_ report: SwapReport, verb: String) throws {
-        if global.json { return try CommandSupport.printJSON(report) }
+        if vm.global.json { return try CommandSupport.printJSON(report) }
         for step in report.steps { Swift.print("  \(step)") }
         Swift.print("gpu[\(report.gpu)] \(verb): \(report.devices.joined(separator: ", "))")
         Swift.print(String(format: "  own work %.1f ms, waiting on the hypervisor and the guest %.1f ms",
@@ -57,7 +58,7 @@ struct GPUAttachCommand: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
-        let machine = try options.backend()
+        let machine = try options.vm.backend()
         if dryRun {
             for line in try machine.plan(attach: options.gpu) { print(line) }
             return
@@ -82,7 +83,7 @@ struct GPUDetachCommand: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
-        let machine = try options.backend()
+        let machine = try options.vm.backend()
         if dryRun {
             for line in try machine.plan(detach: options.gpu) { print(line) }
             return
@@ -97,19 +98,19 @@ struct GPURecoverCommand: AsyncParsableCommand {
         commandName: "recover",
         abstract: "Finish or roll back an interrupted GPU swap so that no function is left without its driver.",
         discussion: """
+        QEMU backend: from the swap journal. libvirt backend: libvirt gives managed hostdevs back \
+        itself; for a shut-off domain, any GPU function left on vfio-pci is re-attached to its host \
+        driver (virNodeDeviceReAttach).
+
         EXAMPLES:
           vm gpu recover win11
         """)
 
-    @Argument(help: VMNames.help, completion: VMNames.completion)
-    var name: String
-
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var options: GPUVMOptions
 
     func run() async throws {
-        let machine = try CommandSupport.machine(CommandSupport.loadResolved(name), logger: CommandSupport.logger(debug: global.debug))
-        let done = try await machine.recoverGPU()
-        if global.json { return try CommandSupport.printJSON(done) }
+        let done = try await options.backend().recover()
+        if options.global.json { return try CommandSupport.printJSON(done) }
         for line in done { print(line) }
     }
 }

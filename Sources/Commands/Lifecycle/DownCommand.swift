@@ -40,8 +40,9 @@ struct DownCommand: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try CommandSupport.loader.load(name)
-        let backend = try backendOptions.resolve(loaded.spec.backend)
-        let machine = try CommandSupport.backend(loaded, backend, logger: CommandSupport.quietLogger(debug: global.debug))
+        let (location, machine) = try backendOptions.locate(loaded, logger: CommandSupport.quietLogger(debug: global.debug))
+        let backend = location.backend
+        if let note = location.note, !global.json { print("\(loaded.spec.name) \(note)") }
         if noWait {
             let asked = try await machine.requestDown(timeout: .seconds(timeout), force: force, keepGPUOnVFIO: keepGPUOnVFIO)
             let name = loaded.spec.name.rawValue

@@ -35,10 +35,10 @@ struct ListCommand: AsyncParsableCommand {
         for file in CommandSupport.loader.definitionFiles() {
             do {
                 let loaded = try CommandSupport.loadResolved(file)
-                let backend = try backendOptions.resolve(loaded.spec.backend)
-                let status = try await CommandSupport.backend(loaded, backend, logger: logger).status()
-                rows.append(Row(name: status.name, file: file, state: status.state.rawValue, backend: backend.label,
-                                pid: status.pid, note: status.note))
+                let (location, machine) = try backendOptions.locate(loaded, logger: logger)
+                let status = await machine.status()
+                rows.append(Row(name: status.name, file: file, state: status.state.rawValue, backend: location.backend.label,
+                                pid: status.pid, note: location.note(before: status.note)))
             } catch {
                 rows.append(Row(name: DefinitionParser.stem(of: file), file: file, state: "invalid", error: "\(error)"))
             }

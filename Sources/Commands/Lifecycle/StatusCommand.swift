@@ -21,10 +21,11 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try CommandSupport.loadResolved(name)
-        let backend = try backendOptions.resolve(loaded.spec.backend)
-        let report = try await CommandSupport.backend(loaded, backend, logger: CommandSupport.logger(debug: global.debug)).status()
+        let (location, machine) = try backendOptions.locate(loaded, logger: CommandSupport.logger(debug: global.debug))
+        var report = await machine.status()
+        report.note = location.note(before: report.note)
         if global.json { return try CommandSupport.printJSON(report) }
-        print(Self.render(report, backend: backend))
+        print(Self.render(report, backend: location.backend))
     }
 
     static func render(_ report: VMStatusReport, backend: Backend = .qemu) -> String {

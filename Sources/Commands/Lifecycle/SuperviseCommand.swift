@@ -44,7 +44,7 @@ struct SuperviseCommand: AsyncParsableCommand {
         }
         var logger = CommandSupport.logger(debug: false)
         logger[metadataKey: "vm"] = "\(loaded.spec.name)"
-        let machine = try CommandSupport.machine(resolved, logger: logger)
+        let machine = try CommandSupport.qemuMachine(resolved, logger: logger)
         let text = (try? String(contentsOfFile: loaded.file, encoding: .utf8)) ?? ""
         let role: VMSupervisor.Role = adopt ? .adopting : .starting(tapDescriptor: tapFd, resume: resume)
         let status = await VMSupervisor.run(machine: machine, qemuPID: qemuPid, role: role,

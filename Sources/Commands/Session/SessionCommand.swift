@@ -1,7 +1,6 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import QEMU
 import Sessions
 import VMCore
 
@@ -51,9 +50,9 @@ struct SessionCommand: AsyncParsableCommand {
             let session = try SessionCommand.load(file)
             let loaded = try CommandSupport.loadResolved(SessionCommand.vmReference(session, sessionFile: file))
             let logger = CommandSupport.quietLogger(debug: global.debug)
-            let machine = try CommandSupport.machine(loaded, logger: logger)
+            let machine = try CommandSupport.backend(loaded, loaded.spec.backend, logger: logger)
             let printer = SessionPrinter(json: global.json, terminal: isatty(STDOUT_FILENO) == 1)
-            let runner = SessionRunner(session: session, machine: machine, services: CommandSupport.sessionServices(loaded, logger: logger),
+            let runner = SessionRunner(session: session, machine: machine, services: try CommandSupport.sessionServices(loaded, on: loaded.spec.backend, logger: logger),
                                        report: { printer.show($0) })
             let work = Task { await runner.run() }
             let signals = SignalCancellation(signals: [SIGINT, SIGTERM]) {
@@ -101,7 +100,8 @@ struct SessionCommand: AsyncParsableCommand {
 
         func run() async throws {
             let loaded = try CommandSupport.loader.load(name)
-            guard FileManager.default.fileExists(atPath: loaded.paths.runtimeDirectory) else {
+            let machine = try CommandSupport.backend(loaded, loaded.spec.backend, logger: CommandSupport.quietLogger(debug: false))
+            guard machine.isRunning else {
                 throw CommandFailure("\(loaded.spec.name) is not running, so no session waits on it; `vm status \(loaded.spec.name)` shows its state")
             }
             _ = FileManager.default.createFile(atPath: SessionRunner.stopRequestFile(loaded.paths), contents: nil,

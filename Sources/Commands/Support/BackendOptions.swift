@@ -1,4 +1,6 @@
 import ArgumentParser
+import Logging
+import Sessions
 import VMCore
 
 /// `--backend` and `--connect`, taken by the lifecycle verbs.
@@ -21,6 +23,27 @@ struct BackendOptions: ParsableArguments {
     /// The backend for a definition that chose `definition`.
     func resolve(_ definition: Backend) throws -> Backend {
         try BackendSelection.resolve(definition: definition, backend: backend, connect: connect)
+    }
+
+    /// Where the VM of `loaded` runs and the backend object for it: on `--backend`/`--connect` when
+    /// given; else wherever it runs now (``BackendSelection/locate(name:definition:qemuBackendRuns:libvirtRuns:)``):
+    /// the QEMU backend's run record, then libvirt when a local libvirt QEMU carries the VM's
+    /// name (only then is libvirt asked, so `vm` hands over to `vm-libvirt` only for a VM that
+    /// libvirt may run).
+    func locate(_ loaded: LoadedDefinition, logger: Logger) throws -> (BackendSelection.Location, any SessionBackend) {
+        let location: BackendSelection.Location
+        if backend != nil || connect != nil {
+            location = .init(backend: try resolve(loaded.spec.backend))
+        } else {
+            let name = loaded.spec.name.rawValue
+            location = try BackendSelection.locate(
+                name: name, definition: loaded.spec.backend,
+                qemuBackendRuns: OtherBackend.qemuBackendQEMU(named: name, paths: loaded.paths) != nil,
+                libvirtRuns: { uri in
+                    try OtherBackend.libvirtQEMU(named: name) != nil && LibvirtLink.provider().isActive(uri: uri, domain: name)
+                })
+        }
+        return (location, try CommandSupport.backend(loaded, location.backend, logger: logger))
     }
 
     /// The backend of `loaded` and what the VM is doing there (libvirt: asked through vm-libvirt).

@@ -53,7 +53,9 @@ enum CommandSupport {
         return try qemuMachine(loaded, logger: logger)
     }
 
-    private static func qemuMachine(_ loaded: LoadedDefinition, logger: Logger) throws -> QEMUMachine {
+    /// The QEMU backend for a resolved definition, whatever backend it names (`vm supervise` runs
+    /// the QEMU that `vm up --backend qemu` started for a libvirt-backed definition too).
+    static func qemuMachine(_ loaded: LoadedDefinition, logger: Logger) throws -> QEMUMachine {
         let check = BootPassthroughCheck(fileSystem: hostFileSystem)
         return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: try QEMULauncher.locate(), logger: logger,
                            definitionFile: loaded.file, passthroughProblems: { check.problems(for: $0) })
@@ -61,21 +63,29 @@ enum CommandSupport {
 
     /// The backend that runs `loaded`: `vm` launching QEMU, or libvirtd at a URI. `redefine` lets
     /// the libvirt backend replace a shut-off domain defined from other content.
-    static func backend(_ loaded: LoadedDefinition, _ backend: Backend, redefine: Bool = false, logger: Logger) throws -> any VMBackend {
+    static func backend(_ loaded: LoadedDefinition, _ backend: Backend, redefine: Bool = false, logger: Logger) throws -> any SessionBackend {
         switch backend {
         case .qemu:
             return try qemuMachine(loaded, logger: logger)
         case .libvirt(let uri):
             let check = BootPassthroughCheck(fileSystem: hostFileSystem, driverSwitchedByLibvirt: true)
-            return try LibvirtLink.provider().machine(loaded, uri: uri, redefine: redefine,
+            return try LibvirtLink.provider().machine(loaded, uri: uri, redefine: redefine, hostFileSystem: hostFileSystem,
                                                       passthroughProblems: { check.problems(for: $0) })
         }
     }
 
-    /// What sessions on this VM can use besides the VM itself.
-    static func sessionServices(_ loaded: LoadedDefinition, logger: Logger) -> SessionServices {
-        SessionServices(
-            guestAgent: loaded.spec.guestAgent ? GuestAgentSocket(socket: loaded.paths.agentSocket) : nil,
+    /// What sessions on this VM can use besides the VM itself, on `backend`.
+    static func sessionServices(_ loaded: LoadedDefinition, on backend: Backend, logger: Logger) throws -> SessionServices {
+        var agent: (any GuestAgentAccess)?
+        if loaded.spec.guestAgent {
+            switch backend {
+            case .qemu: agent = GuestAgentSocket(socket: loaded.paths.agentSocket)
+            // libvirt owns the agent's socket on its backend and forwards the commands.
+            case .libvirt(let uri): agent = GuestAgentThroughChannel(channel: try LibvirtLink.provider().guestAgent(uri: uri, domain: loaded.spec.name.rawValue))
+            }
+        }
+        return SessionServices(
+            guestAgent: agent,
             stageExtras: { driverDirectory in
                 let (result, attached) = try await ExtrasStaging.stageAndAttach(
                     loaded, driverDirectory: driverDirectory, virtioWinISO: nil, resolution: .uhd, logger: logger)

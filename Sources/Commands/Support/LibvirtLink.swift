@@ -1,6 +1,7 @@
 import Foundation
-import Handover
+import GuestAgent
 import HostLinux
+import Sessions
 import VMCore
 
 /// The libvirt backend as the command tree uses it.
@@ -12,11 +13,14 @@ import VMCore
 public protocol LibvirtBackendProvider: Sendable {
     /// The VM of `loaded` as the libvirt domain of the same name at `uri`. `redefine` lets `up`
     /// replace a shut-off domain defined from other content; `passthroughProblems` is asked
-    /// before a local start.
-    func machine(_ loaded: LoadedDefinition, uri: String, redefine: Bool,
-                 passthroughProblems: @escaping @Sendable (VMSpec) -> [String]) -> any VMBackend
-    /// GPU hand-overs for the libvirt domain of `loaded` at `uri`, with host checks over `hostFileSystem`.
-    func gpuSwapping(_ loaded: LoadedDefinition, uri: String, hostFileSystem: any HostFileSystem) -> any GPUSwapping
+    /// before a local start; GPU hand-overs check the host over `hostFileSystem`.
+    func machine(_ loaded: LoadedDefinition, uri: String, redefine: Bool, hostFileSystem: any HostFileSystem,
+                 passthroughProblems: @escaping @Sendable (VMSpec) -> [String]) -> any SessionBackend
+    /// The guest agent of domain `domain` at `uri`, through libvirt (which owns its socket).
+    func guestAgent(uri: String, domain: String) -> any GuestAgentChannel
+    /// Whether the libvirt daemon at `uri` has an active domain named `domain`; false when it
+    /// cannot be reached.
+    func isActive(uri: String, domain: String) -> Bool
     /// Sends one QMP command (JSON text) to the QEMU of domain `domain` through libvirt's monitor
     /// pass-through and returns QEMU's reply as JSON text.
     func monitorCommand(uri: String, domain: String, json: String) throws -> String

@@ -70,4 +70,19 @@ extension QEMUMachine: GPUSwapping {
     public func detach(gpu index: Int) async throws -> SwapReport {
         try await detachGPU(index)
     }
+
+    public func recover() async throws -> [String] {
+        try await recoverGPU()
+    }
+
+    /// A GPU the journal records in the running guest is detached; any other recorded swap is
+    /// finished or rolled back (``recoverGPU(swapper:)``). Nothing recorded: nothing to do.
+    public func returnGPUs() async throws -> [String] {
+        guard let journal = try swapper().journal.read() else { return [] }
+        if journal.phase == .inGuest, await status().state == .running {
+            _ = try await detachGPU(journal.gpu)
+            return ["gpu[\(journal.gpu)] detached and returned to the host"]
+        }
+        return try await recoverGPU()
+    }
 }
