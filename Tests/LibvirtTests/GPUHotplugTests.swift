@@ -152,7 +152,7 @@ final class ScriptedHotplugDomain: HotplugDomain, @unchecked Sendable {
         let tree = try Scenarios.twoIdentical3090Ti()
         let native = [PCIAddress("0000:05:00.0")!: "nvidia", PCIAddress("0000:05:00.1")!: "snd_hda_intel"]
         let domain = ScriptedHotplugDomain(tree: tree, native: native, failAttach: failAttach)
-        var swapper = LibvirtGPUSwapper(plan: try LibvirtGPUPlan(spec: hotSpec("0000:05:00"), gpu: 0), name: "hotswap",
+        let swapper = LibvirtGPUSwapper(plan: try LibvirtGPUPlan(spec: hotSpec("0000:05:00"), gpu: 0), name: "hotswap",
                                         host: LibvirtGPUHost(fileSystem: tree.fileSystem))
         return (tree, domain, swapper)
     }

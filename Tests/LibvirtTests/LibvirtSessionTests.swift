@@ -217,7 +217,7 @@ import VMCore
             try LibvirtConnection(uri: Self.uri).domain(named: name).requestShutdown()
             try await powerdown.value
 
-            try? await machine.down(timeout: .seconds(1), force: true)
+            _ = try? await machine.down(timeout: .seconds(1), force: true)
             _ = try await machine.up(paused: true)
             let reset = Task { try await machine.waitForEvent(named: "RESET") }
             try await Task.sleep(for: .seconds(3))
