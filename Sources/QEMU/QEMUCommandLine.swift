@@ -71,6 +71,7 @@ public enum QEMUCommandLine {
         args += disks(spec, extrasISO: options.extrasISO)
         args += network(spec)
         args += display(spec)
+        args += tpm(spec, paths: paths)
         args += [
             "-chardev", "socket,id=serial0,path=\(escape(paths.consoleSocket)),server=on,wait=off,logfile=\(escape(paths.serialLog))",
             "-serial", "chardev:serial0",
@@ -217,6 +218,15 @@ public enum QEMUCommandLine {
                      "-device", "ide-cd,drive=\(extrasDriveID),id=\(extrasDriveID)-dev,bus=ide.\(sataPort)"]
         }
         return args
+    }
+
+    /// QEMU's TPM 2.0 for `[tpm] enabled`: a `tpm-crb` device (what Windows 11 and Linux expect
+    /// on q35) backed by the emulator on ``VMPaths/tpmSocket`` (``TPMEmulator``).
+    static func tpm(_ spec: VMSpec, paths: VMPaths) -> [String] {
+        guard spec.tpm.enabled else { return [] }
+        return ["-chardev", "socket,id=chrtpm,path=\(escape(paths.tpmSocket))",
+                "-tpmdev", "emulator,id=tpm0,chardev=chrtpm",
+                "-device", "tpm-crb,tpmdev=tpm0"]
     }
 
     static func network(_ spec: VMSpec) -> [String] {

@@ -177,6 +177,7 @@ public struct QEMUMachine: VMBackend {
         guard problems.isEmpty else { throw StartRefusal.passthroughNotReady(problems) }
         try checkNetworkCanAttach()
         if spec.cpu.pin == .auto { throw PinningError.noLayout(autoPinProblem) }
+        let tpmEmulator = spec.tpm.enabled ? try TPMEmulator.locate() : nil
 
         try PrivateDirectory.make(paths.runtimeDirectory)
         try prepareFirmwareVars()
@@ -197,14 +198,28 @@ public struct QEMUMachine: VMBackend {
         try reserveHugePages()
         let session: MonitorSession
         let pid: Int32
+        // Before QEMU, whose TPM backend connects to it at start; from then on the supervisor
+        // stops it (and it ends by itself when QEMU goes).
+        let swtpmPID: Int32?
+        do {
+            swtpmPID = try tpmEmulator?.start(paths: paths)
+        } catch {
+            cleanRuntimeDirectory()
+            removeMacvtap()
+            undoHostChangesLogged()
+            throw error
+        }
         do {
             // The supervisor starts the vCPUs after the tap hand-over only when nothing is left
             // to do here first (pinning, isolation).
             let qemu = try launcher.start(arguments: arguments, logFile: paths.qemuLog, supervisor: supervisor,
-                                          tapDescriptor: tap, resume: !paused && spec.cpu.pin == nil)
+                                          tapDescriptor: tap, resume: !paused && spec.cpu.pin == nil, swtpmPID: swtpmPID)
             session = try await negotiateMonitor(of: qemu)
             pid = qemu.pid
-        } catch let error as LaunchError {
+        } catch {
+            // A swtpm no QEMU connected to would wait forever.
+            if let swtpmPID { processes.send(SIGKILL, to: swtpmPID) }
+            guard let error = error as? LaunchError else { throw error }
             cleanRuntimeDirectory()
             removeMacvtap()
             undoHostChangesLogged()
@@ -456,7 +471,7 @@ public struct QEMUMachine: VMBackend {
         case .quit: return .quit
         case .hostSignal: return .terminated
         case .killed: return end.signal == SIGKILL ? .killed : .terminated
-        case .exited, .unknown:
+        case .exited, .unknown, .tpmEmulatorEnded:
             switch end.requestedBy {
             case .downQuit: return .quit
             case .downTerminate: return .terminated
@@ -502,6 +517,7 @@ public struct QEMUMachine: VMBackend {
     /// the pidfile and the process table.
     public func status() async -> VMStatusReport {
         var report = VMStatusReport(name: spec.name.rawValue, state: .stopped)
+        report.tpm = tpmSummary()
         switch probe() {
         case .clean, .exited:
             report.note = stoppedNote()
@@ -532,6 +548,14 @@ public struct QEMUMachine: VMBackend {
             }
             return report
         }
+    }
+
+    /// `vm status`'s TPM line: the emulator (with its pid while the VM runs) and its state folder;
+    /// nil without `[tpm] enabled`.
+    func tpmSummary() -> String? {
+        guard spec.tpm.enabled else { return nil }
+        let running = isRunning ? runRecord().flatMap(\.swtpmPID).map { " pid \($0)" } ?? "" : ""
+        return "TPM 2.0 (tpm-crb, swtpm\(running)), state in \(paths.tpmStateDirectory)"
     }
 
     /// Why the VM stopped, from the run record.

@@ -19,6 +19,8 @@ public struct VMSpec: Sendable, Equatable {
     public var cdroms: [CDROMSpec] = []
     public var gpus: [GPUPassthrough] = []
     public var windows: WindowsFeatures = WindowsFeatures()
+    /// An emulated TPM 2.0 (`[tpm]`), which Windows 11 setup requires.
+    public var tpm: TPMSpec = TPMSpec()
     public var network: NetworkSpec
     public var display: DisplaySpec = DisplaySpec()
     /// Where the orchestrator's QMP socket lives; nil = the runtime folder.
@@ -218,6 +220,13 @@ public struct WindowsFeatures: Sendable, Equatable {
     /// Hide the KVM signature from the guest (`kvm=off`).
     public var kvmHidden: Bool = false
     public init() {}
+}
+
+/// `[tpm]`: a TPM 2.0 emulated by `swtpm`, its state (keys, NV storage) kept in the VM's state folder.
+public struct TPMSpec: Sendable, Equatable {
+    /// Give the guest a TPM 2.0 (`tpm-crb`).
+    public var enabled: Bool = false
+    public init(enabled: Bool = false) { self.enabled = enabled }
 }
 
 /// The guest's network card and how it reaches the LAN.
