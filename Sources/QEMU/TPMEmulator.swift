@@ -11,8 +11,6 @@ public enum TPMEmulatorError: Error, Equatable, CustomStringConvertible {
     case unusablePath(String)
     /// The control socket could not be made.
     case socketFailed(String)
-    /// swtpm could not be started.
-    case spawnFailed(executable: String, errno: Int32)
 
     public var description: String {
         switch self {
@@ -23,8 +21,6 @@ public enum TPMEmulatorError: Error, Equatable, CustomStringConvertible {
             return "swtpm cannot use the path \(path): it contains a comma; set VM_STATE_DIR/VM_RUNTIME_DIR to folders without one"
         case .socketFailed(let why):
             return "cannot make the TPM emulator's socket: \(why)"
-        case .spawnFailed(let executable, let code):
-            return "cannot start \(executable): \(String(cString: strerror(code)))"
         }
     }
 }
@@ -85,7 +81,7 @@ public struct TPMEmulator: Sendable {
         }
         // This process's copy of the socket goes with the listener; swtpm holds its own.
         withExtendedLifetime(listener) {}
-        guard result == 0 else { throw TPMEmulatorError.spawnFailed(executable: executable, errno: result) }
+        guard result == 0 else { throw LaunchError.spawnFailed(executable: executable, errno: result) }
         return pid
     }
 }
