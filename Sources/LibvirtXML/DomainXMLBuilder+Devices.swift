@@ -44,6 +44,7 @@ extension DomainXMLBuilder {
                 XMLTag("target", [("type", "virtio"), ("name", "org.qemu.guest_agent.0")]),
             ]))
         }
+        children += tpm()
         children += try display()
         children.append(XMLTag("memballoon", [("model", "none")]))
         return XMLTag("devices", children: children)
@@ -204,6 +205,15 @@ extension DomainXMLBuilder {
                 XMLTag("target", [("type", "serial"), ("port", "0")]),
             ]),
         ]
+    }
+
+    /// `[tpm] enabled`: a `tpm-crb` TPM 2.0 whose emulator libvirt runs (swtpm, its state under
+    /// libvirt's `swtpm` folder, e.g. `/var/lib/libvirt/swtpm/UUID` for `qemu:///system`).
+    private func tpm() -> [XMLTag] {
+        guard spec.tpm.enabled else { return [] }
+        return [XMLTag("tpm", [("model", "tpm-crb")], children: [
+            XMLTag("backend", [("type", "emulator"), ("version", "2.0")]),
+        ])]
     }
 
     /// No emulated video at all when headless; otherwise the card, a USB tablet, and VNC if asked.
