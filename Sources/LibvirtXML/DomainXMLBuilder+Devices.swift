@@ -239,7 +239,7 @@ extension DomainXMLBuilder {
     }
 
     /// `HOST:N` (QEMU's `-vnc` form, `[v6]:N` allowed) to a listen address and TCP port 5900 + N.
-    static func vncListen(_ text: String) throws(DomainXMLError) -> (host: String, port: Int) {
+    public static func vncListen(_ text: String) throws(DomainXMLError) -> (host: String, port: Int) {
         guard let colon = text.lastIndex(of: ":"),
               let display = Int(text[text.index(after: colon)...]), display >= 0, display <= 65535 - 5900
         else { throw .badVNCAddress(text) }

@@ -33,6 +33,9 @@ public struct VMSpec: Sendable, Equatable {
     public var hotplug: PCIHotplug = .acpi
     /// Arguments appended to QEMU's command line as they are (an escape hatch).
     public var extraQEMUArguments: [String] = []
+    /// Boot the CD-ROMs before the disks: set by `vm up --install` (``forInstallation()``),
+    /// never by the file.
+    public var installing: Bool = false
 
     public init(name: VMName) {
         self.name = name
@@ -59,6 +62,19 @@ public enum PCIHotplug: String, Sendable, CaseIterable {
 }
 
 extension VMSpec {
+    /// This definition as `vm up --install` starts it: the CD-ROMs (the installation ISO first)
+    /// boot before the disks, and a headless definition gets the standard VGA over VNC on
+    /// localhost (``DisplaySpec/defaultVNC``) to run the installer on. GPUs stay as defined.
+    public func forInstallation() -> VMSpec {
+        var spec = self
+        spec.installing = true
+        if spec.display.kind == .none {
+            spec.display.kind = .std
+            spec.display.vnc = DisplaySpec.defaultVNC
+        }
+        return spec
+    }
+
     /// Where the orchestrator's QMP socket is: the definition's `qmp_socket`, else the VM's
     /// runtime folder. Every user of the socket asks here.
     public func qmpSocket(in paths: VMPaths) -> String {
