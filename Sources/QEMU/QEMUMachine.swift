@@ -159,6 +159,7 @@ public struct QEMUMachine: VMBackend {
         case .alive(let pid): throw UpError.alreadyRunning(name: spec.name.rawValue, pid: pid)
         case .crashed, .exited:
             logger.notice("cleaning stale runtime files of \(spec.name)")
+            stopLeftoverTPMEmulator()
             cleanRuntimeDirectory()
             recovered = true
         case .clean: break
@@ -548,6 +549,16 @@ public struct QEMUMachine: VMBackend {
             }
             return report
         }
+    }
+
+    /// Ends the swtpm of a run nobody saw to its end (QEMU and its supervisor killed): it holds
+    /// the TPM state's lock, which the next swtpm needs. Only a swtpm on this VM's state.
+    func stopLeftoverTPMEmulator() {
+        guard let pid = runRecord()?.swtpmPID,
+              processes.commandLine(of: pid)?.contains(where: { $0.contains("dir=\(paths.tpmStateDirectory),") }) == true
+        else { return }
+        logger.notice("stopping the TPM emulator (pid \(pid)) a crashed run of \(spec.name) left")
+        processes.send(SIGKILL, to: pid)
     }
 
     /// `vm status`'s TPM line: the emulator (with its pid while the VM runs) and its state folder;

@@ -59,6 +59,28 @@ struct TPMGuestTests {
         #expect(await machine.status().tpm == "TPM 2.0 (tpm-crb, swtpm), state in \(loaded.paths.tpmStateDirectory)")
     }
 
+    @Test("a swtpm left by a run whose QEMU and supervisor were killed is stopped by the next vm up")
+    func leftoverTPMEmulatorIsStoppedByTheNextUp() async throws {
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let loaded = try scratch.define("tpmleft", Self.definition(bed))
+        let machine = try scratch.machine(loaded)
+        let qemu = try #require(try await machine.up(paused: true).pid)
+        let record = try #require(machine.runRecord())
+        let swtpm = try #require(record.swtpmPID)
+        // A stopped swtpm cannot notice QEMU's end and leave by itself.
+        kill(swtpm, SIGSTOP)
+        kill(record.supervisorPID, SIGKILL)
+        kill(qemu, SIGKILL)
+        while SystemProcessTable().isAlive(qemu) { try await Task.sleep(for: .milliseconds(20)) }
+
+        let second = try await machine.up(paused: true)
+        #expect(!SystemProcessTable().isAlive(swtpm), "the leftover swtpm is gone")
+        #expect(machine.runRecord()?.swtpmPID != swtpm)
+        #expect(second.recoveredStaleState)
+        #expect(try await machine.down(timeout: .seconds(1), force: true) == .quit)
+    }
+
     @Test("kill -9 of swtpm ends the run, and the record says why")
     func deadTPMEmulatorEndsTheRun() async throws {
         let bed = try await TestBed.prepare()
