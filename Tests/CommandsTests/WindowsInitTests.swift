@@ -98,6 +98,9 @@ struct WindowsInitTests {
         #expect(info.standardOutput.contains("\"format\": \"qcow2\"") && info.standardOutput.contains("\"virtual-size\": 1073741824"))
         #expect((try FileManager.default.attributesOfItem(atPath: disk)[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         #expect(try await VMRun.run(["config", "check", "w11"], in: scratch).status == .exited(0))
+        let installArgs = try await VMRun.run(["qemu-args", "w11", "--install"], in: scratch).output
+        #expect(installArgs.contains("ide-cd,drive=cd0,bus=ide.1,bootindex=1") && installArgs.contains("-vnc"))
+        #expect(try await VMRun.run(["qemu-args", "w11"], in: scratch).output.contains("ide-hd,drive=disk0,bus=ide.0,bootindex=1"))
 
         let again = try await VMRun.run(["init", "w11", "--windows", "--iso", iso, "--force"], in: scratch)
         #expect(again.status == .exited(1))
