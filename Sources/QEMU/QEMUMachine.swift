@@ -174,6 +174,10 @@ public struct QEMUMachine: VMBackend {
         if spec.accelerator == .kvm, let reason = KVMProbe.problem() {
             throw StartRefusal.kvmMissing(reason: reason)
         }
+        // QEMU's own message for these ("kernel doesn't allow setting HyperV VP_INDEX") names no fix.
+        if spec.accelerator == .kvm, spec.windows.hyperV, case let missing = KVMProbe.missingHyperV(), !missing.isEmpty {
+            throw StartRefusal.hyperVUnsupported(missing)
+        }
         let problems = passthroughProblems(spec)
         guard problems.isEmpty else { throw StartRefusal.passthroughNotReady(problems) }
         try checkNetworkCanAttach()

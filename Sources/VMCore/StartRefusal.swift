@@ -11,6 +11,8 @@ public enum StartRefusal: Error, Equatable, CustomStringConvertible {
     case networkNotReady([String])
     /// The definition runs on the other backend already (`place` says where, with the pid).
     case runsOnOtherBackend(name: String, place: String)
+    /// `[windows] hyperv` asks for Hyper-V enlightenments this host's KVM cannot provide.
+    case hyperVUnsupported([HyperVGap])
 
     public var description: String {
         let tcgHint = "set accelerator = \"tcg\" in the definition to run without KVM (much slower)"
@@ -23,8 +25,25 @@ public enum StartRefusal: Error, Equatable, CustomStringConvertible {
             return "passthrough devices are not ready:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
         case .networkNotReady(let problems):
             return "the guest's network cannot be attached (`vm net check` shows more):\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+        case .hyperVUnsupported(let missing):
+            let list = missing.map { "\($0.flag) (needs \($0.capability))" }.joined(separator: ", ")
+            return "[windows] hyperv = true asks for Hyper-V enlightenments this host's KVM cannot provide: \(list); "
+                + "run a newer host kernel, or set hyperv = false (Windows runs without them, a little slower)"
         case .runsOnOtherBackend(let name, let place):
             return "\(name) already runs \(place); one definition runs on one backend at a time: `vm down \(name)` there first"
         }
+    }
+}
+
+/// A Hyper-V enlightenment QEMU is asked for and the KVM capability it needs, which the host lacks.
+public struct HyperVGap: Sendable, Equatable {
+    /// QEMU's `-cpu` flag, e.g. `hv_vpindex`.
+    public var flag: String
+    /// The KVM capability, e.g. `KVM_CAP_HYPERV_VP_INDEX`.
+    public var capability: String
+
+    public init(flag: String, capability: String) {
+        self.flag = flag
+        self.capability = capability
     }
 }

@@ -48,4 +48,18 @@ struct WindowsReadinessTests {
         #expect(check.status == .ok, "the test bed installs swtpm: \(check.message)")
         #expect(check.message.hasPrefix("swtpm 0.") || check.message.hasPrefix("swtpm 1."))
     }
+
+    @Test func hyperVGapsNameTheFlagAndTheCapability() {
+        #expect(KVMProbe.missingHyperV { _ in true }.isEmpty)
+        let old = KVMProbe.missingHyperV { $0 != 149 }
+        #expect(old == [HyperVGap(flag: "hv_vpindex", capability: "KVM_CAP_HYPERV_VP_INDEX")])
+        let message = StartRefusal.hyperVUnsupported(old).description
+        #expect(message.contains("hv_vpindex (needs KVM_CAP_HYPERV_VP_INDEX)") && message.contains("set hyperv = false"))
+    }
+
+    @Test func thisMachinesKVMAnswersTheHyperVQuestion() throws {
+        try #require(KVMProbe.problem() == nil, "the test machines have a /dev/kvm that creates VMs")
+        let missing = KVMProbe.missingHyperV()
+        #expect(missing.allSatisfy { gap in KVMProbe.hyperVCapabilities.contains { $0.flag == gap.flag } })
+    }
 }
