@@ -60,7 +60,7 @@ struct ExportImportTests {
         _ = try scratch.define("busy", Self.definition)
         #expect(try await VMRun.run(["up", "busy", "--paused"], in: scratch).status == .exited(0))
         let refused = try await VMRun.run(["export", "busy", "\(scratch.root)/busy.tar"], in: scratch)
-        #expect(refused.status == .exited(1) && refused.error.contains("`vm down busy` first"))
+        #expect(refused.status == .exited(1) && refused.error.contains("`vm down busy` stops it, then run `vm export busy \(scratch.root)/busy.tar` again"))
         #expect(!FileManager.default.fileExists(atPath: "\(scratch.root)/busy.tar"))
         _ = try await VMRun.run(["down", "busy", "--force"], in: scratch)
     }

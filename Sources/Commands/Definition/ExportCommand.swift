@@ -29,10 +29,8 @@ struct ExportCommand: AsyncParsableCommand {
     func run() async throws {
         let loaded = try CommandSupport.loader.load(name)
         let vm = loaded.spec.name.rawValue
-        let (_, state) = try await backendOptions.state(of: loaded, debug: global.debug)
-        guard state == .stopped else {
-            throw CommandFailure("\(vm) is \(state.rawValue) and its UEFI variables and TPM state change while it runs; `vm down \(vm)` first")
-        }
+        // Its UEFI variables and TPM state change while it runs.
+        _ = try await backendOptions.stoppedBackend(of: loaded, debug: global.debug, for: "vm export \(vm) \(file)")
         try VMArchive(runner: ProcessCommandRunner()).export(name: loaded.spec.name, definitionFile: loaded.file, paths: loaded.paths, to: file)
         print("wrote \(file): the definition of \(vm), its UEFI variables and TPM state (disks not included)")
     }
