@@ -269,7 +269,7 @@ public final class VMSupervisor: Sendable {
         await Self.ends(exit, within: limit)
     }
 
-    /// Whether the process `watch` watches ends within `limit`.
+    /// Whether the process that `watch` watches ends within `limit`.
     private static func ends(_ watch: Task<QEMUExit, Never>, within limit: Duration) async -> Bool {
         await firstOf({
             try? await Task.sleep(for: limit)
