@@ -46,4 +46,35 @@ import VMCore
         #expect(try await machine.down(timeout: .seconds(60)) == .poweredOff)
         #expect(!Self.swtpmCommandLines().contains { $0.contains { $0.contains("-\(name)-swtpm.sock") } }, "swtpm ends with the domain")
     }
+
+    @Test("Windows 11's firmware under libvirtd: OVMF with Microsoft's keys enforces Secure Boot, with the TPM beside it",
+          .timeLimit(.minutes(5)))
+    func secureBootAndTPMUnderLibvirtd() async throws {
+        _ = try await LibvirtMachineSystemTests.setUp()
+        let scratch = try LibvirtScratch(uri: LibvirtMachineSystemTests.uri)
+        var spec = VMSpec(name: scratch.name)
+        spec.accelerator = .tcg
+        spec.memoryMiB = 256
+        spec.cpu.cores = 1
+        spec.network.mode = .none
+        spec.firmware.secureBoot = true
+        spec.tpm.enabled = true
+        spec = spec.resolvedForLaunch(exists: { FileManager.default.fileExists(atPath: $0) }, functionsOfSlot: { _ in [] })
+        #expect(spec.firmware.varsTemplate?.hasSuffix(".ms.fd") == true)
+        let machine = scratch.machine(spec)
+        try LibvirtMachineSystemTests.expectValid(machine)
+        let name = scratch.name.rawValue
+
+        _ = try await machine.up(paused: false)
+        let swtpm = Self.swtpmCommandLines().first { $0.contains { $0.contains("-\(name)-swtpm.sock") } }
+        let state = swtpm?.first { $0.hasPrefix("dir=/var/lib/libvirt/swtpm/") }
+            .map { String($0.dropFirst("dir=".count).prefix { $0 != "," }) }
+        defer {
+            if let state { try? FileManager.default.removeItem(atPath: (state as NSString).deletingLastPathComponent) }
+        }
+        #expect(swtpm != nil, "libvirtd started a swtpm for the domain")
+        // OVMF's own shell is not signed with a key in db: only enforced Secure Boot refuses it.
+        try await scratch.waitForSerial("Security Violation", timeout: .seconds(180))
+        _ = try await machine.down(timeout: .seconds(1), force: true)
+    }
 }
