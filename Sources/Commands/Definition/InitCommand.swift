@@ -130,12 +130,14 @@ struct InitCommand: AsyncParsableCommand {
             "  # KVM cannot run a guest on this host (\(problem.split(whereSeparator: \.isNewline).joined(separator: " "))); write \"kvm\" where it can"
         }
         func quoted(_ text: String) -> String { JSONWriter.string(.string(text)) }
+        // Without a pair on this host, the preferred known one, commented out.
+        let firmware = setup.firmware ?? OVMFImages.knownLocations.first(where: \.secureBoot)
         return try templates.render("windows.toml", [
             "NAME": setup.name,
             "ACCELERATOR": setup.kvmProblem == nil ? "kvm" : "tcg",
             "ACCELERATOR_NOTE": note ?? "",
-            "OVMF_CODE": quoted(setup.firmware?.code ?? "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"),
-            "OVMF_VARS": quoted(setup.firmware?.varsTemplate ?? "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"),
+            "OVMF_CODE": quoted(firmware?.code ?? ""),
+            "OVMF_VARS": quoted(firmware?.varsTemplate ?? ""),
             "FIRMWARE_COMMENT": setup.firmware == nil ? commentedOut : "",
             "DISK": quoted(setup.disk),
             "DISK_SIZE": setup.diskSize,
