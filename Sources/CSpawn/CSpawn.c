@@ -168,9 +168,10 @@ static int spawn(const struct program *daemon, const struct program *child, int 
     return error;
 }
 
-int vm_spawn_daemon(const char *path, char *const argv[], char *const envp[], const char *log_path, pid_t *daemon_pid) {
+int vm_spawn_daemon(const char *path, char *const argv[], char *const envp[], const char *log_path, int keep_fd,
+                    pid_t *daemon_pid) {
     struct program daemon = { .path = path, .argv = argv, .log_path = log_path };
-    return spawn(&daemon, NULL, -1, -1, envp, daemon_pid, NULL);
+    return spawn(&daemon, NULL, -1, keep_fd, envp, daemon_pid, NULL);
 }
 
 int vm_spawn_supervised(const char *qemu_path, char *const qemu_argv[], const char *qemu_log,

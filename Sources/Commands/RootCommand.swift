@@ -24,7 +24,7 @@ public struct RootCommand: AsyncParsableCommand {
         subcommands: [
             UpCommand.self, DownCommand.self, StatusCommand.self, ListCommand.self, LogCommand.self, ConsoleCommand.self,
             PauseCommand.self, ResumeCommand.self, RebootCommand.self, SnapshotCommand.self,
-            InitCommand.self, ConfigCommand.self, EditCommand.self, RmCommand.self, QEMUArgsCommand.self, LibvirtXMLCommand.self,
+            InitCommand.self, ConfigCommand.self, EditCommand.self, RmCommand.self, ExportCommand.self, ImportCommand.self, QEMUArgsCommand.self, LibvirtXMLCommand.self,
             QMPCommand.self, SessionCommand.self,
             HostCommand.self, GPUCommand.self,
             GuestCommand.self, ExtrasCommand.self, NetCommand.self, USBCommand.self, InputCommand.self,

@@ -25,7 +25,8 @@ public struct HostCheck: Sendable, Hashable, Codable {
 public enum HostChecks {
     /// Every check, in the order a user fixes them.
     public static func evaluate(_ facts: HostFacts) -> [HostCheck] {
-        [cpu(facts), kvm(facts), iommu(facts), vfio(facts), firmware(facts), hugePages(facts), qemu(facts), libvirt(facts)]
+        [cpu(facts), kvm(facts), iommu(facts), vfio(facts), firmware(facts), secureBoot(facts), hugePages(facts), qemu(facts),
+         swtpm(facts), libvirt(facts)]
     }
 
     static func firmwareSetting(_ vendor: CPUVendor?) -> String {
@@ -120,6 +121,26 @@ public enum HostChecks {
         }
         return HostCheck(name: "ovmf", status: .fail, message: "no OVMF (UEFI) firmware found",
                          fix: facts.distribution.installCommand(debian: "ovmf", fedora: "edk2-ovmf", arch: "edk2-ovmf"))
+    }
+
+    /// Windows 11 setup refuses a machine without Secure Boot: OVMF built with SMM and vars with
+    /// Microsoft's keys enrolled (``OVMFImages/knownLocations``).
+    static func secureBoot(_ facts: HostFacts) -> HostCheck {
+        if let pair = facts.firmware.first(where: \.secureBoot) {
+            return HostCheck(name: "secure-boot", status: .ok, message: "Secure Boot with Microsoft's keys (Windows 11): \(pair.code) + \(pair.varsTemplate)")
+        }
+        return HostCheck(name: "secure-boot", status: .warn,
+                         message: "no OVMF with Secure Boot and Microsoft's keys: Windows 11 setup says \"This PC can't run Windows 11\" (other guests do not need it)",
+                         fix: facts.distribution.installCommand(debian: "ovmf", fedora: "edk2-ovmf", arch: "edk2-ovmf"))
+    }
+
+    /// `[tpm] enabled` (Windows 11) needs swtpm on the QEMU backend, and libvirt runs it too.
+    static func swtpm(_ facts: HostFacts) -> HostCheck {
+        if let version = facts.swtpmVersion {
+            return HostCheck(name: "swtpm", status: .ok, message: "swtpm \(version) (TPM 2.0 for Windows 11)")
+        }
+        return HostCheck(name: "swtpm", status: .warn, message: "swtpm not found: a VM with [tpm] enabled (Windows 11) cannot start",
+                         fix: facts.distribution.installCommand(debian: "swtpm swtpm-tools", fedora: "swtpm swtpm-tools", arch: "swtpm"))
     }
 
     static func hugePages(_ facts: HostFacts) -> HostCheck {

@@ -17,6 +17,8 @@ public struct HostFacts: Sendable, Hashable, Codable {
     public var hugePages: HugePages?
     public var qemuVersion: String?
     public var libvirtVersion: String?
+    /// `swtpm`'s version, when installed (the TPM 2.0 of `[tpm] enabled`).
+    public var swtpmVersion: String?
     public var distribution: Distribution
     /// `/etc/default/grub` exists.
     public var hasGrubDefaults: Bool
@@ -26,8 +28,9 @@ public struct HostFacts: Sendable, Hashable, Codable {
     public init(cpu: CPUFlags?, kvmDevicePresent: Bool, kvmDeviceAccessible: Bool, iommuGroupCount: Int,
                 commandLine: KernelCommandLine, modules: [String: ModuleState], firmware: [OVMFImages],
                 hugePages: HugePages?, qemuVersion: String?, libvirtVersion: String?, distribution: Distribution,
-                hasGrubDefaults: Bool, hasKernelCmdlineFile: Bool, kvmProblem: String? = nil) {
+                hasGrubDefaults: Bool, hasKernelCmdlineFile: Bool, kvmProblem: String? = nil, swtpmVersion: String? = nil) {
         self.cpu = cpu
+        self.swtpmVersion = swtpmVersion
         self.kvmProblem = kvmProblem
         self.kvmDevicePresent = kvmDevicePresent
         self.kvmDeviceAccessible = kvmDeviceAccessible
@@ -63,7 +66,8 @@ public struct HostFacts: Sendable, Hashable, Codable {
             distribution: Distribution.read(fileSystem),
             hasGrubDefaults: fileSystem.exists("/etc/default/grub"),
             hasKernelCmdlineFile: fileSystem.exists("/etc/kernel/cmdline"),
-            kvmProblem: fileSystem.root.isSystemRoot && fileSystem.isReadWritable("/dev/kvm") ? KVMProbe.problem() : nil
+            kvmProblem: fileSystem.root.isSystemRoot && fileSystem.isReadWritable("/dev/kvm") ? KVMProbe.problem() : nil,
+            swtpmVersion: ToolVersions.swtpm(runner)
         )
     }
 }

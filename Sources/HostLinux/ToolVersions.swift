@@ -10,6 +10,16 @@ public enum ToolVersions {
         firstVersion(after: "(libvirt)", in: output)
     }
 
+    /// `TPM emulator version 0.7.1, Copyright (c) 2014-2021 IBM Corp.` -> `0.7.1`.
+    public static func parseSwtpm(_ output: String) -> String? {
+        firstVersion(after: "TPM emulator version", in: output)
+    }
+
+    /// The swtpm version from `swtpm --version`, or nil when it is missing.
+    public static func swtpm(_ runner: any HostCommandRunner) -> String? {
+        (try? runner.run(["swtpm", "--version"], timeout: .seconds(20))).flatMap { parseSwtpm($0.standardOutput) }
+    }
+
     /// The QEMU version from `qemu-system-x86_64 --version`, or nil when it is missing or does not answer.
     public static func qemu(_ runner: any HostCommandRunner) -> String? {
         (try? runner.run(["qemu-system-x86_64", "--version"], timeout: .seconds(20))).flatMap { parseQEMU($0.standardOutput) }

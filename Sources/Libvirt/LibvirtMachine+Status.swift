@@ -8,6 +8,7 @@ extension LibvirtMachine {
     /// functions the guest has (`query-pci`, by our hostdev aliases).
     public func status() async -> VMStatusReport {
         var report = VMStatusReport(name: name, state: .stopped)
+        if spec.tpm.enabled { report.tpm = "TPM 2.0 (tpm-crb, swtpm run by libvirt)" }
         let connection: LibvirtConnection
         do {
             connection = try Self.connect(uri)

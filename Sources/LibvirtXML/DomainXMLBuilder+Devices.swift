@@ -44,6 +44,7 @@ extension DomainXMLBuilder {
                 XMLTag("target", [("type", "virtio"), ("name", "org.qemu.guest_agent.0")]),
             ]))
         }
+        children += tpm()
         children += try display()
         children += try deskDevices()
         children.append(XMLTag("memballoon", [("model", "none")]))
@@ -207,6 +208,15 @@ extension DomainXMLBuilder {
         ]
     }
 
+    /// `[tpm] enabled`: a `tpm-crb` TPM 2.0 whose emulator libvirt runs (swtpm, its state under
+    /// libvirt's `swtpm` folder, e.g. `/var/lib/libvirt/swtpm/UUID` for `qemu:///system`).
+    private func tpm() -> [XMLTag] {
+        guard spec.tpm.enabled else { return [] }
+        return [XMLTag("tpm", [("model", "tpm-crb")], children: [
+            XMLTag("backend", [("type", "emulator"), ("version", "2.0")]),
+        ])]
+    }
+
     /// No emulated video at all when headless; otherwise the card, a USB tablet, and VNC if asked.
     private func display() throws(DomainXMLError) -> [XMLTag] {
         let model: XMLTag
@@ -230,7 +240,7 @@ extension DomainXMLBuilder {
     }
 
     /// `HOST:N` (QEMU's `-vnc` form, `[v6]:N` allowed) to a listen address and TCP port 5900 + N.
-    static func vncListen(_ text: String) throws(DomainXMLError) -> (host: String, port: Int) {
+    public static func vncListen(_ text: String) throws(DomainXMLError) -> (host: String, port: Int) {
         guard let colon = text.lastIndex(of: ":"),
               let display = Int(text[text.index(after: colon)...]), display >= 0, display <= 65535 - 5900
         else { throw .badVNCAddress(text) }

@@ -71,6 +71,7 @@ public enum QEMUCommandLine {
         args += disks(spec, extrasISO: options.extrasISO)
         args += network(spec)
         args += display(spec)
+        args += tpm(spec, paths: paths)
         args += desk(spec)
         args += [
             "-chardev", "socket,id=serial0,path=\(escape(paths.consoleSocket)),server=on,wait=off,logfile=\(escape(paths.serialLog))",
@@ -196,21 +197,25 @@ public enum QEMUCommandLine {
     static func disks(_ spec: VMSpec, extrasISO: String? = nil) -> [String] {
         var args: [String] = []
         var sataPort = 0
+        // Disks boot first, then the CD-ROMs; the other way round when installing.
+        let diskBootBase = spec.installing ? spec.cdroms.count : 0
+        let cdromBootBase = spec.installing ? 0 : spec.disks.count
         for (index, disk) in spec.disks.enumerated() {
             var drive = "file=\(escape(disk.path)),if=none,id=disk\(index),format=\(disk.format.rawValue),cache=\(disk.cache.rawValue),discard=unmap"
             if disk.readOnly { drive += ",readonly=on" }
             args += ["-drive", drive]
+            let boot = diskBootBase + index + 1
             switch disk.bus {
-            case .virtio: args += ["-device", "virtio-blk-pci,drive=disk\(index),bootindex=\(index + 1)"]
-            case .nvme: args += ["-device", "nvme,drive=disk\(index),serial=vm-disk\(index),bootindex=\(index + 1)"]
+            case .virtio: args += ["-device", "virtio-blk-pci,drive=disk\(index),bootindex=\(boot)"]
+            case .nvme: args += ["-device", "nvme,drive=disk\(index),serial=vm-disk\(index),bootindex=\(boot)"]
             case .sata:
-                args += ["-device", "ide-hd,drive=disk\(index),bus=ide.\(sataPort),bootindex=\(index + 1)"]
+                args += ["-device", "ide-hd,drive=disk\(index),bus=ide.\(sataPort),bootindex=\(boot)"]
                 sataPort += 1
             }
         }
         for (index, cdrom) in spec.cdroms.enumerated() {
             args += ["-drive", "file=\(escape(cdrom.path)),if=none,id=cd\(index),media=cdrom,readonly=on",
-                     "-device", "ide-cd,drive=cd\(index),bus=ide.\(sataPort),bootindex=\(spec.disks.count + index + 1)"]
+                     "-device", "ide-cd,drive=cd\(index),bus=ide.\(sataPort),bootindex=\(cdromBootBase + index + 1)"]
             sataPort += 1
         }
         if let extrasISO {
@@ -218,6 +223,15 @@ public enum QEMUCommandLine {
                      "-device", "ide-cd,drive=\(extrasDriveID),id=\(extrasDriveID)-dev,bus=ide.\(sataPort)"]
         }
         return args
+    }
+
+    /// QEMU's TPM 2.0 for `[tpm] enabled`: a `tpm-crb` device (what Windows 11 and Linux expect
+    /// on q35) backed by the emulator on ``VMPaths/tpmSocket`` (``TPMEmulator``).
+    static func tpm(_ spec: VMSpec, paths: VMPaths) -> [String] {
+        guard spec.tpm.enabled else { return [] }
+        return ["-chardev", "socket,id=chrtpm,path=\(escape(paths.tpmSocket))",
+                "-tpmdev", "emulator,id=tpm0,chardev=chrtpm",
+                "-device", "tpm-crb,tpmdev=tpm0"]
     }
 
     static func network(_ spec: VMSpec) -> [String] {

@@ -42,17 +42,19 @@ public struct SupervisorInvocation: Sendable, Equatable {
     public static let subcommand = "supervise"
 
     /// `vm supervise DEFINITION --runtime-dir R --state-dir S --qemu-pid PID [--adopt]
-    /// [--tap-fd N [--resume]]`.
-    public func arguments(qemuPID: String, adopt: Bool = false, tapDescriptor: Int32? = nil, resume: Bool = false) -> [String] {
+    /// [--tap-fd N [--resume]] [--swtpm-pid PID]`.
+    public func arguments(qemuPID: String, adopt: Bool = false, tapDescriptor: Int32? = nil, resume: Bool = false,
+                          swtpmPID: Int32? = nil) -> [String] {
         var arguments = [executable, Self.subcommand, definitionFile, "--runtime-dir", paths.runtimeDirectory,
                          "--state-dir", paths.stateDirectory, "--qemu-pid", qemuPID]
         if adopt { arguments.append("--adopt") }
         if let tapDescriptor { arguments += ["--tap-fd", String(tapDescriptor)] }
         if resume { arguments.append("--resume") }
+        if let swtpmPID { arguments += ["--swtpm-pid", String(swtpmPID)] }
         return arguments
     }
 
-    /// Where ``arguments(qemuPID:adopt:tapDescriptor:resume:)`` puts the QEMU pid.
+    /// Where ``arguments(qemuPID:adopt:tapDescriptor:resume:swtpmPID:)`` puts the QEMU pid.
     static let pidSlot = 8
 
     /// The `vm` executable next to the running one (`vm-libvirt` hands supervision to `vm`, which
@@ -97,12 +99,14 @@ public struct QEMULauncher: Sendable {
     }
 
     /// Starts QEMU with `arguments` and its supervisor; QEMU's output is appended to `logFile`
-    /// (created 0600). `tapDescriptor` goes to the supervisor, which hands it to QEMU.
+    /// (created 0600). `tapDescriptor` goes to the supervisor, which hands it to QEMU; the
+    /// supervisor also watches the VM's TPM emulator `swtpmPID` (``TPMEmulator``).
     public func start(arguments: [String], logFile: String, supervisor: SupervisorInvocation,
-                      tapDescriptor: Int32? = nil, resume: Bool = false) throws(LaunchError) -> BackgroundQEMU {
+                      tapDescriptor: Int32? = nil, resume: Bool = false, swtpmPID: Int32? = nil) throws(LaunchError) -> BackgroundQEMU {
         let qemuArgv = ([executable] + arguments).map { strdup($0) }
         defer { qemuArgv.forEach { free($0) } }
-        let supervisorArgv = supervisor.arguments(qemuPID: "0", tapDescriptor: tapDescriptor, resume: resume).map { strdup($0) }
+        let supervisorArgv = supervisor.arguments(qemuPID: "0", tapDescriptor: tapDescriptor, resume: resume, swtpmPID: swtpmPID)
+            .map { strdup($0) }
         defer { supervisorArgv.forEach { free($0) } }
         var qemuPID: pid_t = 0
         var supervisorPID: pid_t = 0
@@ -124,7 +128,7 @@ public struct QEMULauncher: Sendable {
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
         let result = (argv + [nil]).withUnsafeBufferPointer { pointers in
-            vm_spawn_daemon(supervisor.executable, pointers.baseAddress, environ, supervisor.paths.supervisorLog, &pid)
+            vm_spawn_daemon(supervisor.executable, pointers.baseAddress, environ, supervisor.paths.supervisorLog, -1, &pid)
         }
         guard result == 0 else { throw .spawnFailed(executable: supervisor.executable, errno: result) }
         return pid

@@ -159,6 +159,7 @@ public struct QEMUMachine: VMBackend {
         case .alive(let pid): throw UpError.alreadyRunning(name: spec.name.rawValue, pid: pid)
         case .crashed, .exited:
             logger.notice("cleaning stale runtime files of \(spec.name)")
+            stopLeftoverTPMEmulator()
             cleanRuntimeDirectory()
             recovered = true
         case .clean: break
@@ -173,11 +174,16 @@ public struct QEMUMachine: VMBackend {
         if spec.accelerator == .kvm, let reason = KVMProbe.problem() {
             throw StartRefusal.kvmMissing(reason: reason)
         }
+        // QEMU's own message for these ("kernel doesn't allow setting HyperV VP_INDEX") names no fix.
+        if spec.accelerator == .kvm, spec.windows.hyperV, case let missing = KVMProbe.missingHyperV(), !missing.isEmpty {
+            throw StartRefusal.hyperVUnsupported(missing)
+        }
         let problems = passthroughProblems(spec)
         guard problems.isEmpty else { throw StartRefusal.passthroughNotReady(problems) }
         try checkNetworkCanAttach()
         try checkSoundServer()
         if spec.cpu.pin == .auto { throw PinningError.noLayout(autoPinProblem) }
+        let tpmEmulator = spec.tpm.enabled ? try TPMEmulator.locate() : nil
 
         try PrivateDirectory.make(paths.runtimeDirectory)
         try prepareFirmwareVars()
@@ -204,14 +210,28 @@ public struct QEMUMachine: VMBackend {
         }
         let session: MonitorSession
         let pid: Int32
+        // Before QEMU, whose TPM backend connects to it at start; from then on the supervisor
+        // stops it (and it ends by itself when QEMU goes).
+        let swtpmPID: Int32?
+        do {
+            swtpmPID = try tpmEmulator?.start(paths: paths)
+        } catch {
+            cleanRuntimeDirectory()
+            removeMacvtap()
+            undoHostChangesLogged()
+            throw error
+        }
         do {
             // The supervisor starts the vCPUs after the tap hand-over only when nothing is left
             // to do here first (pinning, isolation).
             let qemu = try launcher.start(arguments: arguments, logFile: paths.qemuLog, supervisor: supervisor,
-                                          tapDescriptor: tap, resume: !paused && spec.cpu.pin == nil)
+                                          tapDescriptor: tap, resume: !paused && spec.cpu.pin == nil, swtpmPID: swtpmPID)
             session = try await negotiateMonitor(of: qemu)
             pid = qemu.pid
-        } catch let error as LaunchError {
+        } catch {
+            // A swtpm no QEMU connected to would wait forever.
+            if let swtpmPID { processes.send(SIGKILL, to: swtpmPID) }
+            guard let error = error as? LaunchError else { throw error }
             cleanRuntimeDirectory()
             removeMacvtap()
             undoHostChangesLogged()
@@ -465,7 +485,7 @@ public struct QEMUMachine: VMBackend {
         case .quit: return .quit
         case .hostSignal: return .terminated
         case .killed: return end.signal == SIGKILL ? .killed : .terminated
-        case .exited, .unknown:
+        case .exited, .unknown, .tpmEmulatorEnded:
             switch end.requestedBy {
             case .downQuit: return .quit
             case .downTerminate: return .terminated
@@ -511,6 +531,7 @@ public struct QEMUMachine: VMBackend {
     /// the pidfile and the process table.
     public func status() async -> VMStatusReport {
         var report = VMStatusReport(name: spec.name.rawValue, state: .stopped)
+        report.tpm = tpmSummary()
         switch probe() {
         case .clean, .exited:
             report.note = stoppedNote()
@@ -541,6 +562,24 @@ public struct QEMUMachine: VMBackend {
             }
             return report
         }
+    }
+
+    /// Ends the swtpm of a run nobody saw to its end (QEMU and its supervisor killed): it holds
+    /// the TPM state's lock, which the next swtpm needs. Only a swtpm on this VM's state.
+    func stopLeftoverTPMEmulator() {
+        guard let pid = runRecord()?.swtpmPID,
+              processes.commandLine(of: pid)?.contains(where: { $0.contains("dir=\(paths.tpmStateDirectory),") }) == true
+        else { return }
+        logger.notice("stopping the TPM emulator (pid \(pid)) a crashed run of \(spec.name) left")
+        processes.send(SIGKILL, to: pid)
+    }
+
+    /// `vm status`'s TPM line: the emulator (with its pid while the VM runs) and its state folder;
+    /// nil without `[tpm] enabled`.
+    func tpmSummary() -> String? {
+        guard spec.tpm.enabled else { return nil }
+        let running = isRunning ? runRecord().flatMap(\.swtpmPID).map { " pid \($0)" } ?? "" : ""
+        return "TPM 2.0 (tpm-crb, swtpm\(running)), state in \(paths.tpmStateDirectory)"
     }
 
     /// Why the VM stopped, from the run record.

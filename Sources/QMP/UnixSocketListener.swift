@@ -34,6 +34,10 @@ public final class UnixSocketListener: Sendable {
         _ = Glibc.close(socket)
     }
 
+    /// The listening socket, for handing to another program that serves it (it stays this
+    /// listener's: closed when the listener goes).
+    public var descriptor: Int32 { socket }
+
     /// A connected peer and who it is.
     public struct Peer: Sendable {
         public let transport: UnixSocketTransport

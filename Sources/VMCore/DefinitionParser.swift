@@ -24,7 +24,7 @@ public struct DefinitionParser: Sendable {
     static let topLevelKeys = [
         "name", "machine", "accelerator", "backend", "libvirt_uri", "memory", "hugepages", "qmp_socket",
         "guest_agent", "spare_root_ports", "hotplug", "extra_args", "cpu", "firmware", "boot", "disk", "cdrom", "gpu", "windows",
-        "network", "display",
+        "tpm", "network", "display",
     ] + deskKeys
 
     /// Parses and validates `text`.
@@ -78,6 +78,7 @@ public struct DefinitionParser: Sendable {
         spec.cdroms = top.tables("cdrom").compactMap(cdrom)
         spec.gpus = gpus(top.tables("gpu"), issues: issues)
         if let windows = top.table("windows") { spec.windows = self.windows(windows) }
+        if let tpm = top.table("tpm") { spec.tpm = self.tpm(tpm) }
         if let network = top.table("network") { spec.network = self.network(network, name: name) }
         if let display = top.table("display") { spec.display = self.display(display) }
         readDesk(top, into: &spec)
@@ -379,6 +380,18 @@ public struct DefinitionParser: Sendable {
         }
         if let hidden = reader.boolean("kvm_hidden") { windows.kvmHidden = hidden }
         return windows
+    }
+
+    private func tpm(_ reader: TableReader) -> TPMSpec {
+        reader.rejectUnknownKeys(["enabled"])
+        guard let enabled = reader.boolean("enabled") else {
+            // A misspelt key is reported as such already.
+            if reader.entries.isEmpty {
+                reader.issues.report(reader.path, "[tpm] needs enabled", fix: "add enabled = true (Windows 11 needs a TPM 2.0), or remove [tpm]")
+            }
+            return TPMSpec()
+        }
+        return TPMSpec(enabled: enabled)
     }
 
     private func network(_ reader: TableReader, name: VMName) -> NetworkSpec {

@@ -14,13 +14,17 @@ public struct OVMFImages: Sendable, Hashable, Codable {
     public static let knownLocations: [OVMFImages] = [
         // Debian, Ubuntu (package ovmf)
         .init(code: "/usr/share/OVMF/OVMF_CODE_4M.fd", varsTemplate: "/usr/share/OVMF/OVMF_VARS_4M.fd", secureBoot: false),
+        // Secure Boot (SMM) code with vars that have Microsoft's keys enrolled, which Windows 11 needs;
+        // newer releases name the code `.ms.fd` too (a link to `.secboot.fd`).
         .init(code: "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd", varsTemplate: "/usr/share/OVMF/OVMF_VARS_4M.ms.fd", secureBoot: true),
+        .init(code: "/usr/share/OVMF/OVMF_CODE_4M.ms.fd", varsTemplate: "/usr/share/OVMF/OVMF_VARS_4M.ms.fd", secureBoot: true),
         .init(code: "/usr/share/OVMF/OVMF_CODE.fd", varsTemplate: "/usr/share/OVMF/OVMF_VARS.fd", secureBoot: false),
         .init(code: "/usr/share/OVMF/OVMF_CODE.secboot.fd", varsTemplate: "/usr/share/OVMF/OVMF_VARS.ms.fd", secureBoot: true),
-        // Fedora, RHEL (package edk2-ovmf)
+        // Fedora, RHEL (package edk2-ovmf; its secboot vars have Microsoft's keys enrolled)
         .init(code: "/usr/share/edk2/ovmf/OVMF_CODE.fd", varsTemplate: "/usr/share/edk2/ovmf/OVMF_VARS.fd", secureBoot: false),
         .init(code: "/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd", varsTemplate: "/usr/share/edk2/ovmf/OVMF_VARS.secboot.fd", secureBoot: true),
-        // Arch (package edk2-ovmf)
+        // Arch (package edk2-ovmf): Secure Boot code, but no vars with keys enrolled; a guest can
+        // enroll them itself (Windows 11 setup accepts Secure Boot capable firmware)
         .init(code: "/usr/share/edk2/x64/OVMF_CODE.4m.fd", varsTemplate: "/usr/share/edk2/x64/OVMF_VARS.4m.fd", secureBoot: false),
         .init(code: "/usr/share/edk2/x64/OVMF_CODE.secboot.4m.fd", varsTemplate: "/usr/share/edk2/x64/OVMF_VARS.4m.fd", secureBoot: true),
         .init(code: "/usr/share/edk2-ovmf/x64/OVMF_CODE.fd", varsTemplate: "/usr/share/edk2-ovmf/x64/OVMF_VARS.fd", secureBoot: false),

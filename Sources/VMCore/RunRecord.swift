@@ -35,6 +35,9 @@ public struct RunRecord: Codable, Sendable, Equatable {
         case exited
         /// QEMU ended while a supervisor that did not start it watched: no exit status.
         case unknown
+        /// The TPM emulator (`swtpm`) ended while QEMU ran, and the supervisor ended QEMU: a
+        /// guest whose TPM vanished must not run on.
+        case tpmEmulatorEnded = "tpm-emulator-ended"
     }
 
     /// Who asked for the end, when someone did.
@@ -81,6 +84,7 @@ public struct RunRecord: Codable, Sendable, Equatable {
                 what = "QEMU killed by signal \(signal.map(String.init) ?? "?") (\(by))"
             case .exited: what = "QEMU exited with status \(exitStatus.map(String.init) ?? "?")"
             case .unknown: what = "QEMU ended (exit status unknown: its supervisor had been restarted)"
+            case .tpmEmulatorEnded: what = "the TPM emulator (swtpm) ended, so QEMU was stopped; its log is swtpm.log in the state folder"
             }
             let problems = teardownProblems.isEmpty ? "" : "; teardown problems: " + teardownProblems.joined(separator: "; ")
             return "\(what) at \(time)\(problems)"
@@ -99,18 +103,21 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var qemuPID: Int32
     /// The supervisor that watches this run now (a new one after an adoption).
     public var supervisorPID: Int32
+    /// The VM's TPM emulator (`swtpm`), when it has one.
+    public var swtpmPID: Int32?
     public var startedAt: Date
     /// ``DefinitionFingerprint`` of the definition file as started.
     public var fingerprint: String
     public var events: [Event]
     public var end: End?
 
-    public init(vm: String, backend: String, qemuPID: Int32, supervisorPID: Int32, startedAt: Date, fingerprint: String,
-                events: [Event] = [], end: End? = nil) {
+    public init(vm: String, backend: String, qemuPID: Int32, supervisorPID: Int32, swtpmPID: Int32? = nil, startedAt: Date,
+                fingerprint: String, events: [Event] = [], end: End? = nil) {
         self.vm = vm
         self.backend = backend
         self.qemuPID = qemuPID
         self.supervisorPID = supervisorPID
+        self.swtpmPID = swtpmPID
         self.startedAt = startedAt
         self.fingerprint = fingerprint
         self.events = events

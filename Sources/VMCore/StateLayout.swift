@@ -98,4 +98,11 @@ public struct VMPaths: Sendable, Equatable {
     public var runRecord: String { "\(stateDirectory)/run.json" }
     /// The supervisor's own messages.
     public var supervisorLog: String { "\(stateDirectory)/supervisor.log" }
+    /// 0700 folder of the emulated TPM's state (`swtpm`'s `tpm2-00.permall`: keys, NV storage);
+    /// kept, as the guest's TPM identity (BitLocker, Windows activation) lives in it.
+    public var tpmStateDirectory: String { "\(stateDirectory)/tpm" }
+    /// `swtpm`'s control socket, which QEMU's TPM backend connects to.
+    public var tpmSocket: String { "\(runtimeDirectory)/swtpm.sock" }
+    /// `swtpm`'s own messages.
+    public var tpmLog: String { "\(stateDirectory)/swtpm.log" }
 }

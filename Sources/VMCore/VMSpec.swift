@@ -19,6 +19,8 @@ public struct VMSpec: Sendable, Equatable {
     public var cdroms: [CDROMSpec] = []
     public var gpus: [GPUPassthrough] = []
     public var windows: WindowsFeatures = WindowsFeatures()
+    /// An emulated TPM 2.0 (`[tpm]`), which Windows 11 setup requires.
+    public var tpm: TPMSpec = TPMSpec()
     public var network: NetworkSpec
     public var display: DisplaySpec = DisplaySpec()
     /// Where the orchestrator's QMP socket lives; nil = the runtime folder.
@@ -41,6 +43,9 @@ public struct VMSpec: Sendable, Equatable {
     public var audio: AudioSpec?
     /// Arguments appended to QEMU's command line as they are (an escape hatch).
     public var extraQEMUArguments: [String] = []
+    /// Boot the CD-ROMs before the disks: set by `vm up --install` (``forInstallation()``),
+    /// never by the file.
+    public var installing: Bool = false
 
     public init(name: VMName) {
         self.name = name
@@ -67,6 +72,19 @@ public enum PCIHotplug: String, Sendable, CaseIterable {
 }
 
 extension VMSpec {
+    /// This definition as `vm up --install` starts it: the CD-ROMs (the installation ISO first)
+    /// boot before the disks, and a headless definition gets the standard VGA over VNC on
+    /// localhost (``DisplaySpec/defaultVNC``) to run the installer on. GPUs stay as defined.
+    public func forInstallation() -> VMSpec {
+        var spec = self
+        spec.installing = true
+        if spec.display.kind == .none {
+            spec.display.kind = .std
+            spec.display.vnc = DisplaySpec.defaultVNC
+        }
+        return spec
+    }
+
     /// Where the orchestrator's QMP socket is: the definition's `qmp_socket`, else the VM's
     /// runtime folder. Every user of the socket asks here.
     public func qmpSocket(in paths: VMPaths) -> String {
@@ -234,6 +252,13 @@ public struct WindowsFeatures: Sendable, Equatable {
     /// Hide the KVM signature from the guest (`kvm=off`).
     public var kvmHidden: Bool = false
     public init() {}
+}
+
+/// `[tpm]`: a TPM 2.0 emulated by `swtpm`, its state (keys, NV storage) kept in the VM's state folder.
+public struct TPMSpec: Sendable, Equatable {
+    /// Give the guest a TPM 2.0 (`tpm-crb`).
+    public var enabled: Bool = false
+    public init(enabled: Bool = false) { self.enabled = enabled }
 }
 
 /// The guest's network card and how it reaches the LAN.

@@ -36,6 +36,8 @@ public struct VMStatusReport: Sendable, Codable, Equatable {
     public var passthroughInGuest: [String]?
     /// Where QEMU's threads may run, as the kernel says now (`[cpu] pin`), one line each.
     public var pinning: [String]?
+    /// The guest's TPM, one line (`[tpm] enabled`): what emulates it and where its state is.
+    public var tpm: String?
     /// Something the user should know (QMP busy, stale files cleaned, ...).
     public var note: String?
 

@@ -70,6 +70,19 @@ enum GoldenDefinitions {
             [display]
             type = "std"
             """),
+        ("windows11", """
+            [firmware]
+            secure_boot = true
+            [tpm]
+            enabled = true
+            [[disk]]
+            path = "/vm/win11.qcow2"
+            bus = "sata"
+            [[cdrom]]
+            path = "/vm/win11.iso"
+            [display]
+            type = "std"
+            """),
         ("hot-gpu-tcg", """
             accelerator = "tcg"
             memory = "1G"

@@ -144,7 +144,7 @@ struct LifecycleTests {
             switch error {
             case .kvmMissing, .kvmBroken:
                 #expect(error.description.contains("accelerator = \"tcg\""))
-            case .passthroughNotReady, .networkNotReady, .runsOnOtherBackend, .soundServerMissing:
+            case .passthroughNotReady, .networkNotReady, .runsOnOtherBackend, .soundServerMissing, .hyperVUnsupported:
                 Issue.record("unexpected error: \(error)")
             }
         }

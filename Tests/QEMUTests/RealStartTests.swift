@@ -12,7 +12,7 @@ import VMCore
 @Suite(.serialized)
 struct RealStartTests {
     /// Golden cases that need a real GPU (vfio-pci) or a host bridge/macvtap are not started here.
-    static let startable = ["no-gpu", "secure-boot", "hot-gpu-tcg", "bios-kernel-boot"]
+    static let startable = ["no-gpu", "secure-boot", "windows11", "hot-gpu-tcg", "bios-kernel-boot"]
 
     @Test(arguments: startable)
     func goldenDefinitionStartsPaused(name: String) async throws {
@@ -22,8 +22,12 @@ struct RealStartTests {
         let result = try await Subprocess.run(.name("qemu-img"), arguments: ["create", "-q", "-f", "qcow2", disk, "64M"],
                                               output: .discarded, error: .string(limit: 4096))
         #expect(result.terminationStatus.isSuccess, "\(result.standardError)")
+        // An empty stand-in for an installation ISO (QEMU only opens it here).
+        let iso = "\(scratch.root)/install.iso"
+        #expect(FileManager.default.createFile(atPath: iso, contents: Data(count: 1 << 20)))
         let toml = try #require(GoldenDefinitions.cases.first { $0.name == name }).toml
             .replacingOccurrences(of: "/vm/win11.qcow2", with: disk)
+            .replacingOccurrences(of: "/vm/win11.iso", with: iso)
             .replacingOccurrences(of: "/vm/vmlinuz", with: bed.kernel)
             .replacingOccurrences(of: "/vm/initrd.gz", with: bed.initrd)
             .replacingOccurrences(of: "accelerator = \"kvm\"", with: "")

@@ -10,12 +10,14 @@
 /// - a grandchild in a session of its own that does not lead it, so that opening a terminal
 ///   (a host serial port given to the guest) never makes it the controlling terminal;
 /// - working directory `/`, standard input from `/dev/null`, standard output and error appended
-///   to `log_path` (created with mode 0600), no other descriptor of the caller's;
+///   to `log_path` (created with mode 0600), no other descriptor of the caller's except `keep_fd`
+///   (or -1), which stays open under the same number (a listening socket the daemon serves);
 /// - default signal dispositions and an empty signal mask.
 /// The daemon is not the caller's child: init collects its exit status.
 /// Returns 0 and stores the daemon's pid, or returns an errno value: opening the log, forking,
 /// or the `execve` itself failed (then nothing runs).
-int vm_spawn_daemon(const char *path, char *const argv[], char *const envp[], const char *log_path, pid_t *daemon_pid);
+int vm_spawn_daemon(const char *path, char *const argv[], char *const envp[], const char *log_path, int keep_fd,
+                    pid_t *daemon_pid);
 
 /// Starts QEMU and its supervisor as two daemons of one session (see `vm_spawn_daemon`), the
 /// supervisor being QEMU's parent so that it collects QEMU's exit status:

@@ -9,6 +9,7 @@ struct QEMUArgsCommand: AsyncParsableCommand {
         EXAMPLES:
           vm qemu-args win11
           vm qemu-args win11 --shell
+          vm qemu-args win11 --install
         """)
 
     @Argument(help: VMNames.help, completion: VMNames.completion)
@@ -17,8 +18,12 @@ struct QEMUArgsCommand: AsyncParsableCommand {
     @Flag(help: "Print one copy-pasteable, shell-quoted line instead.")
     var shell = false
 
+    @Flag(help: "The command line of `vm up --install`.")
+    var install = false
+
     func run() async throws {
-        let loaded = try CommandSupport.loadResolved(name)
+        var loaded = try CommandSupport.loadResolved(name)
+        if install { loaded = try UpCommand.installation(loaded, backend: .qemu) }
         let arguments = [QEMUCommandLine.executable] + (try QEMUCommandLine.arguments(for: loaded.spec, paths: loaded.paths))
         print(shell ? arguments.map(Self.shellQuoted).joined(separator: " ") : arguments.joined(separator: "\n"))
     }

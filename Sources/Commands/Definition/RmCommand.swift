@@ -34,10 +34,7 @@ struct RmCommand: AsyncParsableCommand {
     func run() async throws {
         let loaded = try CommandSupport.loader.load(name)
         let vm = loaded.spec.name.rawValue
-        let (backend, state) = try await backendOptions.state(of: loaded, debug: global.debug)
-        guard state == .stopped else {
-            throw CommandFailure("\(vm) is \(state.rawValue); `vm down \(vm)` stops it, then run `vm rm \(vm)` again")
-        }
+        let backend = try await backendOptions.stoppedBackend(of: loaded, debug: global.debug, for: "vm rm \(vm)")
         if FileManager.default.fileExists(atPath: loaded.paths.journalFile) {
             throw CommandFailure("\(vm) has an interrupted GPU swap (\(loaded.paths.journalFile)); `vm gpu recover \(vm)` first")
         }

@@ -25,8 +25,9 @@ public struct HostCheckCommand: ParsableCommand {
         if options.json {
             try HostOutput.printJSON(checks)
         } else {
+            let nameWidth = (checks.map(\.name.count).max() ?? 0) + 1
             for check in checks {
-                print("\(check.status.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0))\(check.name.padding(toLength: 10, withPad: " ", startingAt: 0))\(check.message)")
+                print("\(check.status.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0))\(check.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0))\(check.message)")
                 if let fix = check.fix, check.status != .ok { print("          fix: \(fix)") }
             }
         }

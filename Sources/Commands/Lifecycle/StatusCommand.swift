@@ -42,6 +42,7 @@ struct StatusCommand: AsyncParsableCommand {
             lines.append("  pinning:      \(first)")
             lines += pinning.dropFirst().map { "                \($0)" }
         }
+        if let tpm = report.tpm { lines.append("  TPM:          \(tpm)") }
         if let note = report.note { lines.append("  note:         \(note)") }
         return lines.joined(separator: "\n")
     }

@@ -32,6 +32,9 @@ struct SuperviseCommand: AsyncParsableCommand {
     @Flag(help: "Start the vCPUs after the macvtap hand-over.")
     var resume = false
 
+    @Option(help: "The VM's TPM emulator (swtpm) to watch and stop.")
+    var swtpmPid: Int32?
+
     func run() async throws {
         let runtimeRoot = (runtimeDir as NSString).deletingLastPathComponent
         let stateRoot = (stateDir as NSString).deletingLastPathComponent
@@ -46,7 +49,7 @@ struct SuperviseCommand: AsyncParsableCommand {
         logger[metadataKey: "vm"] = "\(loaded.spec.name)"
         let machine = try CommandSupport.qemuMachine(resolved, logger: logger)
         let text = (try? String(contentsOfFile: loaded.file, encoding: .utf8)) ?? ""
-        let role: VMSupervisor.Role = adopt ? .adopting : .starting(tapDescriptor: tapFd, resume: resume)
+        let role: VMSupervisor.Role = adopt ? .adopting : .starting(tapDescriptor: tapFd, resume: resume, swtpmPID: swtpmPid)
         let status = await VMSupervisor.run(machine: machine, qemuPID: qemuPid, role: role,
                                             fingerprint: DefinitionFingerprint(text: text).description)
         if status != 0 { throw ExitCode(status) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LibvirtXML
 import QEMU
 import VMCore
 
@@ -10,6 +11,7 @@ struct UpCommand: AsyncParsableCommand {
         EXAMPLES:
           vm up win11
           vm up win11 --paused
+          vm up win11 --install      # boot the installation ISO, with a VNC display
           vm up win11 --backend libvirt --connect qemu:///system
         """)
 
@@ -19,6 +21,10 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Leave the vCPUs stopped (QEMU -S); `vm qmp NAME cont` starts them.")
     var paused = false
 
+    @Flag(help: ArgumentHelp("Boot the [[cdrom]]s first (the installation ISO) with the standard VGA over VNC on localhost when the definition has no display.",
+                             discussion: "Without --install the disks boot first, so the ISOs can stay attached; `vm edit NAME` removes them."))
+    var install = false
+
     @Flag(help: "libvirt backend: replace a shut-off domain of the same name that was defined from other content.")
     var redefine = false
 
@@ -27,16 +33,32 @@ struct UpCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let loaded = try CommandSupport.loadResolved(name)
+        var loaded = try CommandSupport.loadResolved(name)
         let logger = CommandSupport.logger(debug: global.debug)
         let backend = try backendOptions.resolve(loaded.spec.backend)
         if redefine, backend == .qemu { throw CommandFailure("--redefine applies to the libvirt backend only") }
+        if install {
+            loaded = try Self.installation(loaded, backend: backend)
+        }
         let report = try await CommandSupport.backend(loaded, backend, redefine: redefine, logger: logger).up(paused: paused)
         if global.json { return try CommandSupport.printJSON(report) }
         if report.recoveredStaleState { print("cleaned up the files a crashed run of \(report.name) left behind") }
         print("\(report.name) is up: QEMU \(report.qemuVersion), pid \(report.pid.map(String.init) ?? "?"), state \(report.qemuStatus)")
         if let socket = report.qmpSocket { print("QMP: \(socket)") }
+        if install, let vnc = loaded.spec.display.vnc, let (host, port) = try? DomainXMLBuilder.vncListen(vnc) {
+            print("installer display: VNC on \(host) port \(port) (e.g. `vncviewer \(vnc)`); after installing, `vm down \(report.name)` and `vm up \(report.name)` boots the disk")
+        }
         if let pinned = report.pinned { print("pinned:\n" + pinned.map { "  \($0)" }.joined(separator: "\n")) }
         if case .libvirt(let uri) = backend { print("libvirt: domain \(report.name) at \(uri)") }
+    }
+
+    /// `--install`: the definition as ``VMSpec/forInstallation()`` starts it; refused without a
+    /// CD-ROM to install from, and on the libvirt backend.
+    static func installation(_ loaded: LoadedDefinition, backend: Backend) throws -> LoadedDefinition {
+        guard backend == .qemu else { throw CommandFailure("--install works on the QEMU backend only; start it with --backend qemu") }
+        guard !loaded.spec.cdroms.isEmpty else {
+            throw CommandFailure("--install boots from a [[cdrom]] and \(loaded.file) has none; add the installation ISO with `vm edit \(loaded.spec.name)` ([[cdrom]] path = \"Win11.iso\")")
+        }
+        return LoadedDefinition(file: loaded.file, spec: loaded.spec.forInstallation(), paths: loaded.paths)
     }
 }

@@ -52,6 +52,17 @@ struct BackendOptions: ParsableArguments {
         let status = try await CommandSupport.backend(loaded, backend, logger: CommandSupport.logger(debug: debug)).status()
         return (backend, status.state)
     }
+
+    /// The backend of a VM that must be stopped for `command` (e.g. `vm rm win11`), which the
+    /// refusal tells the user to run again after `vm down`.
+    func stoppedBackend(of loaded: LoadedDefinition, debug: Bool, for command: String) async throws -> Backend {
+        let (backend, state) = try await state(of: loaded, debug: debug)
+        let vm = loaded.spec.name.rawValue
+        guard state == .stopped else {
+            throw CommandFailure("\(vm) is \(state.rawValue); `vm down \(vm)` stops it, then run `\(command)` again")
+        }
+        return backend
+    }
 }
 
 extension Backend {

@@ -19,6 +19,10 @@ import VMCore
 ///   SIGTERM and SIGKILL, each only when the step before did not end QEMU in time).
 /// - **The record.** ``RunRecord`` in the state folder: the start, the events that matter, and
 ///   the end (how, and which `vm down` step was under way).
+/// - **The TPM emulator.** When the VM has one (``TPMEmulator``), it watches swtpm through a
+///   pidfd: a swtpm that dies while QEMU runs is recorded (`TPM_EMULATOR_ENDED`) and ends QEMU
+///   (`quit`), since a guest whose TPM vanished fails in ways nobody sees; after QEMU's end it
+///   stops a swtpm that did not end by itself.
 /// - **The end.** Whoever ends QEMU, it gives hot-plugged GPUs back to their host drivers
 ///   (the swap journal), removes the macvtap link and the runtime folder, records the end, then
 ///   disconnects its clients and exits. It blocks on `waitpid`/pidfd and sockets; it never polls.
@@ -30,8 +34,9 @@ public final class VMSupervisor: Sendable {
     /// How this supervisor came to watch QEMU.
     public enum Role: Sendable, Equatable {
         /// Started with QEMU by `vm up`; `tapDescriptor` is the macvtap device to hand to QEMU
-        /// (which then waits paused), `resume` whether to start the vCPUs after that.
-        case starting(tapDescriptor: Int32?, resume: Bool)
+        /// (which then waits paused), `resume` whether to start the vCPUs after that, `swtpmPID`
+        /// the VM's TPM emulator.
+        case starting(tapDescriptor: Int32?, resume: Bool, swtpmPID: Int32?)
         /// Took over a running QEMU whose supervisor went away.
         case adopting
     }
@@ -54,6 +59,8 @@ public final class VMSupervisor: Sendable {
     private let fingerprint: String
     private let logger: Logger
     private let exit: Task<QEMUExit, Never>
+    /// The TPM emulator and its end, when the VM has one.
+    private let swtpm: (pid: Int32, exit: Task<QEMUExit, Never>)?
     private let records: RunRecordStore
     private let state = Mutex(State())
 
@@ -65,6 +72,8 @@ public final class VMSupervisor: Sendable {
         var keepGPUOnVFIO = false
         var shutdownReason: String?
         var ended = false
+        /// The TPM emulator ended while QEMU ran.
+        var tpmEmulatorEnded = false
     }
 
     private init(machine: QEMUMachine, qemuPID: Int32, role: Role, fingerprint: String) {
@@ -75,6 +84,14 @@ public final class VMSupervisor: Sendable {
         logger = machine.logger
         records = RunRecordStore(path: machine.paths.runRecord, vm: machine.spec.name.rawValue)
         exit = QEMUExitWatch.start(pid: qemuPID, isChild: role != .adopting)
+        let swtpmPID: Int32?
+        switch role {
+        case .starting(_, _, let pid): swtpmPID = pid
+        case .adopting:
+            let previous = records.read().record
+            swtpmPID = previous?.qemuPID == qemuPID ? previous?.swtpmPID : nil
+        }
+        swtpm = swtpmPID.map { ($0, QEMUExitWatch.start(pid: $0, isChild: false)) }
     }
 
     /// Runs the supervisor of `machine`'s QEMU (`qemuPID`) until QEMU has ended and everything is
@@ -98,7 +115,7 @@ public final class VMSupervisor: Sendable {
             return 1
         }
         defer { monitor.client.close() }
-        if case .starting(let tap, let resume) = role, let tap {
+        if case .starting(let tap, let resume, _) = role, let tap {
             do {
                 try await MacvtapNIC.attach(tapDescriptor: tap, transport: monitor.transport, client: monitor.client,
                                             network: machine.spec.network)
@@ -113,6 +130,7 @@ public final class VMSupervisor: Sendable {
             }
         }
         startRecord()
+        watchTPMEmulator(client: monitor.client)
         let server = QMPServer(greeting: Self.greeting(monitor.client.version)) { [self] command, arguments in
             await handle(command, arguments, client: monitor.client)
         }
@@ -167,8 +185,13 @@ public final class VMSupervisor: Sendable {
     /// The value of `body`, or `ended` when QEMU ends first. (Not a task group: a group waits
     /// for every child, and QEMU's end is not something to wait for here.)
     private func firstOf<Value: Sendable>(_ body: @escaping @Sendable () async -> Value, orQEMUEnd ended: Value) async -> Value {
+        await Self.firstOf(body, orEndOf: exit, ended: ended)
+    }
+
+    /// The value of `body`, or `ended` when the process that `exit` watches ends first.
+    private static func firstOf<Value: Sendable>(_ body: @escaping @Sendable () async -> Value, orEndOf exit: Task<QEMUExit, Never>,
+                                                 ended: Value) async -> Value {
         let (stream, continuation) = AsyncStream<Value>.makeStream()
-        let exit = exit
         let work = Task {
             continuation.yield(await body())
         }
@@ -257,10 +280,53 @@ public final class VMSupervisor: Sendable {
 
     /// Whether QEMU ends within `limit`.
     private func ends(within limit: Duration) async -> Bool {
+        await Self.ends(exit, within: limit)
+    }
+
+    /// Whether the process that `watch` watches ends within `limit`.
+    private static func ends(_ watch: Task<QEMUExit, Never>, within limit: Duration) async -> Bool {
         await firstOf({
             try? await Task.sleep(for: limit)
             return false
-        }, orQEMUEnd: true)
+        }, orEndOf: watch, ended: true)
+    }
+
+    // MARK: - The TPM emulator
+
+    /// Ends QEMU (`quit`, then SIGKILL) when swtpm ends while QEMU runs, recording why.
+    private func watchTPMEmulator(client: QMPClient) {
+        guard let swtpm else { return }
+        Task { [self] in
+            _ = await swtpm.exit.value
+            // QEMU's own end closes the control connection and so ends swtpm (`--terminate`):
+            // only a swtpm that ends while QEMU runs on is a failure.
+            if await ends(within: .seconds(1)) { return }
+            let record = state.withLock { state -> RunRecord? in
+                guard !state.ended else { return nil }
+                state.tpmEmulatorEnded = true
+                state.record?.append(.init(name: "TPM_EMULATOR_ENDED", at: Date(),
+                                           detail: "swtpm (pid \(swtpm.pid)) ended while QEMU ran; QEMU is stopped"))
+                return state.record
+            }
+            guard let record else { return }
+            save(record)
+            logger.error("the TPM emulator (swtpm, pid \(swtpm.pid)) ended; stopping QEMU (see \(machine.paths.tpmLog))")
+            _ = try? await client.execute("quit")
+            if await ends(within: Self.escalationStep) { return }
+            guard !state.withLock({ $0.ended }) else { return }
+            kill(qemuPID, SIGKILL)
+        }
+    }
+
+    /// After QEMU's end: swtpm ends by itself once QEMU closed its control connection; one that
+    /// does not is asked (SIGTERM) and then made (SIGKILL) to. It saves its state as it goes.
+    private func stopTPMEmulator() async {
+        guard let swtpm else { return }
+        if await Self.ends(swtpm.exit, within: .seconds(2)) { return }
+        kill(swtpm.pid, SIGTERM)
+        if await Self.ends(swtpm.exit, within: Self.escalationStep) { return }
+        logger.warning("swtpm (pid \(swtpm.pid)) ignored SIGTERM; killing it")
+        kill(swtpm.pid, SIGKILL)
     }
 
     // MARK: - The record
@@ -274,7 +340,7 @@ public final class VMSupervisor: Sendable {
             record.append(.init(name: "SUPERVISOR_ADOPTED", at: now, detail: "a new supervisor (pid \(getpid())) took over the running QEMU"))
         } else {
             record = RunRecord(vm: machine.spec.name.rawValue, backend: "qemu", qemuPID: qemuPID, supervisorPID: getpid(),
-                               startedAt: now, fingerprint: fingerprint)
+                               swtpmPID: swtpm?.pid, startedAt: now, fingerprint: fingerprint)
             if role == .adopting {
                 record.append(.init(name: "SUPERVISOR_ADOPTED", at: now, detail: "no record of this QEMU's start was found"))
             }
@@ -303,8 +369,10 @@ public final class VMSupervisor: Sendable {
         }
     }
 
-    /// Why QEMU ended: its exit status (when known) and the SHUTDOWN reason it gave.
-    static func cause(of exit: QEMUExit, shutdownReason: String?) -> RunRecord.Cause {
+    /// Why QEMU ended: its exit status (when known), the SHUTDOWN reason it gave, and whether
+    /// the supervisor ended it because its TPM emulator had ended.
+    static func cause(of exit: QEMUExit, shutdownReason: String?, tpmEmulatorEnded: Bool = false) -> RunRecord.Cause {
+        if tpmEmulatorEnded { return .tpmEmulatorEnded }
         if exit.signal != nil { return .killed }
         switch shutdownReason {
         case "guest-shutdown": return .guestPoweredOff
@@ -320,10 +388,11 @@ public final class VMSupervisor: Sendable {
     /// After QEMU's end: GPUs back to the host, the macvtap link and the runtime folder removed,
     /// the end recorded.
     private func finish(_ exit: QEMUExit) async {
-        let (downStep, reason, started, keepGPU) = state.withLock { state in
+        let (downStep, reason, started, keepGPU, tpmEnded) = state.withLock { state in
             state.ended = true
-            return (state.downStep, state.shutdownReason, state.record, state.keepGPUOnVFIO)
+            return (state.downStep, state.shutdownReason, state.record, state.keepGPUOnVFIO, state.tpmEmulatorEnded)
         }
+        await stopTPMEmulator()
         var problems: [String] = []
         do {
             let lock = try await machine.lock()
@@ -339,7 +408,8 @@ public final class VMSupervisor: Sendable {
             problems.append("host changes not undone: \(error)")
         }
         machine.cleanRuntimeDirectory()
-        let end = RunRecord.End(at: Date(), cause: Self.cause(of: exit, shutdownReason: reason), exitStatus: exit.exitStatus,
+        let end = RunRecord.End(at: Date(), cause: Self.cause(of: exit, shutdownReason: reason, tpmEmulatorEnded: tpmEnded),
+                                exitStatus: exit.exitStatus,
                                 signal: exit.signal, requestedBy: downStep, teardownProblems: problems)
         var record = started ?? RunRecord(vm: machine.spec.name.rawValue, backend: "qemu", qemuPID: qemuPID, supervisorPID: getpid(),
                                           startedAt: Date(), fingerprint: fingerprint)

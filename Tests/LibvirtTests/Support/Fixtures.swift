@@ -98,6 +98,21 @@ enum Fixtures {
         return spec
     }
 
+    /// What `vm init --windows` writes: Windows 11's TPM 2.0 and Secure Boot with Microsoft's
+    /// keys, a SATA disk, the install and driver ISOs, an install display.
+    static var windows11: VMSpec {
+        var spec = secureBoot
+        spec.name = name("win11")
+        spec.tpm.enabled = true
+        var disk = DiskSpec(path: "/var/lib/vm/win11/disk.qcow2")
+        disk.bus = .sata
+        spec.disks = [disk]
+        spec.cdroms = [CDROMSpec(path: "/isos/Win11.iso"), CDROMSpec(path: "/isos/virtio-win.iso")]
+        spec.display.kind = .std
+        spec.display.vnc = DisplaySpec.defaultVNC
+        return spec
+    }
+
     /// A GPU handed over while the VM runs: only its root port is in the XML, plus two spares.
     static var hotGPU: VMSpec {
         var spec = base("hotswap")
@@ -123,6 +138,7 @@ enum Fixtures {
             ("secure-boot", secureBoot),
             ("no-gpu", noGPU),
             ("windows", windows),
+            ("windows11-tpm", windows11),
             ("hot-gpu", hotGPU),
         ]
     }

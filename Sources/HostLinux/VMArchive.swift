@@ -1,0 +1,133 @@
+import Foundation
+import VMCore
+
+/// Why a VM could not be exported or imported.
+public enum VMArchiveError: Error, Equatable, CustomStringConvertible {
+    /// The archive file is there already.
+    case archiveExists(String)
+    /// `tar` failed; what it said.
+    case tarFailed(String)
+    /// The archive is not one `vm export` wrote.
+    case notAnExport(String)
+    /// A VM of this name has a definition or state here already.
+    case vmExists(name: String, place: String)
+
+    public var description: String {
+        switch self {
+        case .archiveExists(let path):
+            return "\(path) exists and is not overwritten; name another file or remove it"
+        case .tarFailed(let message):
+            return "tar failed: \(message)"
+        case .notAnExport(let why):
+            return "not an archive of `vm export`: \(why)"
+        case .vmExists(let name, let place):
+            return "a VM named \(name) exists here already (\(place)); `vm rm \(name)` it first, or import on another host"
+        }
+    }
+}
+
+/// `vm export` / `vm import`: a VM's identity in one tar file, so that it keeps its Secure Boot
+/// variables and its TPM (BitLocker keys, Windows activation) on a new host. The archive holds
+/// `NAME.toml` (the definition as written), `OVMF_VARS.fd` (the VM's copy of the UEFI variables)
+/// and `tpm/tpm2-00.permall` (swtpm's state), the latter two when the VM has them. Disks stay
+/// where they are: the definition names them, and they are copied by whoever moves the VM.
+public struct VMArchive: Sendable {
+    public let runner: any HostCommandRunner
+
+    public init(runner: any HostCommandRunner) {
+        self.runner = runner
+    }
+
+    /// The state files an archive carries, relative to the VM's state folder.
+    public static let stateMembers = ["OVMF_VARS.fd", "tpm/tpm2-00.permall"]
+
+    /// Writes the archive of the VM `name` (its definition `definitionFile`, its state in
+    /// `paths`) to `file`, which must not exist. The VM should be stopped.
+    public func export(name: VMName, definitionFile: String, paths: VMPaths, to file: String) throws {
+        var status = stat()
+        guard lstat(file, &status) != 0 else { throw VMArchiveError.archiveExists(file) }
+        // The definition under its VM's name, whatever the file is called.
+        let staging = try PrivateTemporaryDirectory()
+        defer { staging.remove() }
+        try FileAccess.write(try FileAccess.read(definitionFile), to: "\(staging.path)/\(name).toml", permissions: 0o600)
+        var arguments = ["tar", "-cf", file, "-C", staging.path, "\(name).toml"]
+        let present = Self.stateMembers.filter { lstat("\(paths.stateDirectory)/\($0)", &status) == 0 && status.st_mode & S_IFMT == S_IFREG }
+        if !present.isEmpty { arguments += ["-C", paths.stateDirectory] + present }
+        try tar(arguments)
+    }
+
+    /// What ``importArchive(_:layout:)`` put where.
+    public struct Imported: Sendable, Equatable {
+        public var name: VMName
+        public var definitionFile: String
+        /// The state files restored, relative to the VM's state folder.
+        public var stateFiles: [String]
+    }
+
+    /// Unpacks `file` into a private folder and installs the VM: its definition in the first
+    /// definition folder, its state files (0600) in its state folder (0700, `tpm/` too). Refuses
+    /// when a VM of that name has a definition or a state folder here. Only regular files of
+    /// the expected names are taken from the archive; links and anything else are ignored.
+    public func importArchive(_ file: String, layout: StateLayout) throws -> Imported {
+        let staging = try PrivateTemporaryDirectory()
+        defer { staging.remove() }
+        try tar(["tar", "-xf", file, "-C", staging.path, "--no-same-owner", "--no-same-permissions"])
+        let definitions = ((try? FileManager.default.contentsOfDirectory(atPath: staging.path)) ?? []).filter { $0.hasSuffix(".toml") }
+        guard definitions.count == 1, let definition = definitions.first, Self.isRegularFile("\(staging.path)/\(definition)") else {
+            throw VMArchiveError.notAnExport("it should hold one NAME.toml, and holds \(definitions.isEmpty ? "none" : definitions.joined(separator: ", "))")
+        }
+        let name: VMName
+        do {
+            name = try VMName(String(definition.dropLast(".toml".count)))
+        } catch {
+            throw VMArchiveError.notAnExport("\(error)")
+        }
+        let target = "\(layout.definitionDirectories[0])/\(name).toml"
+        let paths = layout.paths(for: name)
+        if FileManager.default.fileExists(atPath: target) { throw VMArchiveError.vmExists(name: name.rawValue, place: target) }
+        if FileManager.default.fileExists(atPath: paths.stateDirectory) {
+            throw VMArchiveError.vmExists(name: name.rawValue, place: paths.stateDirectory)
+        }
+        let restored = Self.stateMembers.filter { Self.isRegularFile("\(staging.path)/\($0)") }
+        if !restored.isEmpty { try PrivateDirectory.make(paths.stateDirectory) }
+        for member in restored {
+            if member.hasPrefix("tpm/") { try PrivateDirectory.make(paths.tpmStateDirectory) }
+            try FileAccess.write(try FileAccess.read("\(staging.path)/\(member)"), to: "\(paths.stateDirectory)/\(member)", permissions: 0o600)
+        }
+        try FileAccess.write(try FileAccess.read("\(staging.path)/\(definition)"), to: target)
+        return Imported(name: name, definitionFile: target, stateFiles: restored)
+    }
+
+    private static func isRegularFile(_ path: String) -> Bool {
+        var status = stat()
+        return lstat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFREG
+    }
+
+    private func tar(_ arguments: [String]) throws {
+        let result: CommandResult
+        do {
+            result = try runner.run(arguments, timeout: .seconds(600))
+        } catch {
+            throw VMArchiveError.tarFailed("\(error)")
+        }
+        guard result.status == 0 else {
+            throw VMArchiveError.tarFailed(result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+    }
+}
+
+/// A 0700 folder under the temporary folder, for one export or import.
+struct PrivateTemporaryDirectory {
+    let path: String
+
+    init() throws {
+        let base = ProcessEnvironment.current["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array("\(base)/vm-archive-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw FileAccessError(.createFolder, path: base, code: errno) }
+        path = String(cString: made)
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
