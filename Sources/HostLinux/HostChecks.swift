@@ -26,7 +26,7 @@ public enum HostChecks {
     /// Every check, in the order a user fixes them.
     public static func evaluate(_ facts: HostFacts) -> [HostCheck] {
         [cpu(facts), kvm(facts), iommu(facts), vfio(facts), firmware(facts), secureBoot(facts), hugePages(facts), qemu(facts),
-         swtpm(facts), libvirt(facts)]
+         swtpm(facts), kvmfr(facts), libvirt(facts)]
     }
 
     static func firmwareSetting(_ vendor: CPUVendor?) -> String {
@@ -132,6 +132,15 @@ public enum HostChecks {
         return HostCheck(name: "secure-boot", status: .warn,
                          message: "no OVMF with Secure Boot and Microsoft's keys: Windows 11 setup says \"This PC can't run Windows 11\" (other guests do not need it)",
                          fix: facts.distribution.installCommand(debian: "ovmf", fedora: "edk2-ovmf", arch: "edk2-ovmf"))
+    }
+
+    /// Looking Glass works on `/dev/shm`; the `kvmfr` module is the optional faster path.
+    static func kvmfr(_ facts: HostFacts) -> HostCheck {
+        guard facts.kvmfrDevices.isEmpty else {
+            return HostCheck(name: "kvmfr", status: .ok, message: "kvmfr loaded: \(facts.kvmfrDevices.joined(separator: ", ")) (Looking Glass: [looking_glass] path = \"\(facts.kvmfrDevices[0])\")")
+        }
+        return HostCheck(name: "kvmfr", status: .ok,
+                         message: "kvmfr not loaded (optional: Looking Glass uses /dev/shm/looking-glass without it; the module comes with Looking Glass's source)")
     }
 
     /// `[tpm] enabled` (Windows 11) needs swtpm on the QEMU backend, and libvirt runs it too.

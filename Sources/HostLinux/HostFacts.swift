@@ -19,6 +19,8 @@ public struct HostFacts: Sendable, Hashable, Codable {
     public var libvirtVersion: String?
     /// `swtpm`'s version, when installed (the TPM 2.0 of `[tpm] enabled`).
     public var swtpmVersion: String?
+    /// The `kvmfr` module's devices (`/dev/kvmfr0`, ...), for Looking Glass; empty when it is not loaded.
+    public var kvmfrDevices: [String] = []
     public var distribution: Distribution
     /// `/etc/default/grub` exists.
     public var hasGrubDefaults: Bool
@@ -28,8 +30,10 @@ public struct HostFacts: Sendable, Hashable, Codable {
     public init(cpu: CPUFlags?, kvmDevicePresent: Bool, kvmDeviceAccessible: Bool, iommuGroupCount: Int,
                 commandLine: KernelCommandLine, modules: [String: ModuleState], firmware: [OVMFImages],
                 hugePages: HugePages?, qemuVersion: String?, libvirtVersion: String?, distribution: Distribution,
-                hasGrubDefaults: Bool, hasKernelCmdlineFile: Bool, kvmProblem: String? = nil, swtpmVersion: String? = nil) {
+                hasGrubDefaults: Bool, hasKernelCmdlineFile: Bool, kvmProblem: String? = nil, swtpmVersion: String? = nil,
+                kvmfrDevices: [String] = []) {
         self.cpu = cpu
+        self.kvmfrDevices = kvmfrDevices
         self.swtpmVersion = swtpmVersion
         self.kvmProblem = kvmProblem
         self.kvmDevicePresent = kvmDevicePresent
@@ -67,7 +71,8 @@ public struct HostFacts: Sendable, Hashable, Codable {
             hasGrubDefaults: fileSystem.exists("/etc/default/grub"),
             hasKernelCmdlineFile: fileSystem.exists("/etc/kernel/cmdline"),
             kvmProblem: fileSystem.root.isSystemRoot && fileSystem.isReadWritable("/dev/kvm") ? KVMProbe.problem() : nil,
-            swtpmVersion: ToolVersions.swtpm(runner)
+            swtpmVersion: ToolVersions.swtpm(runner),
+            kvmfrDevices: ((try? fileSystem.contentsOfDirectory("/dev")) ?? []).filter { $0.hasPrefix("kvmfr") }.sorted().map { "/dev/\($0)" }
         )
     }
 }

@@ -1,4 +1,4 @@
-import HostLinux
+@testable import HostLinux
 import HostLinuxFakes
 import Testing
 
@@ -19,4 +19,15 @@ import Testing
     ])
     let empty = try FakeHostTree()
     #expect(InputDeviceReader(fileSystem: empty.fileSystem).devices().isEmpty)
+}
+
+/// `vm host check` says whether Looking Glass's kvmfr module is loaded, and that it is optional.
+@Test func kvmfrIsReportedWhenLoaded() throws {
+    let tree = try Scenarios.twoIdentical3090Ti()
+    func check() throws -> HostCheck {
+        try #require(HostChecks.evaluate(HostFacts.read(tree.fileSystem, runner: NoProgramsRunner())).first { $0.name == "kvmfr" })
+    }
+    #expect(try check().message.hasPrefix("kvmfr not loaded (optional"))
+    try tree.file("/dev/kvmfr0", "")
+    #expect(try check().message.hasPrefix("kvmfr loaded: /dev/kvmfr0"))
 }
