@@ -50,25 +50,35 @@ import VMCore
         try LibvirtConnection(uri: uri).domain(named: machine.spec.name.rawValue).state()
     }
 
-    /// up / wait (serial, then a QMP event through libvirt's monitor events) / down.
+    /// up / wait (a QMP event through libvirt's monitor events, then serial) / down.
     @Test(.timeLimit(.minutes(5)))
     func upWaitDownSessionOnALibvirtBackedDefinition() async throws {
         try await Self.withLibvirtMachine { scratch, machine in
             let name = machine.spec.name.rawValue
-            // The RESUME comes from a host command that returns at once and resumes the domain 4 s
-            // later, while the next step waits for the event (subscribed well within those 4 s).
+            // While step 2 waits for RESUME (and only then), the test pauses and resumes the domain
+            // every second: a RESUME before the wait subscribed is missed, the next one is not.
+            let waiting = Mutex(false)
+            let resumer = Task {
+                while !Task.isCancelled {
+                    if waiting.withLock({ $0 }) {
+                        for verb in ["suspend", "resume"] {
+                            _ = try? await Subprocess.run(.name("virsh"), arguments: ["-q", "-c", Self.uri, verb, name],
+                                                          output: .discarded, error: .discarded)
+                        }
+                    }
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+            defer { resumer.cancel() }
             let (outcome, events) = try await Self.run("""
                 vm = "\(name)"
                 [[step]]
                 action = "up"
                 paused = true
                 [[step]]
-                action = "exec"
-                host = ["sh", "-c", "(sleep 4; virsh -q -c \(Self.uri) resume \(name)) >/dev/null 2>&1 &"]
-                [[step]]
                 action = "wait"
                 event = "RESUME"
-                timeout = 30
+                timeout = 60
                 [[step]]
                 action = "wait"
                 serial = "^VMTEST-READY"
@@ -76,13 +86,19 @@ import VMCore
                 [[step]]
                 action = "down"
                 timeout = 75
-                """, on: machine, in: scratch)
+                """, on: machine, in: scratch) { event in
+                switch event {
+                case .stepStarted(2, _, _): waiting.withLock { $0 = true }
+                case .stepFinished(let result) where result.index == 2: waiting.withLock { $0 = false }
+                default: break
+                }
+            }
             #expect(outcome.status == .completed, "\(outcome.steps)")
-            #expect(outcome.steps.map(\.status) == Array(repeating: .ok, count: 5), "\(outcome.steps)")
-            #expect(outcome.steps[2].message?.hasPrefix("RESUME at ") == true, "\(outcome.steps[2])")
-            #expect(outcome.steps[4].message == "powered-off")
+            #expect(outcome.steps.map(\.status) == Array(repeating: .ok, count: 4), "\(outcome.steps)")
+            #expect(outcome.steps[1].message?.hasPrefix("RESUME at ") == true, "\(outcome.steps[1])")
+            #expect(outcome.steps[3].message == "powered-off")
             #expect(outcome.cleanup.isEmpty)
-            #expect(events.first == .started(vm: name, steps: 5))
+            #expect(events.first == .started(vm: name, steps: 4))
             #expect(try Self.domainState(machine) == .shutOff)
         }
     }
@@ -204,17 +220,24 @@ import VMCore
     /// when the domain stops first or does not run.
     @Test(.timeLimit(.minutes(5)))
     func qmpEventWaitsGoThroughLibvirt() async throws {
-        try await Self.withLibvirtMachine { scratch, machine in
+        // A guest that ignores the power button, so that it can be pressed until the wait saw it.
+        try await Self.withLibvirtMachine(extraCmdline: "vmtest.acpi=off") { scratch, machine in
             let name = machine.spec.name.rawValue
             await #expect(throws: VMWaitError.stoppedFirst(name: name, event: "POWERDOWN")) {
                 try await machine.waitForEvent(named: "POWERDOWN")
             }
             _ = try await machine.up(paused: false)
             #expect(machine.isRunning)
-            let powerdown = Task { try await machine.waitForEvent(named: "POWERDOWN") }
-            // Time for the wait to subscribe (milliseconds when the machine is idle).
-            try await Task.sleep(for: .seconds(3))
-            try LibvirtConnection(uri: Self.uri).domain(named: name).requestShutdown()
+            let seen = Mutex(false)
+            let powerdown = Task {
+                try await machine.waitForEvent(named: "POWERDOWN")
+                seen.withLock { $0 = true }
+            }
+            // A press before the wait subscribed is missed; one a second until the wait has one.
+            for _ in 0..<120 where !seen.withLock({ $0 }) {
+                try LibvirtConnection(uri: Self.uri).domain(named: name).requestShutdown()
+                try await Task.sleep(for: .seconds(1))
+            }
             try await powerdown.value
 
             _ = try? await machine.down(timeout: .seconds(1), force: true)
