@@ -45,9 +45,18 @@ public final class Scratch: @unchecked Sendable {
     }
 
     /// Waits until the guest's serial log holds `marker` (at least `count` times).
+    /// On a time-out the error also says whether QEMU still runs and ends with its log and the
+    /// supervisor's.
     public static func waitForSerial(_ loaded: LoadedDefinition, marker: String, count: Int = 1,
                                      timeout: Duration = .seconds(120)) async throws {
-        try await waitForSerial(in: loaded.paths.serialLog, marker: marker, count: count, timeout: timeout)
+        do {
+            try await waitForSerial(in: loaded.paths.serialLog, marker: marker, count: count, timeout: timeout)
+        } catch TestBedError.guestNotReady(let message) {
+            func tail(_ path: String) -> String { String(((try? String(contentsOfFile: path, encoding: .utf8)) ?? "(none)").suffix(1500)) }
+            let pid = (try? String(contentsOfFile: loaded.paths.pidFile, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            let state = pid.map { kill($0, 0) == 0 ? "QEMU \($0) runs" : "QEMU \($0) is gone" } ?? "no pidfile"
+            throw TestBedError.guestNotReady("\(message)\n\(state); qemu.log:\n\(tail(loaded.paths.qemuLog))\nsupervisor.log:\n\(tail(loaded.paths.supervisorLog))")
+        }
     }
 
     /// Waits until the serial log file `log` holds `marker` (at least `count` times).
