@@ -27,6 +27,12 @@ public enum ReleaseError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// Thrown by a fault-injection journal to stop a release as a killed process would: nothing is
+/// undone, and the journal says what `vm gpu recover` must undo.
+public struct ReleaseInterrupted: Error, Equatable {
+    public init() {}
+}
+
 /// Reads ``HostDisplayFacts`` under the host root.
 public struct HostDisplayReader: Sendable {
     public let fileSystem: any HostFileSystem
@@ -95,6 +101,8 @@ public struct HostReleaser: Sendable {
             do {
                 try journal(begun)
                 try await perform(step, slot: slot, nodes: nodes, force: force)
+            } catch let interruption as ReleaseInterrupted {
+                throw interruption
             } catch {
                 let failures = restore(begun)
                 if failures.isEmpty { try? journal([]) } else { try? journal(failures.map(\.step)) }
