@@ -60,6 +60,11 @@ public struct QEMUMachine: VMBackend {
     public let definitionFile: String?
     /// The `vm` executable that runs the VM's supervisor.
     public let supervisorExecutable: String
+    /// `host = "release"`: end the processes that still hold the card (SIGTERM, then SIGKILL)
+    /// instead of refusing (`vm up --force`).
+    public var releaseForce = false
+    /// Runs `systemctl`, `modprobe` and `kill` for `host = "release"` (nil: see ``releaseRunner``).
+    public var releaseCommands: (any HostCommandRunner)?
 
     public init(spec: VMSpec, paths: VMPaths, launcher: QEMULauncher, processes: any ProcessTable = SystemProcessTable(),
                 hostFileSystem: any HostFileSystem = RootedFileSystem(root: .fromEnvironment()),
@@ -173,7 +178,10 @@ public struct QEMUMachine: VMBackend {
         if spec.accelerator == .kvm, let reason = KVMProbe.problem() {
             throw StartRefusal.kvmMissing(reason: reason)
         }
-        let problems = passthroughProblems(spec)
+        // The host's display GPU is still the host's: it is checked once released, just before launch.
+        var kept = spec
+        kept.gpus.removeAll { $0.hostRelease != nil }
+        let problems = passthroughProblems(kept)
         guard problems.isEmpty else { throw StartRefusal.passthroughNotReady(problems) }
         try checkNetworkCanAttach()
         if spec.cpu.pin == .auto { throw PinningError.noLayout(autoPinProblem) }
@@ -194,7 +202,19 @@ public struct QEMUMachine: VMBackend {
         logger.debug("launching \(launcher.executable) \(arguments.joined(separator: " "))")
         // QEMU's output goes to a log of this run only: no old message is mistaken for this run's.
         try? FileManager.default.removeItem(atPath: paths.qemuLog)
-        try reserveHugePages()
+        // From here on a failure undoes the host changes: the display GPU, huge pages.
+        try await releaseHostDisplay()
+        do {
+            if releasedGPU != nil {
+                let released = passthroughProblems(spec)
+                guard released.isEmpty else { throw StartRefusal.passthroughNotReady(released) }
+            }
+            try reserveHugePages()
+        } catch {
+            removeMacvtap()
+            undoHostChangesLogged()
+            throw error
+        }
         let session: MonitorSession
         let pid: Int32
         do {
@@ -376,7 +396,7 @@ public struct QEMUMachine: VMBackend {
     }
 
     /// Undoes a failed `up` once QEMU runs: ends QEMU, removes the macvtap link and undoes the
-    /// host changes (huge pages, CPU isolation).
+    /// host changes (huge pages, CPU isolation, the display GPU).
     func abandonStart(pid: Int32) async {
         await forceStop(pid: pid)
         removeMacvtap()
