@@ -45,7 +45,7 @@ public enum ReleaseStep: Sendable, Hashable, Codable {
     public var summary: String {
         switch self {
         case .stopDisplayManager(let control): return "stop the desktop: \(control.stopCommand.joined(separator: " "))"
-        case .awaitHolders(let seconds): return "wait up to \(seconds.formatted) s for processes to close the card's device nodes (refuse and name them if they do not)"
+        case .awaitHolders(let seconds): return "wait up to \(seconds.secondsText) s for processes to close the card's device nodes (refuse and name them if they do not)"
         case .unbindVTConsole(let index): return "unbind virtual console vtcon\(index) from the framebuffer (echo 0 > /sys/class/vtconsole/vtcon\(index)/bind)"
         case let .unbindFramebuffer(driver, device): return "unbind the boot framebuffer \(device) from \(driver)"
         case .unloadModule(let module): return "unload \(module) (modprobe -r \(module))"
@@ -66,8 +66,9 @@ public enum ReleaseStep: Sendable, Hashable, Codable {
     }
 }
 
-private extension Double {
-    var formatted: String { self == rounded() ? String(Int(self)) : String(self) }
+extension Double {
+    /// Seconds as people write them: `10`, `0.5`.
+    var secondsText: String { self == rounded() ? String(Int(self)) : String(self) }
 }
 
 /// What the host has around its display GPU: the input of ``HostReleasePlan/make(facts:options:)``.

@@ -6,23 +6,22 @@ public enum ReleaseError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Processes still hold the card after the timeout; the host was put back as it was.
     case held([DeviceHolder], seconds: Double, forced: Bool)
     /// A step failed; `rolledBack` tells whether the steps before it were undone.
-    case stepFailed(step: String, reason: String, rolledBack: Bool)
+    case stepFailed(step: String, reason: String, rolledBack: Bool, vm: String)
     /// Steps of the way back failed; they stay in the journal for `vm gpu recover`.
-    case restoreFailed([String])
+    case restoreFailed([String], vm: String)
 
     public var description: String {
         switch self {
         case let .held(holders, seconds, forced):
             let names = holders.map { "\($0.command) (pid \($0.pid), \($0.deviceNode))" }.joined(separator: ", ")
-            let seconds = seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
             return forced
                 ? "these processes still hold the GPU after SIGTERM and SIGKILL: \(names); the desktop was started again and nothing else changed"
-                : "these processes still hold the GPU \(seconds) s after the desktop stopped: \(names); the desktop was started again and nothing else changed (fix: close them, or run again with --force to end them with SIGTERM, then SIGKILL)"
-        case let .stepFailed(step, reason, rolledBack):
+                : "these processes still hold the GPU \(seconds.secondsText) s after the desktop stopped: \(names); the desktop was started again and nothing else changed (fix: close them, or run again with --force to end them with SIGTERM, then SIGKILL)"
+        case let .stepFailed(step, reason, rolledBack, vm):
             return "releasing the GPU failed at \"\(step)\": \(reason); "
-                + (rolledBack ? "the host was put back as it was" : "putting the host back failed too: from a text console (Ctrl+Alt+F3) or ssh, run `vm gpu recover NAME`")
-        case .restoreFailed(let failures):
-            return "giving the GPU back to the host left steps undone: \(failures.joined(separator: "; ")) (from a text console (Ctrl+Alt+F3) or ssh: `vm gpu recover NAME` tries them again)"
+                + (rolledBack ? "the host was put back as it was" : "putting the host back failed too: from a text console (Ctrl+Alt+F3) or ssh, run `vm gpu recover \(vm)`")
+        case let .restoreFailed(failures, vm):
+            return "giving the GPU back to the host left steps undone: \(failures.joined(separator: "; ")) (from a text console (Ctrl+Alt+F3) or ssh: `vm gpu recover \(vm)` tries them again)"
         }
     }
 }
@@ -73,6 +72,8 @@ public struct HostDisplayReader: Sendable {
 /// Carries out a ``HostReleasePlan`` and undoes it: sysfs through the host file system, programs
 /// (`systemctl`, `modprobe`, `kill`) through a ``HostCommandRunner`` with argument arrays.
 public struct HostReleaser: Sendable {
+    /// The VM the GPU is released for (named in the errors' fixes).
+    public let vm: String
     public let fileSystem: any HostFileSystem
     public let runner: any HostCommandRunner
     /// Moves the functions between drivers.
@@ -82,7 +83,8 @@ public struct HostReleaser: Sendable {
     /// How often the holders are looked for while waiting.
     public var pollInterval: Duration = .milliseconds(100)
 
-    public init(fileSystem: any HostFileSystem, runner: any HostCommandRunner) {
+    public init(vm: String, fileSystem: any HostFileSystem, runner: any HostCommandRunner) {
+        self.vm = vm
         self.fileSystem = fileSystem
         self.runner = runner
         self.binder = DriverBinder(fileSystem: fileSystem)
@@ -107,7 +109,7 @@ public struct HostReleaser: Sendable {
                 let failures = restore(begun)
                 if failures.isEmpty { try? journal([]) } else { try? journal(failures.map(\.step)) }
                 if let held = error as? ReleaseError { throw held }
-                throw ReleaseError.stepFailed(step: step.summary, reason: "\(error)", rolledBack: failures.isEmpty)
+                throw ReleaseError.stepFailed(step: step.summary, reason: "\(error)", rolledBack: failures.isEmpty, vm: vm)
             }
         }
     }

@@ -45,7 +45,7 @@ extension QEMUMachine {
         let record = hostReleaseRecord
         let root = hostFileSystem.root
         logger.notice("taking gpu[\(index)] from the host: \(plan.steps.map(\.summary).joined(separator: "; "))")
-        try await HostReleaser(fileSystem: hostFileSystem, runner: releaseRunner).release(plan, slot: slot, force: releaseForce) { steps in
+        try await HostReleaser(vm: spec.name.rawValue, fileSystem: hostFileSystem, runner: releaseRunner).release(plan, slot: slot, force: releaseForce) { steps in
             if steps.isEmpty { try record.remove() } else { try record.save(HostReleaseJournal(gpu: index, steps: steps), root: root) }
         }
     }
@@ -58,10 +58,10 @@ extension QEMUMachine {
         let root = hostFileSystem.root
         var done: [String] = []
         try record.undo(root: root) { journal in
-            let failures = HostReleaser(fileSystem: hostFileSystem, runner: releaseRunner).restore(journal.steps)
+            let failures = HostReleaser(vm: spec.name.rawValue, fileSystem: hostFileSystem, runner: releaseRunner).restore(journal.steps)
             guard failures.isEmpty else {
                 try record.save(HostReleaseJournal(gpu: journal.gpu, steps: failures.map(\.step)), root: root)
-                throw ReleaseError.restoreFailed(failures.map(\.description))
+                throw ReleaseError.restoreFailed(failures.map(\.description), vm: spec.name.rawValue)
             }
             done = journal.steps.reversed().compactMap(\.inverseSummary)
         }

@@ -83,7 +83,7 @@ private final class JournalBox: Sendable {
     let host = try SingleGPUDesktop()
     let before = try host.facts()
     let plan = HostReleasePlan.make(facts: before, options: options())
-    let releaser = HostReleaser(fileSystem: host.kernel, runner: host.runner)
+    let releaser = HostReleaser(vm: "solo", fileSystem: host.kernel, runner: host.runner)
     let journal = JournalBox()
     try await releaser.release(plan, slot: SingleGPUDesktop.slot, force: false) { journal.write($0) }
 
@@ -108,7 +108,7 @@ private final class JournalBox: Sendable {
 @Test func aHolderThatStaysIsNamedAndNothingChanges() async throws {
     let host = try SingleGPUDesktop(stubborn: [(1400, "steam", ["/dev/nvidia0"])])
     let before = try host.facts()
-    let releaser = HostReleaser(fileSystem: host.kernel, runner: host.runner)
+    let releaser = HostReleaser(vm: "solo", fileSystem: host.kernel, runner: host.runner)
     let journal = JournalBox()
     let started = ContinuousClock.now
     await #expect(throws: ReleaseError.held([DeviceHolder(pid: 1400, command: "steam", deviceNode: "/dev/nvidia0")], seconds: 0.3, forced: false)) {
@@ -125,7 +125,7 @@ private final class JournalBox: Sendable {
 
 @Test func forceEndsTheHolderThenReleases() async throws {
     let host = try SingleGPUDesktop(stubborn: [(1400, "steam", ["/dev/nvidia0"])])
-    let releaser = HostReleaser(fileSystem: host.kernel, runner: host.runner)
+    let releaser = HostReleaser(vm: "solo", fileSystem: host.kernel, runner: host.runner)
     try await releaser.release(.make(facts: try host.facts(), options: options(unloadNVIDIA: false)), slot: SingleGPUDesktop.slot, force: true) { _ in }
     #expect(host.runner.commands.prefix(3) == [["systemctl", "stop", "gdm3.service"], ["kill", "-TERM", "1400"], ["kill", "-KILL", "1400"]])
     #expect(try host.facts().functions.map(\.driver) == ["vfio-pci", "vfio-pci"])
@@ -134,7 +134,7 @@ private final class JournalBox: Sendable {
 @Test func anUnkillableHolderIsRefusedEvenWithForce() async throws {
     let host = try SingleGPUDesktop(stubborn: [(1400, "steam", ["/dev/nvidia0"])], unkillable: true)
     let before = try host.facts()
-    let releaser = HostReleaser(fileSystem: host.kernel, runner: host.runner)
+    let releaser = HostReleaser(vm: "solo", fileSystem: host.kernel, runner: host.runner)
     await #expect(throws: ReleaseError.held([DeviceHolder(pid: 1400, command: "steam", deviceNode: "/dev/nvidia0")], seconds: 0.3, forced: true)) {
         try await releaser.release(.make(facts: before, options: options()), slot: SingleGPUDesktop.slot, force: true) { _ in }
     }
@@ -145,11 +145,12 @@ private final class JournalBox: Sendable {
     let host = try SingleGPUDesktop()
     let before = try host.facts()
     try host.tree.remove("/sys/bus/pci/drivers/vfio-pci")
-    let releaser = HostReleaser(fileSystem: host.kernel, runner: host.runner)
+    let releaser = HostReleaser(vm: "solo", fileSystem: host.kernel, runner: host.runner)
     do {
         try await releaser.release(.make(facts: before, options: options()), slot: SingleGPUDesktop.slot, force: false) { _ in }
         Issue.record("the release went through without vfio-pci")
-    } catch let ReleaseError.stepFailed(step, reason, rolledBack) {
+    } catch let ReleaseError.stepFailed(step, reason, rolledBack, vm) {
+        #expect(vm == "solo")
         #expect(step == "bind 0000:01:00.0 to vfio-pci (it is on nvidia)")
         #expect(reason.contains("modprobe vfio-pci"))
         #expect(rolledBack)
@@ -163,7 +164,7 @@ private final class JournalBox: Sendable {
     for crashAt in 1...steps {
         let host = try SingleGPUDesktop()
         let before = try host.facts()
-        let releaser = HostReleaser(fileSystem: host.kernel, runner: host.runner)
+        let releaser = HostReleaser(vm: "solo", fileSystem: host.kernel, runner: host.runner)
         let journal = JournalBox()
         await #expect(throws: ReleaseInterrupted.self) {
             try await releaser.release(.make(facts: before, options: options()), slot: SingleGPUDesktop.slot, force: false) { begun in
@@ -174,7 +175,7 @@ private final class JournalBox: Sendable {
         // A new process (vm gpu recover) has only the journal.
         let recorded = journal.steps.withLock { $0 }
         #expect(recorded.count == crashAt)
-        let failures = HostReleaser(fileSystem: host.kernel, runner: host.runner).restore(recorded)
+        let failures = HostReleaser(vm: "solo", fileSystem: host.kernel, runner: host.runner).restore(recorded)
         #expect(failures.isEmpty, "crash before step \(crashAt): \(failures)")
         #expect(try host.facts() == before, "crash before step \(crashAt)")
         #expect(host.desktopRuns)

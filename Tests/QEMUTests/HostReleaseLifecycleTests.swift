@@ -76,7 +76,7 @@ struct HostReleaseLifecycleTests {
         let record = machine.hostReleaseRecord
         let root = desktop.kernel.root
         await #expect(throws: ReleaseInterrupted.self) {
-            try await HostReleaser(fileSystem: desktop.kernel, runner: desktop.runner).release(plan, slot: SingleGPUDesktop.slot, force: false) { steps in
+            try await HostReleaser(vm: "solo", fileSystem: desktop.kernel, runner: desktop.runner).release(plan, slot: SingleGPUDesktop.slot, force: false) { steps in
                 try record.save(HostReleaseJournal(gpu: 0, steps: steps), root: root)
                 if steps.count == 5 { throw ReleaseInterrupted() }
             }
@@ -107,7 +107,8 @@ struct HostReleaseLifecycleTests {
         do {
             try machine.undoHostChanges()
             Issue.record("a desktop that did not start went unreported")
-        } catch let ReleaseError.restoreFailed(failures) {
+        } catch let ReleaseError.restoreFailed(failures, vm) {
+            #expect(vm == "stuck")
             #expect(failures == ["start the desktop: systemctl start gdm3.service: systemctl start gdm3.service: exited with status 1: gdm3 failed"])
         }
         #expect(try desktop.facts().functions.map(\.driver) == ["nvidia", "snd_hda_intel"])
