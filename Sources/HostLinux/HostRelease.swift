@@ -169,3 +169,15 @@ public struct HostReleasePlan: Sendable, Equatable {
         return lines
     }
 }
+
+extension HostDisplayFacts {
+    /// What keeps the host on this card (for `vm gpu list`): framebuffer consoles, the firmware
+    /// framebuffer, the display manager and the processes in `holders`.
+    public func users(holders: [DeviceHolder]) -> [String] {
+        var users = vtConsoles.filter { $0.bound && $0.isFramebuffer }.map { "the console (vtcon\($0.index) on the framebuffer)" }
+        if isBootDisplay { users += framebuffers.map { "the firmware framebuffer \($0.device)" } }
+        if let unit = displayManagerUnit { users.append("the display manager \(unit)") }
+        users += holders.map { "\($0.command) (pid \($0.pid), \($0.deviceNode))" }
+        return users
+    }
+}

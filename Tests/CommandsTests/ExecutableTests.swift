@@ -255,3 +255,17 @@ func zshAndFishCompletionAskVMForNames(shell: String) async throws {
     #expect(lines.last?.hasSuffix("start the desktop: systemctl start gdm3.service") == true)
     #expect(try desktop.facts().functions.map(\.driver) == ["nvidia", "snd_hda_intel"], "nothing changed")
 }
+
+/// `vm gpu list` on a host with one GPU says what holds it and points at host = "release".
+@Test func gpuListSaysWhatHoldsTheOnlyGPU() async throws {
+    let desktop = try SingleGPUDesktop()
+    let result = try await Subprocess.run(.path(FilePath(try BuiltExecutable.path("vm"))), arguments: ["gpu", "list"],
+                                          environment: .inherit.updating(["VM_HOST_ROOT": desktop.tree.rootPath]),
+                                          output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
+    let last = result.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
+    #expect(last == "0000:01:00 is the host's only GPU; the host uses it through the console (vtcon1 on the framebuffer), "
+        + "the firmware framebuffer efi-framebuffer.0, the display manager gdm3.service, Xorg (pid 1200, /dev/dri/card0), "
+        + "Xorg (pid 1200, /dev/nvidia0), Xorg (pid 1200, /dev/nvidiactl), pipewire (pid 1300, /dev/snd/controlC1), pipewire (pid 1300, /dev/snd/pcmC1D3p). "
+        + "To give it to a VM for a run and get the desktop back after: host = \"release\" on its [[gpu]] (`vm gpu release-plan NAME` shows the steps)",
+        "\(result.standardOutput)\(result.standardError)")
+}

@@ -23,7 +23,9 @@ struct RealKernelReleaseTests {
               + String(format: "%.2f s", transcript.seconds("up/run") ?? -1) + ", vm gpu recover " + String(format: "%.2f s", transcript.seconds("crash/recover") ?? -1))
 
         func lines(_ step: String, _ kind: String) -> [String] {
-            serial.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { $0.hasPrefix("\(kind) \(step) ") }
+            // A serial console ends lines with CR LF, which Swift reads as one Character.
+            serial.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+                .filter { $0.hasPrefix("\(kind) \(step) ") }
         }
         /// The vtconsoles drawing on a framebuffer, and whether each is bound.
         func framebufferConsoles(_ step: String) -> [String] {

@@ -58,7 +58,7 @@ chmod +x $R/desk $R/qemu
 
 cat >$R/solo.toml <<EOF
 accelerator = "tcg"
-memory = "64M"
+memory = "128M"
 [firmware]
 type = "bios"
 [network]
