@@ -6,7 +6,9 @@
 # nothing itself: it reports RK- lines (rk-lib.sh, plus RK-VT, RK-FB, RK-DESK), the Swift test judges.
 #
 #   up/*        `vm up` whose QEMU fails: the release, then the way back at once
-#   crash/*     `vm up` whose QEMU waits; `kill -9` of vm, its supervisor and QEMU; `vm gpu recover`
+#   crash/*     `vm up` whose QEMU waits; `kill -9` of vm, its supervisor and QEMU; `vm gpu recover`.
+#               Without the stand-in desktop (display_manager = "none"): a desktop command run by
+#               vm's Foundation-based ProcessCommandRunner can go unreaped (a zombie it waits for).
 
 . /usr/share/vmtest/rk-lib.sh
 
@@ -22,7 +24,8 @@ start)
 	sleep 100000 </dev/dri/$card >/dev/null 2>&1 &
 	echo $! >/tmp/rel/desk.pid ;;
 stop)
-	kill "$(cat /tmp/rel/desk.pid)"
+	# SIGKILL: the guest's init scripts leave SIGTERM ignored in their children.
+	kill -9 "$(cat /tmp/rel/desk.pid)"
 	rm -f /tmp/rel/desk.pid ;;
 esac
 EOF
@@ -71,6 +74,8 @@ display_manager_start = ["$R/desk", "start"]
 holder_timeout = 5
 EOF
 
+sed -e '/^display_manager_/d' -e 's/^holder_timeout = 5$/display_manager = "none"/' $R/solo.toml >$R/bare.toml
+
 export VM_QEMU=$R/qemu
 
 $R/desk start
@@ -86,16 +91,20 @@ rm -f $R/seen
 show up/after
 
 # crash: QEMU waits; everything of vm is killed mid-run; vm gpu recover gives it back.
+$R/desk stop
+for p in $(pidof sleep); do kill -9 "$p"; done
 echo crash/released >$R/step
 touch $R/hang
-"$VM" up $R/solo.toml >$R/up2.out 2>&1 &
+"$VM" up $R/bare.toml >$R/up2.out 2>&1 &
 n=0
 while [ $n -lt 600 ] && [ ! -e $R/seen ]; do usleep 100000; n=$((n + 1)); done
 cat $R/seen
+ps -o pid,ppid,stat,args | grep -v '\[' | awk '{ print "RK-OUT crash/ps " $0 }'
 for p in $(pidof vm) $(cat $R/qemu.pid); do kill -9 "$p"; done
 usleep 500000
+awk '{ print "RK-OUT crash/up " $0 }' $R/up2.out
 show crash/killed
-run crash/recover "$VM" gpu recover $R/solo.toml
+run crash/recover "$VM" gpu recover $R/bare.toml
 show crash/after
 
 echo RK-DONE
