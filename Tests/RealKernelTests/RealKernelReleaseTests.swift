@@ -57,6 +57,12 @@ struct RealKernelReleaseTests {
             #expect(lines(after, "RK-DESK") == ["RK-DESK \(after) \(desktop)"])
         }
         #expect(transcript.exitStatus("up/run") != 0, "the stand-in QEMU fails")
+        #expect(transcript.standardError("up/run").contains("QEMU"), "vm up reports the failed start: \(transcript.standardError("up/run"))")
+        // The desktop is started again (RK-DESK above), but vm's Foundation-based ProcessCommandRunner can miss the
+        // exit of the start command (it stays a zombie) and report the step as timed out after 60 s, twice.
+        withKnownIssue("ProcessCommandRunner (Foundation Process) misses child exits; its replacement is under way", isIntermittent: true) {
+            #expect(!transcript.standardError("up/run").contains("left steps undone"), "\(transcript.standardError("up/run"))")
+        }
         #expect(transcript.drivers("crash/killed") == ["vfio-pci", "vfio-pci"], "nothing gave the GPU back before vm gpu recover; vm up said:\n\(transcript.standardOutput("crash/up"))\nprocesses:\n\(transcript.standardOutput("crash/ps"))")
         #expect(transcript.exitStatus("crash/recover") == 0, "\(transcript.standardOutput("crash/recover"))\(transcript.standardError("crash/recover"))")
         #expect(transcript.standardOutput("crash/recover").contains("bind virtual console"), "\(transcript.standardOutput("crash/recover"))")
