@@ -269,3 +269,14 @@ func zshAndFishCompletionAskVMForNames(shell: String) async throws {
         + "To give it to a VM for a run and get the desktop back after: host = \"release\" on its [[gpu]] (`vm gpu release-plan NAME` shows the steps)",
         "\(result.standardOutput)\(result.standardError)")
 }
+
+/// `vm host check` on a host with one GPU ends with what holds it.
+@Test func hostCheckSaysWhatHoldsTheOnlyGPU() async throws {
+    let desktop = try SingleGPUDesktop()
+    let result = try await Subprocess.run(.path(FilePath(try BuiltExecutable.path("vm"))), arguments: ["host", "check"],
+                                          environment: .inherit.updating(["VM_HOST_ROOT": desktop.tree.rootPath]),
+                                          output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
+    let last = result.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
+    #expect(last.hasPrefix("info gpu       0000:01:00 is the host's only GPU; the host uses it through the console (vtcon1 on the framebuffer)"),
+            "\(result.standardOutput)\(result.standardError)")
+}
