@@ -39,6 +39,21 @@ public protocol HostCommandRunner: Sendable {
     func run(_ arguments: [String], timeout: Duration) throws -> CommandResult
 }
 
+/// Runs nothing and reports success: for a host root other than `/` (a test's fake host), where
+/// `systemctl` or `modprobe` must not act on the machine itself. `note` hears each skipped command.
+public struct SkippingCommandRunner: HostCommandRunner {
+    public let note: @Sendable (String) -> Void
+
+    public init(note: @escaping @Sendable (String) -> Void) {
+        self.note = note
+    }
+
+    public func run(_ arguments: [String], timeout: Duration) throws -> CommandResult {
+        note("not run (the host root is not /): \(arguments.joined(separator: " "))")
+        return CommandResult(status: 0, standardOutput: "", standardError: "")
+    }
+}
+
 /// Runs programs as ``ChildProcess``es (never through a shell), reading their output as they run.
 public struct ProcessCommandRunner: HostCommandRunner {
     /// The directories searched for programs named without a slash.

@@ -28,6 +28,12 @@ struct HostChangeRecord<Change: Codable> {
         }
         guard stored.hostRoot == root.path else { throw HostChangeRecordError.otherRoot(path, stored.hostRoot) }
         try undo(stored.change)
+        try remove()
+    }
+
+    /// Removes the record (a change fully undone), if there is one.
+    func remove() throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
         try FileManager.default.removeItem(atPath: path)
     }
 }
@@ -85,14 +91,15 @@ extension QEMUMachine {
     }
 
     /// Undoes what a run of this VM changed on the host: huge pages and CPU isolation (from their
-    /// records), the Looking Glass shared memory. Every record is tried; the first failure is
-    /// thrown after the others ran.
+    /// records), the host's display GPU (``restoreHostDisplay()``), the Looking Glass shared
+    /// memory. Every record is tried; the first failure is thrown after the others ran.
     func undoHostChanges() throws {
         removeSharedMemory()
         var failure: (any Error)?
         let root = hostFileSystem.root
         do { try hugePagesRecord.undo(root: root, HugePageReserver(fileSystem: hostFileSystem).release) } catch { failure = failure ?? error }
         do { try cpuIsolationRecord.undo(root: root, CPUIsolator(fileSystem: hostFileSystem).restore) } catch { failure = failure ?? error }
+        do { _ = try restoreHostDisplay() } catch { failure = failure ?? error }
         if let failure { throw failure }
     }
 

@@ -60,6 +60,11 @@ public struct QEMUMachine: VMBackend {
     public let definitionFile: String?
     /// The `vm` executable that runs the VM's supervisor.
     public let supervisorExecutable: String
+    /// `host = "release"`: end the processes that still hold the card (SIGTERM, then SIGKILL)
+    /// instead of refusing (`vm up --force`).
+    public var releaseForce = false
+    /// Runs `systemctl`, `modprobe` and `kill` for `host = "release"` (nil: see ``releaseRunner``).
+    public var releaseCommands: (any HostCommandRunner)?
 
     public init(spec: VMSpec, paths: VMPaths, launcher: QEMULauncher, processes: any ProcessTable = SystemProcessTable(),
                 hostFileSystem: any HostFileSystem = RootedFileSystem(root: .fromEnvironment()),
@@ -178,7 +183,10 @@ public struct QEMUMachine: VMBackend {
         if spec.accelerator == .kvm, spec.windows.hyperV, case let missing = KVMProbe.missingHyperV(), !missing.isEmpty {
             throw StartRefusal.hyperVUnsupported(missing)
         }
-        let problems = passthroughProblems(spec)
+        // The host's display GPU is still the host's: it is checked once released, just before launch.
+        var kept = spec
+        kept.gpus.removeAll { $0.hostRelease != nil }
+        let problems = passthroughProblems(kept)
         guard problems.isEmpty else { throw StartRefusal.passthroughNotReady(problems) }
         try checkNetworkCanAttach()
         try checkSoundServer()
@@ -201,10 +209,17 @@ public struct QEMUMachine: VMBackend {
         logger.debug("launching \(launcher.executable) \(arguments.joined(separator: " "))")
         // QEMU's output goes to a log of this run only: no old message is mistaken for this run's.
         try? FileManager.default.removeItem(atPath: paths.qemuLog)
-        try reserveHugePages()
+        // From here on a failure undoes the host changes: the display GPU, huge pages, shared memory.
+        try await releaseHostDisplay()
         do {
+            if releasedGPU != nil {
+                let released = passthroughProblems(spec)
+                guard released.isEmpty else { throw StartRefusal.passthroughNotReady(released) }
+            }
+            try reserveHugePages()
             try createSharedMemory()
         } catch {
+            removeMacvtap()
             undoHostChangesLogged()
             throw error
         }
@@ -405,7 +420,7 @@ public struct QEMUMachine: VMBackend {
     }
 
     /// Undoes a failed `up` once QEMU runs: ends QEMU, removes the macvtap link and undoes the
-    /// host changes (huge pages, CPU isolation).
+    /// host changes (huge pages, CPU isolation, the display GPU).
     func abandonStart(pid: Int32) async {
         await forceStop(pid: pid)
         removeMacvtap()

@@ -86,6 +86,10 @@ public struct DefinitionParser: Sendable {
             issues.report("network.mode", "mode \"network\" is a libvirt network and needs the libvirt backend",
                           fix: "set backend = \"libvirt\", or use mode = \"bridge\"")
         }
+        if case .libvirt = spec.backend, let index = spec.gpus.firstIndex(where: { $0.hostRelease != nil }) {
+            issues.report("gpu[\(index)].host", "host = \"release\" works with the QEMU backend only",
+                          fix: "set backend = \"qemu\", or remove host = \"release\"")
+        }
         if spec.firmware.secureBoot, spec.firmware.kind == .bios {
             issues.report("firmware.secure_boot", "secure boot needs UEFI firmware", fix: "set type = \"ovmf\" or remove secure_boot")
         }
@@ -279,6 +283,7 @@ public struct DefinitionParser: Sendable {
     private func gpus(_ readers: [TableReader], issues: IssueCollector) -> [GPUPassthrough] {
         var seen: [PCIAddress: String] = [:]
         var seenSlots: [PCISlot: String] = [:]
+        var releasedBy: String?
         return readers.compactMap { reader -> GPUPassthrough? in
             guard let gpu = gpu(reader) else { return nil }
             for function in gpu.functions {
@@ -288,6 +293,11 @@ public struct DefinitionParser: Sendable {
                 }
                 seen[function] = reader.path
             }
+            if gpu.hostRelease != nil, let other = releasedBy {
+                issues.report(reader.keyPath("host"), "only one GPU can be the host's display; \(other) is already released",
+                              fix: "set host = \"release\" on the card that drives the desktop only")
+            }
+            if gpu.hostRelease != nil { releasedBy = releasedBy ?? reader.path }
             if let slot = gpu.slot {
                 if let other = seenSlots[slot] {
                     issues.report(reader.keyPath("address"), "slot \(slot) is already passed through by \(other)",
@@ -300,7 +310,8 @@ public struct DefinitionParser: Sendable {
     }
 
     private func gpu(_ reader: TableReader) -> GPUPassthrough? {
-        reader.rejectUnknownKeys(["address", "functions", "display", "rom", "x_vga", "plug", "device"])
+        reader.rejectUnknownKeys(["address", "functions", "display", "rom", "x_vga", "plug", "device", "host",
+                                  "display_manager", "display_manager_stop", "display_manager_start", "unload_nvidia", "holder_timeout"])
         let addressFix = "write the slot as DDDD:BB:SS, e.g. \"0000:05:00\" (see `vm gpu list`)"
         let functionFix = "write functions as DDDD:BB:SS.F, e.g. [\"0000:05:00.0\", \"0000:05:00.1\"]"
         var slot: PCISlot?
@@ -363,7 +374,60 @@ public struct DefinitionParser: Sendable {
         if let xVGA = reader.boolean("x_vga") { gpu.xVGA = xVGA }
         if let plug = reader.choice("plug", of: GPUPassthrough.Plug.self) { gpu.plug = plug }
         if let device = reader.choice("device", of: PassthroughDevice.self) { gpu.device = device }
+        gpu.hostRelease = hostRelease(reader, gpu: gpu)
         return gpu
+    }
+
+    /// The GPU's host use, `keep` (default) or `release`; the release keys belong to `release` only.
+    private enum HostUse: String, CaseIterable { case keep, release }
+
+    private func hostRelease(_ reader: TableReader, gpu: GPUPassthrough) -> HostReleaseOptions? {
+        let releaseKeys = ["display_manager", "display_manager_stop", "display_manager_start", "unload_nvidia", "holder_timeout"]
+        guard reader.choice("host", of: HostUse.self) == .release else {
+            for key in releaseKeys where reader.value(key) != nil {
+                reader.issues.report(reader.keyPath(key), "\(key) only applies to a GPU the host gives up",
+                                     fix: "set host = \"release\" on this [[gpu]], or remove \(key)")
+            }
+            return nil
+        }
+        if gpu.device != .vfioPCI {
+            reader.issues.report(reader.keyPath("host"), "a stand-in GPU has no host side to release",
+                                 fix: "remove host = \"release\", or pass the real card (device = \"vfio-pci\")")
+        }
+        if gpu.plug != .boot {
+            reader.issues.report(reader.keyPath("host"), "host = \"release\" gives the card up for the whole run",
+                                 fix: "set plug = \"boot\" (or remove plug) on this [[gpu]]")
+        }
+        var options = HostReleaseOptions()
+        let stop = reader.stringArray("display_manager_stop", example: "[\"/usr/local/bin/desktop\", \"stop\"]")
+        let start = reader.stringArray("display_manager_start", example: "[\"/usr/local/bin/desktop\", \"start\"]")
+        if let name = reader.string("display_manager", example: "\"gdm.service\"") {
+            switch name {
+            case "auto": options.displayManager = .detect
+            case "none": options.displayManager = .none
+            case _ where name.hasSuffix(".service") && !name.contains("/") && name.count > ".service".count:
+                options.displayManager = .unit(name)
+            default:
+                reader.issues.report(reader.keyPath("display_manager"), "'\(name)' is not a systemd service",
+                                     fix: "use \"auto\" (the display-manager.service link), \"none\", or a unit such as \"gdm.service\"")
+            }
+        }
+        switch (stop, start) {
+        case (nil, nil): break
+        case let (stop?, start?) where !stop.isEmpty && !start.isEmpty:
+            if reader.value("display_manager") != nil {
+                reader.issues.report(reader.keyPath("display_manager"), "display_manager and display_manager_stop/start both say how to stop the desktop",
+                                     fix: "keep either the unit or the two commands")
+            }
+            options.displayManager = .commands(stop: stop, start: start)
+        default:
+            reader.issues.report(reader.keyPath(stop == nil || stop?.isEmpty == true ? "display_manager_stop" : "display_manager_start"),
+                                 "the desktop needs both a stop and a start command",
+                                 fix: "set display_manager_stop and display_manager_start, each a non-empty array of program and arguments")
+        }
+        if let unload = reader.boolean("unload_nvidia") { options.unloadNVIDIA = unload }
+        if let seconds = reader.integer("holder_timeout", range: 1...600, example: "10") { options.holderTimeout = .seconds(seconds) }
+        return options
     }
 
     private func windows(_ reader: TableReader) -> WindowsFeatures {

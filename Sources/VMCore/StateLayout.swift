@@ -90,6 +90,8 @@ public struct VMPaths: Sendable, Equatable {
     public var lockFile: String { "\(stateDirectory)/lock" }
     /// The hot-swap journal.
     public var journalFile: String { "\(stateDirectory)/gpu-journal.json" }
+    /// The steps that took the host's display GPU from the host (`host = "release"`), until undone.
+    public var hostReleaseJournal: String { "\(stateDirectory)/host-release.json" }
     /// The huge pages this VM reserved, until they are given back.
     public var hugePagesRecord: String { "\(stateDirectory)/hugepages.json" }
     /// The cgroup changes that keep other tasks off this VM's CPUs, until they are undone.

@@ -221,6 +221,9 @@ public struct GPUPassthrough: Sendable, Equatable {
     public var plug: Plug = .boot
     /// What QEMU puts in the guest for each function.
     public var device: PassthroughDevice = .vfioPCI
+    /// `host = "release"`: the GPU is the host's display, taken from the host for the run and
+    /// given back when it ends; nil when the host does not use it (`host = "keep"`, the default).
+    public var hostRelease: HostReleaseOptions?
 
     public init(slot: PCISlot?, functions: [PCIAddress]) {
         self.slot = slot
@@ -231,6 +234,29 @@ public struct GPUPassthrough: Sendable, Equatable {
     public var primaryFunction: PCIAddress? {
         displayFunction ?? functions.first(where: { $0.function == 0 }) ?? functions.first
     }
+}
+
+/// How a GPU that is the host's display is taken from the host (`[[gpu]] host = "release"`).
+public struct HostReleaseOptions: Sendable, Equatable {
+    /// How the desktop is stopped before the release and started after it.
+    public enum DisplayManager: Sendable, Equatable {
+        /// The unit `/etc/systemd/system/display-manager.service` links to, if any.
+        case detect
+        /// No display manager runs on this card.
+        case none
+        /// This systemd unit (`display_manager = "gdm.service"`).
+        case unit(String)
+        /// Programs run instead of `systemctl` (`display_manager_stop`, `display_manager_start`).
+        case commands(stop: [String], start: [String])
+    }
+
+    public var displayManager: DisplayManager = .detect
+    /// Unload `nvidia_drm`, `nvidia_modeset`, `nvidia_uvm`, `nvidia` (and load them again after).
+    public var unloadNVIDIA: Bool = false
+    /// How long processes get to let go of the card's device nodes once the desktop stopped.
+    public var holderTimeout: Duration = .seconds(10)
+
+    public init() {}
 }
 
 /// The QEMU device behind each passed-through function.

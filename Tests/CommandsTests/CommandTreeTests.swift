@@ -35,6 +35,7 @@ private func allCommands(_ command: any ParsableCommand.Type = RootCommand.self,
     (["up", "win11", "--paused"], "up"), (["down", "win11", "--timeout", "5", "--force"], "down"),
     (["status", "win11", "--json"], "status"), (["list"], "list"), (["qemu-args", "w", "--shell"], "qemu-args"),
     (["gpu", "attach", "w", "--gpu", "1", "--dry-run"], "attach"), (["gpu", "recover", "w"], "recover"),
+    (["gpu", "release-plan", "w"], "release-plan"), (["up", "w", "--force"], "up"),
     (["session", "run", "s.toml", "--json"], "run"), (["config", "check", "w"], "check"),
 ])
 func commandLinesParseToTheirCommand(arguments: [String], expected: String) throws {

@@ -228,3 +228,55 @@ func zshAndFishCompletionAskVMForNames(shell: String) async throws {
     #expect(script.output.contains("---completion host bind -- positional@0"), "\(shell) asks vm for GPU slots")
     #expect(script.output.contains("qemu") && script.output.contains("libvirt"))
 }
+
+/// `vm gpu release-plan` reads the host (a fake single-GPU desktop) and prints every step in order, then the way back.
+@Test func releasePlanPrintsTheStepsInOrder() async throws {
+    let scratch = try Scratch()
+    _ = try scratch.define("solo", """
+        accelerator = "tcg"
+        [firmware]
+        type = "bios"
+        [[gpu]]
+        functions = ["0000:01:00.0", "0000:01:00.1"]
+        host = "release"
+        unload_nvidia = true
+        """)
+    let desktop = try SingleGPUDesktop()
+    let result = try await Subprocess.run(.path(FilePath(try BuiltExecutable.path("vm"))), arguments: ["gpu", "release-plan", "solo"],
+                                          environment: scratch.environment.updating(["VM_HOST_ROOT": desktop.tree.rootPath]),
+                                          output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
+    let lines = result.standardOutput.split(separator: "\n").map(String.init)
+    #expect(lines.prefix(5) == ["1. stop the desktop: systemctl stop gdm3.service",
+                                "2. wait up to 10 s for processes to close the card's device nodes (refuse and name them if they do not)",
+                                "3. unbind virtual console vtcon1 from the framebuffer (echo 0 > /sys/class/vtconsole/vtcon1/bind)",
+                                "4. unbind the boot framebuffer efi-framebuffer.0 from efi-framebuffer",
+                                "5. unload nvidia_drm (modprobe -r nvidia_drm)"], "\(result.standardOutput)\(result.standardError)")
+    #expect(lines.count == 11 && lines[9] == "10. bind 0000:01:00.1 to vfio-pci (it is on snd_hda_intel)")
+    #expect(lines.last?.hasSuffix("start the desktop: systemctl start gdm3.service") == true)
+    #expect(try desktop.facts().functions.map(\.driver) == ["nvidia", "snd_hda_intel"], "nothing changed")
+}
+
+/// `vm gpu list` on a host with one GPU says what holds it and points at host = "release".
+@Test func gpuListSaysWhatHoldsTheOnlyGPU() async throws {
+    let desktop = try SingleGPUDesktop()
+    let result = try await Subprocess.run(.path(FilePath(try BuiltExecutable.path("vm"))), arguments: ["gpu", "list"],
+                                          environment: .inherit.updating(["VM_HOST_ROOT": desktop.tree.rootPath]),
+                                          output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
+    let last = result.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
+    #expect(last == "0000:01:00 is the host's only GPU; the host uses it through the console (vtcon1 on the framebuffer), "
+        + "the firmware framebuffer efi-framebuffer.0, the display manager gdm3.service, Xorg (pid 1200, /dev/dri/card0), "
+        + "Xorg (pid 1200, /dev/nvidia0), Xorg (pid 1200, /dev/nvidiactl), pipewire (pid 1300, /dev/snd/controlC1), pipewire (pid 1300, /dev/snd/pcmC1D3p). "
+        + "To give it to a VM for a run and get the desktop back after: host = \"release\" on its [[gpu]] (`vm gpu release-plan NAME` shows the steps)",
+        "\(result.standardOutput)\(result.standardError)")
+}
+
+/// `vm host check` on a host with one GPU ends with what holds it.
+@Test func hostCheckSaysWhatHoldsTheOnlyGPU() async throws {
+    let desktop = try SingleGPUDesktop()
+    let result = try await Subprocess.run(.path(FilePath(try BuiltExecutable.path("vm"))), arguments: ["host", "check"],
+                                          environment: .inherit.updating(["VM_HOST_ROOT": desktop.tree.rootPath]),
+                                          output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
+    let last = result.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
+    #expect(last.hasPrefix("info gpu       0000:01:00 is the host's only GPU; the host uses it through the console (vtcon1 on the framebuffer)"),
+            "\(result.standardOutput)\(result.standardError)")
+}

@@ -102,6 +102,8 @@ public final class FakeKernel: HostFileSystem, Sendable {
         } else if parts.count == 6, parts[0...3] == ["sys", "bus", "pci", "drivers"], parts[5] == "bind" {
             guard let address = PCIAddress(trimmed) else { throw HostError.io(path: path, operation: "write", errno: EINVAL) }
             try tree.bind(address, to: parts[4])
+        } else if parts.count == 6, parts[0...3] == ["sys", "bus", "platform", "drivers"], parts[5] == "unbind" || parts[5] == "bind" {
+            try platform(parts[5], device: trimmed, driver: parts[4])
         } else if parts.last == "nr_hugepages", let limit = state.withLock({ $0.hugePageLimits[String(path.dropLast("/nr_hugepages".count))] }) {
             // The kernel grows the pool as far as memory allows, and never drops pages in use.
             let folder = String(path.dropLast("/nr_hugepages".count))
@@ -118,6 +120,16 @@ public final class FakeKernel: HostFileSystem, Sendable {
         } else {
             try base.writeAttribute(value, to: path)
         }
+    }
+
+    /// A platform driver's `bind`/`unbind`: the device link in the driver's folder comes and goes.
+    private func platform(_ operation: String, device: String, driver: String) throws {
+        let link = "/sys/bus/platform/drivers/\(driver)/\(device)"
+        let bound = (try? base.readLink(link)) != nil
+        guard base.isDirectory("/sys/devices/platform/" + device), bound == (operation == "unbind") else {
+            throw HostError.io(path: "/sys/bus/platform/drivers/\(driver)/\(operation)", operation: "write", errno: operation == "bind" ? EBUSY : ENODEV)
+        }
+        if operation == "unbind" { try tree.remove(link) } else { try tree.symlink(link, to: "/sys/devices/platform/" + device) }
     }
 
     /// `drivers_probe`: an unbound function gets its override driver, else its native driver, if that driver is loaded.

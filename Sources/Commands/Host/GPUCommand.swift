@@ -10,8 +10,9 @@ public struct GPUCommand: AsyncParsableCommand {
           vm gpu list
           vm gpu attach win11
           vm gpu detach win11
+          vm gpu release-plan win11
         """,
-        subcommands: [GPUListCommand.self, GPUAttachCommand.self, GPUDetachCommand.self, GPURecoverCommand.self]
+        subcommands: [GPUListCommand.self, GPUAttachCommand.self, GPUDetachCommand.self, GPURecoverCommand.self, GPUReleasePlanCommand.self]
     )
 
     public init() {}

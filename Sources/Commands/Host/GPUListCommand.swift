@@ -11,6 +11,9 @@ public struct GPUListCommand: ParsableCommand {
         EXAMPLES:
           vm gpu list
           vm gpu list --json
+
+        On a host with one GPU, a last line says what holds it (console, framebuffer, display manager, processes) and how \
+        host = "release" gives it to a VM.
         """
     )
 
@@ -26,6 +29,17 @@ public struct GPUListCommand: ParsableCommand {
         }
         if entries.isEmpty { print("no display devices found") }
         for entry in entries { print(Self.describe(entry)) }
+        if entries.count == 1, let only = entries.first { print(try Self.onlyDisplayNote(only, fileSystem: options.fileSystem())) }
+    }
+
+    /// For a host with one GPU: what holds it, and that `host = "release"` hands it to a VM.
+    static func onlyDisplayNote(_ entry: GPUEntry, fileSystem: any HostFileSystem) throws -> String {
+        let functions = entry.functions.map(\.device)
+        let facts = try HostDisplayReader(fileSystem: fileSystem).facts(functions: functions.map(\.address))
+        let scanner = HolderScanner(fileSystem: fileSystem)
+        let users = facts.users(holders: scanner.holders(of: scanner.deviceNodes(of: functions)))
+        return "\(entry.slot) is the host's only GPU" + (users.isEmpty ? "" : "; the host uses it through " + users.joined(separator: ", "))
+            + ". To give it to a VM for a run and get the desktop back after: host = \"release\" on its [[gpu]] (`vm gpu release-plan NAME` shows the steps)"
     }
 
     static func describe(_ entry: GPUEntry) -> String {

@@ -8,7 +8,8 @@ public struct HostCheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Check CPU virtualization, KVM, IOMMU, VFIO, OVMF, huge pages, QEMU and libvirt.",
         discussion: """
-        Exits with status 1 when a check fails.
+        Exits with status 1 when a check fails. On a host with one GPU, a last line says what holds it and how \
+        host = "release" gives it to a VM.
 
         EXAMPLES:
           vm host check
@@ -21,7 +22,8 @@ public struct HostCheckCommand: ParsableCommand {
     public init() {}
 
     public func run() throws {
-        let checks = HostChecks.evaluate(HostFacts.read(options.fileSystem(), runner: ProcessCommandRunner()))
+        let fileSystem = options.fileSystem()
+        let checks = HostChecks.evaluate(HostFacts.read(fileSystem, runner: ProcessCommandRunner()))
         if options.json {
             try HostOutput.printJSON(checks)
         } else {
@@ -29,6 +31,10 @@ public struct HostCheckCommand: ParsableCommand {
             for check in checks {
                 print("\(check.status.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0))\(check.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0))\(check.message)")
                 if let fix = check.fix, check.status != .ok { print("          fix: \(fix)") }
+            }
+            if let gpus = try? GPUInventory.read(fileSystem), gpus.count == 1,
+               let note = try? GPUListCommand.onlyDisplayNote(gpus[0], fileSystem: fileSystem) {
+                print("info gpu       \(note)")
             }
         }
         if checks.contains(where: { $0.status == .fail }) { throw ExitCode(1) }

@@ -12,6 +12,7 @@ struct UpCommand: AsyncParsableCommand {
           vm up win11
           vm up win11 --paused
           vm up win11 --install      # boot the installation ISO, with a VNC display
+          vm up win11 --force      # host = "release": end what still holds the GPU
           vm up win11 --backend libvirt --connect qemu:///system
         """)
 
@@ -24,6 +25,9 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: ArgumentHelp("Boot the [[cdrom]]s first (the installation ISO) with the standard VGA over VNC on localhost when the definition has no display.",
                              discussion: "Without --install the disks boot first, so the ISOs can stay attached; `vm edit NAME` removes them."))
     var install = false
+
+    @Flag(help: "host = \"release\": end the processes that still hold the GPU once the desktop stopped (SIGTERM, then SIGKILL) instead of refusing.")
+    var force = false
 
     @Flag(help: "libvirt backend: replace a shut-off domain of the same name that was defined from other content.")
     var redefine = false
@@ -40,7 +44,8 @@ struct UpCommand: AsyncParsableCommand {
         if install {
             loaded = try Self.installation(loaded, backend: backend)
         }
-        let report = try await CommandSupport.backend(loaded, backend, redefine: redefine, logger: logger).up(paused: paused)
+        let machine = try CommandSupport.backend(loaded, backend, redefine: redefine, releaseForce: force, logger: logger)
+        let report = try await machine.up(paused: paused)
         if global.json { return try CommandSupport.printJSON(report) }
         if report.recoveredStaleState { print("cleaned up the files a crashed run of \(report.name) left behind") }
         print("\(report.name) is up: QEMU \(report.qemuVersion), pid \(report.pid.map(String.init) ?? "?"), state \(report.qemuStatus)")

@@ -62,11 +62,18 @@ enum CommandSupport {
     }
 
     /// The backend that runs `loaded`: `vm` launching QEMU, or libvirtd at a URI. `redefine` lets
-    /// the libvirt backend replace a shut-off domain defined from other content.
-    static func backend(_ loaded: LoadedDefinition, _ backend: Backend, redefine: Bool = false, logger: Logger) throws -> any SessionBackend {
+    /// the libvirt backend replace a shut-off domain defined from other content; `releaseForce`
+    /// lets `vm up` end what holds a `host = "release"` GPU (QEMU backend; refused elsewhere).
+    static func backend(_ loaded: LoadedDefinition, _ backend: Backend, redefine: Bool = false, releaseForce: Bool = false,
+                        logger: Logger) throws -> any SessionBackend {
+        if releaseForce, backend != .qemu || !loaded.spec.gpus.contains(where: { $0.hostRelease != nil }) {
+            throw CommandFailure("--force ends the processes holding a host = \"release\" GPU; \(loaded.spec.name) has none on the QEMU backend")
+        }
         switch backend {
         case .qemu:
-            return try qemuMachine(loaded, logger: logger)
+            var machine = try qemuMachine(loaded, logger: logger)
+            machine.releaseForce = releaseForce
+            return machine
         case .libvirt(let uri):
             let check = BootPassthroughCheck(fileSystem: hostFileSystem, driverSwitchedByLibvirt: true)
             return try LibvirtLink.provider().machine(loaded, uri: uri, redefine: redefine, hostFileSystem: hostFileSystem,

@@ -27,14 +27,17 @@ extension QEMUMachine {
         return try await (swapper ?? self.swapper()).detach(gpu: index, client: client)
     }
 
-    /// Finishes or rolls back an interrupted swap (`vm gpu recover`), with QMP when the VM runs.
+    /// Finishes or rolls back an interrupted swap (`vm gpu recover`), with QMP when the VM runs;
+    /// with the VM gone, also gives the host back a display GPU a run took (`host = "release"`).
     public func recoverGPU(swapper: GPUSwapper? = nil) async throws -> [String] {
         let lock = try await lock()
         defer { withExtendedLifetime(lock) {} }
         var client: QMPClient?
         if case .alive(let pid) = probe() { client = try await supervisorClient(pid: pid) }
         defer { client?.close() }
-        return try await (swapper ?? self.swapper()).recover(client: client)
+        let swapped = try await (swapper ?? self.swapper()).recover(client: client)
+        guard client == nil else { return swapped }
+        return swapped + (try restoreHostDisplay())
     }
 
     /// A QMP connection to this VM, which must be running.

@@ -1,0 +1,110 @@
+#!/bin/sh
+# Runs inside the test-bed guest (full kernel) as vmtest.run: `[[gpu]] host = "release"` over the
+# stand-in pair at 0000:00:03, whose bochs-drm card carries fbcon (a vtconsole bound to /dev/fb0).
+# A stand-in display manager (Guest: /tmp/rel/desk) holds the card's /dev/dri/cardN while it runs;
+# a stand-in QEMU (VM_QEMU) reports what the kernel shows while the GPU is released. It asserts
+# nothing itself: it reports RK- lines (rk-lib.sh, plus RK-VT, RK-FB, RK-DESK), the Swift test judges.
+#
+#   up/*        `vm up` whose QEMU fails: the release, then the way back at once
+#   crash/*     `vm up` whose QEMU waits; `kill -9` of vm, its supervisor and QEMU; `vm gpu recover`.
+#               Without the stand-in desktop (display_manager = "none"): a desktop command run by
+#               vm's Foundation-based ProcessCommandRunner can go unreaped (a zombie it waits for).
+
+. /usr/share/vmtest/rk-lib.sh
+
+SLOT=0000:00:03
+R=/tmp/rel
+mkdir -p $R
+
+cat >$R/desk <<'EOF'
+#!/bin/sh
+case $1 in
+start)
+	card=$(ls /sys/bus/pci/devices/0000:00:03.0/drm | grep '^card' | head -n1)
+	sleep 100000 </dev/dri/$card >/dev/null 2>&1 &
+	echo $! >/tmp/rel/desk.pid ;;
+stop)
+	# SIGKILL: the guest's init scripts leave SIGTERM ignored in their children.
+	kill -9 "$(cat /tmp/rel/desk.pid)"
+	rm -f /tmp/rel/desk.pid ;;
+esac
+EOF
+
+cat >$R/qemu <<'EOF'
+#!/bin/sh
+. /usr/share/vmtest/rk-lib.sh
+. /tmp/rel/show.sh
+echo $$ >/tmp/rel/qemu.pid
+show "$(cat /tmp/rel/step)" >/tmp/rel/seen.tmp
+mv /tmp/rel/seen.tmp /tmp/rel/seen
+[ -e /tmp/rel/hang ] && exec sleep 100000
+exit 1
+EOF
+
+cat >$R/show.sh <<'EOF'
+# show STEP: the slot's functions, every vtconsole, fb0, the stand-in desktop.
+show() {
+	state "$1" 0000:00:03
+	for v in /sys/class/vtconsole/vtcon*; do
+		echo "RK-VT $1 ${v##*/} bind=$(cat "$v/bind") fb=$(grep -c 'frame buffer' "$v/name")"
+	done
+	if [ -c /dev/fb0 ]; then echo "RK-FB $1 fb0=char"; else echo "RK-FB $1 fb0=absent"; fi
+	if [ -e /tmp/rel/desk.pid ] && kill -0 "$(cat /tmp/rel/desk.pid)" 2>/dev/null; then
+		echo "RK-DESK $1 running"
+	else
+		echo "RK-DESK $1 stopped"
+	fi
+}
+EOF
+chmod +x $R/desk $R/qemu
+. $R/show.sh
+
+cat >$R/solo.toml <<EOF
+accelerator = "tcg"
+memory = "128M"
+[firmware]
+type = "bios"
+[network]
+mode = "none"
+[[gpu]]
+address = "$SLOT"
+host = "release"
+display_manager_stop = ["$R/desk", "stop"]
+display_manager_start = ["$R/desk", "start"]
+holder_timeout = 5
+EOF
+
+sed -e '/^display_manager_/d' -e 's/^holder_timeout = 5$/display_manager = "none"/' $R/solo.toml >$R/bare.toml
+
+export VM_QEMU=$R/qemu
+
+$R/desk start
+show before
+
+run plan "$VM" gpu release-plan $R/solo.toml
+
+# up: QEMU fails; vm up gives everything back before it returns.
+echo up/released >$R/step
+run up/run "$VM" up $R/solo.toml
+cat $R/seen
+rm -f $R/seen
+show up/after
+
+# crash: QEMU waits; everything of vm is killed mid-run; vm gpu recover gives it back.
+$R/desk stop
+for p in $(pidof sleep); do kill -9 "$p"; done
+echo crash/released >$R/step
+touch $R/hang
+"$VM" up $R/bare.toml >$R/up2.out 2>&1 &
+n=0
+while [ $n -lt 600 ] && [ ! -e $R/seen ]; do usleep 100000; n=$((n + 1)); done
+cat $R/seen
+ps -o pid,ppid,stat,args | grep -v '\[' | awk '{ print "RK-OUT crash/ps " $0 }'
+for p in $(pidof vm) $(cat $R/qemu.pid); do kill -9 "$p"; done
+usleep 500000
+awk '{ print "RK-OUT crash/up " $0 }' $R/up2.out
+show crash/killed
+run crash/recover "$VM" gpu recover $R/bare.toml
+show crash/after
+
+echo RK-DONE
