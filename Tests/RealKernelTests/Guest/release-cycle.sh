@@ -6,9 +6,11 @@
 # nothing itself: it reports RK- lines (rk-lib.sh, plus RK-VT, RK-FB, RK-DESK), the Swift test judges.
 #
 #   up/*        `vm up` whose QEMU fails: the release, then the way back at once
-#   crash/*     `vm up` whose QEMU waits; `kill -9` of vm, its supervisor and QEMU; `vm gpu recover`.
-#               Without the stand-in desktop (display_manager = "none"): a desktop command run by
-#               vm's Foundation-based ProcessCommandRunner can go unreaped (a zombie it waits for).
+#   crash/*     `vm up` whose QEMU waits; `kill -9` of vm, its supervisor and QEMU; `vm gpu recover`
+#               (without the stand-in desktop: display_manager = "none").
+#   down/*      a real QEMU (from the nested bed's overlay) runs the VM paused with the pair through
+#               vfio-pci; `vm down` gives it back.
+#   ended/*     the same, then QEMU is killed with no vm command running: the supervisor gives it back.
 
 . /usr/share/vmtest/rk-lib.sh
 
@@ -106,5 +108,22 @@ awk '{ print "RK-OUT crash/up " $0 }' $R/up2.out
 show crash/killed
 run crash/recover "$VM" gpu recover $R/bare.toml
 show crash/after
+
+# down: a real QEMU (the nested bed's overlay) runs the VM paused, with the pair through this
+# kernel's vfio-pci; vm down gives everything back.
+$R/desk start
+run down/up env -u VM_QEMU "$VM" up $R/solo.toml --paused
+show down/released
+run down/down env -u VM_QEMU "$VM" down $R/solo.toml --force
+show down/after
+
+# ended: QEMU ends with no vm command running (killed); its supervisor gives everything back.
+run ended/up env -u VM_QEMU "$VM" up $R/solo.toml --paused
+show ended/released
+kill -9 $(pidof qemu-system-x86_64)
+n=0
+while [ $n -lt 600 ] && { [ "$(driver_of $SLOT.0)" = vfio-pci ] || [ ! -e /tmp/rel/desk.pid ]; }; do usleep 100000; n=$((n + 1)); done
+usleep 500000
+show ended/after
 
 echo RK-DONE
