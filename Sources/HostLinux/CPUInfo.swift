@@ -1,4 +1,5 @@
 import Foundation
+import VMCore
 
 /// The CPU vendor, as far as virtualization is concerned.
 public enum CPUVendor: String, Sendable, Codable {
@@ -16,6 +17,12 @@ public struct CPUFlags: Sendable, Hashable, Codable {
     public init(vendor: CPUVendor, flags: Set<String>) {
         self.vendor = vendor
         self.flags = flags
+    }
+
+    /// Whether a guest CPU of `cpu` on this host needs `topoext` to see its SMT threads: the host
+    /// passed through (`model = "host"`) is an AMD CPU that has it, and the guest has threads.
+    public func exposesTopoext(to cpu: CPUSpec) -> Bool {
+        vendor == .amd && flags.contains("topoext") && cpu.model == "host" && cpu.threads > 1
     }
 
     /// Intel VT-x (`vmx`) or AMD-V (`svm`) as whole flags: `vme` does not count.

@@ -166,7 +166,8 @@ public struct DomainXMLBuilder: Sendable {
         ])
         switch (spec.cpu.model, spec.accelerator) {
         case ("host", .kvm):
-            return XMLTag("cpu", [("mode", "host-passthrough"), ("check", "none")], children: [topology])
+            let topoext = spec.cpu.topoext ? [XMLTag("feature", [("policy", "require"), ("name", "topoext")])] : []
+            return XMLTag("cpu", [("mode", "host-passthrough"), ("check", "none")], children: [topology] + topoext)
         case ("host", .tcg), ("max", _):
             return XMLTag("cpu", [("mode", "maximum"), ("check", "none")], children: [topology])
         case (let model, _):

@@ -107,6 +107,7 @@ public enum QEMUCommandLine {
     static func cpu(_ spec: VMSpec) -> String {
         // `host` needs KVM; under TCG the closest is `max`.
         var parts = [spec.accelerator == .tcg && spec.cpu.model == "host" ? "max" : spec.cpu.model]
+        if spec.cpu.topoext, spec.accelerator == .kvm { parts.append("topoext=on") }
         if spec.windows.kvmHidden { parts.append("kvm=off") }
         if spec.windows.hyperV {
             let flags = ["hv_relaxed", "hv_vapic", "hv_spinlocks=0x1fff", "hv_vpindex", "hv_synic", "hv_stimer",

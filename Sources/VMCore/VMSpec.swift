@@ -118,6 +118,10 @@ public struct CPUSpec: Sendable, Equatable {
     public var pin: CPUPinning?
     /// Keep every other task off the vCPUs' host CPUs while the VM runs (needs `pin`).
     public var isolate: Bool = false
+    /// Expose AMD's topology extensions (`topoext`), without which an AMD guest does not see its
+    /// SMT siblings as threads of one core; set when the definition is resolved on an AMD host
+    /// for `model = "host"` with `threads` > 1.
+    public var topoext: Bool = false
     /// Run the vCPU threads with the real-time policy `SCHED_FIFO` (needs `pin`), at
     /// ``realtimePriority``.
     public var realtime: Bool = false

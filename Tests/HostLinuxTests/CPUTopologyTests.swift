@@ -48,6 +48,20 @@ struct CPUTopologyTests {
         #expect(CPUTopologyReport.render(topology, vcpus: 4) == CPUTopologyReport.render(topology, vcpus: 4, held: [:]))
     }
 
+    @Test("topoext for an AMD host passed through with SMT threads, and only then")
+    func topoextOnAMD() {
+        var cpu = CPUSpec()
+        cpu.threads = 2
+        #expect(CPUFlags(vendor: .amd, flags: ["svm", "topoext"]).exposesTopoext(to: cpu))
+        #expect(!CPUFlags(vendor: .amd, flags: ["svm"]).exposesTopoext(to: cpu), "the host CPU has no topoext")
+        #expect(!CPUFlags(vendor: .intel, flags: ["vmx", "topoext"]).exposesTopoext(to: cpu))
+        cpu.threads = 1
+        #expect(!CPUFlags(vendor: .amd, flags: ["svm", "topoext"]).exposesTopoext(to: cpu), "no threads to show")
+        cpu.threads = 2
+        cpu.model = "EPYC"
+        #expect(!CPUFlags(vendor: .amd, flags: ["svm", "topoext"]).exposesTopoext(to: cpu), "a named model says itself")
+    }
+
     @Test("Ryzen with isolcpus: the isolated CPUs are used first")
     func ryzenIsolated() throws {
         let tree = try FakeHostTree.ryzen5950X(isolated: [4, 5, 6, 7, 20, 21, 22, 23])

@@ -131,6 +131,19 @@ import VMCore
         #expect(xml.hasPrefix("<domain type='\(accelerator == .kvm ? "kvm" : "qemu")'>"))
     }
 
+    /// topoext (an AMD host's SMT threads) becomes a required CPU feature that libvirt's schema accepts.
+    @Test func topoextIsARequiredFeature() throws {
+        var spec = Fixtures.base("amd")
+        spec.accelerator = .kvm
+        spec.cpu.threads = 2
+        #expect(try !Self.build(spec).contains("topoext"))
+        spec.cpu.topoext = true
+        let xml = try Self.build(spec)
+        #expect(xml.contains("<feature policy='require' name='topoext'/>"))
+        let validation = try XMLValidator.validateDomain(xml)
+        #expect(validation.status == 0, "virt-xml-validate: \(validation.output)")
+    }
+
     @Test func nvmeDisksAreRefused() {
         var spec = Fixtures.base("nvme")
         spec.disks[0].bus = .nvme

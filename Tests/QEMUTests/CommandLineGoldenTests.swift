@@ -65,6 +65,17 @@ func escapeDoublesEveryComma(value: String, escaped: String) {
     #expect(QEMUCommandLine.cpu(spec) == "host,kvm=off")
 }
 
+/// An AMD host's SMT threads reach the guest only with topoext (KVM's `-cpu host`; TCG's `max` has no such host).
+@Test func topoextOnlyWhereResolvedAndUnderKVM() throws {
+    var spec = VMSpec(name: try VMName("t"))
+    spec.cpu.threads = 2
+    #expect(QEMUCommandLine.cpu(spec) == "host")
+    spec.cpu.topoext = true
+    #expect(QEMUCommandLine.cpu(spec) == "host,topoext=on")
+    spec.accelerator = .tcg
+    #expect(QEMUCommandLine.cpu(spec) == "max")
+}
+
 /// QEMU refuses hv_vpindex under TCG; the flags that build on it go with it.
 @Test func tcgLeavesOutTheHyperVFlagsQEMURefuses() throws {
     var spec = VMSpec(name: try VMName("t"))

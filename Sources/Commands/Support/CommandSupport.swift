@@ -24,7 +24,8 @@ enum CommandSupport {
     }
 
     /// Fills in firmware from this machine, expands GPU slots from sysfs under the host root,
-    /// points `[audio]` at the desktop user's sound server (the user who ran `sudo`), and turns
+    /// points `[audio]` at the desktop user's sound server (the user who ran `sudo`), exposes
+    /// `topoext` to an AMD guest with SMT threads, and turns
     /// `[cpu] pin = "auto"` into this host's layout (left as it is when there is none: the backend
     /// then says why).
     static func resolve(_ spec: VMSpec) -> VMSpec {
@@ -41,6 +42,7 @@ enum CommandSupport {
            let cpu = try? spec.cpu.resolvingAutoPin(on: topology) {
             resolved.cpu = cpu
         }
+        if let flags = try? CPUFlags.read(hostFileSystem), flags.exposesTopoext(to: resolved.cpu) { resolved.cpu.topoext = true }
         return resolved
     }
 
