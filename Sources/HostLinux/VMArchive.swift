@@ -11,6 +11,10 @@ public enum VMArchiveError: Error, Equatable, CustomStringConvertible {
     case notAnExport(String)
     /// A VM of this name has a definition or state here already.
     case vmExists(name: String, place: String)
+    /// A disk the archive carries would overwrite a file here.
+    case diskExists(String)
+    /// A disk the definition names is not a regular file to put in the archive.
+    case diskMissing(String)
 
     public var description: String {
         switch self {
@@ -22,6 +26,10 @@ public enum VMArchiveError: Error, Equatable, CustomStringConvertible {
             return "not an archive of `vm export`: \(why)"
         case .vmExists(let name, let place):
             return "a VM named \(name) exists here already (\(place)); `vm rm \(name)` it first, or import on another host"
+        case .diskExists(let path):
+            return "the archive's disk would overwrite \(path); move that file away first (nothing was imported)"
+        case .diskMissing(let path):
+            return "the disk \(path) is not a regular file; export without --with-disk, or fix the definition"
         }
     }
 }
@@ -29,8 +37,9 @@ public enum VMArchiveError: Error, Equatable, CustomStringConvertible {
 /// `vm export` / `vm import`: a VM's identity in one tar file, so that it keeps its Secure Boot
 /// variables and its TPM (BitLocker keys, Windows activation) on a new host. The archive holds
 /// `NAME.toml` (the definition as written), `OVMF_VARS.fd` (the VM's copy of the UEFI variables)
-/// and `tpm/tpm2-00.permall` (swtpm's state), the latter two when the VM has them. Disks stay
-/// where they are: the definition names them, and they are copied by whoever moves the VM.
+/// and `tpm/tpm2-00.permall` (swtpm's state), the latter two when the VM has them; with the disks,
+/// also `disks/N` for the definition's `[[disk]]` number N, restored at the path the definition
+/// names. Without them, disks stay where they are and are copied by whoever moves the VM.
 public struct VMArchive: Sendable {
     public let runner: any HostCommandRunner
 
@@ -42,18 +51,28 @@ public struct VMArchive: Sendable {
     public static let stateMembers = ["OVMF_VARS.fd", "tpm/tpm2-00.permall"]
 
     /// Writes the archive of the VM `name` (its definition `definitionFile`, its state in
-    /// `paths`) to `file`, which must not exist. The VM should be stopped.
-    public func export(name: VMName, definitionFile: String, paths: VMPaths, to file: String) throws {
+    /// `paths`, and the files of `disks`, the definition's disks in order, when given) to `file`,
+    /// which must not exist. The VM should be stopped.
+    public func export(name: VMName, definitionFile: String, paths: VMPaths, disks: [String] = [], to file: String) throws {
         var status = stat()
         guard lstat(file, &status) != 0 else { throw VMArchiveError.archiveExists(file) }
-        // The definition under its VM's name, whatever the file is called.
+        for disk in disks where !Self.isRegularFile(disk) { throw VMArchiveError.diskMissing(disk) }
+        // The definition under its VM's name, whatever the file is called; each disk as disks/N.
         let staging = try PrivateTemporaryDirectory()
         defer { staging.remove() }
         try FileAccess.write(try FileAccess.read(definitionFile), to: "\(staging.path)/\(name).toml", permissions: 0o600)
-        var arguments = ["tar", "-cf", file, "-C", staging.path, "\(name).toml"]
-        let present = Self.stateMembers.filter { lstat("\(paths.stateDirectory)/\($0)", &status) == 0 && status.st_mode & S_IFMT == S_IFREG }
+        var arguments = ["tar", "-cf", file, "--sparse", "-C", staging.path, "\(name).toml"]
+        let present = Self.stateMembers.filter { Self.isRegularFile("\(paths.stateDirectory)/\($0)") }
         if !present.isEmpty { arguments += ["-C", paths.stateDirectory] + present }
-        try tar(arguments)
+        for (index, disk) in disks.enumerated() {
+            arguments += ["--transform", "s|^\(Self.escapedForSed(String(disk.dropFirst())))$|disks/\(index)|", "-C", "/", String(disk.dropFirst())]
+        }
+        do {
+            try tar(arguments, timeout: disks.isEmpty ? .seconds(600) : .seconds(24 * 3600))
+        } catch {
+            unlink(file)
+            throw error
+        }
     }
 
     /// What ``importArchive(_:layout:)`` put where.
@@ -62,6 +81,8 @@ public struct VMArchive: Sendable {
         public var definitionFile: String
         /// The state files restored, relative to the VM's state folder.
         public var stateFiles: [String]
+        /// The disks restored, where the definition names them.
+        public var disks: [String] = []
     }
 
     /// Unpacks `file` into a private folder and installs the VM: its definition in the first
@@ -88,14 +109,44 @@ public struct VMArchive: Sendable {
         if FileManager.default.fileExists(atPath: paths.stateDirectory) {
             throw VMArchiveError.vmExists(name: name.rawValue, place: paths.stateDirectory)
         }
+        let diskTargets = try Self.diskTargets(of: "\(staging.path)/\(definition)", staging: staging.path, writtenAs: target)
         let restored = Self.stateMembers.filter { Self.isRegularFile("\(staging.path)/\($0)") }
         if !restored.isEmpty { try PrivateDirectory.make(paths.stateDirectory) }
         for member in restored {
             if member.hasPrefix("tpm/") { try PrivateDirectory.make(paths.tpmStateDirectory) }
             try FileAccess.write(try FileAccess.read("\(staging.path)/\(member)"), to: "\(paths.stateDirectory)/\(member)", permissions: 0o600)
         }
+        for (member, path) in diskTargets {
+            // A rename within one file system, else a copy: disks are large.
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.moveItem(atPath: "\(staging.path)/\(member)", toPath: path)
+            chmod(path, 0o600)
+        }
         try FileAccess.write(try FileAccess.read("\(staging.path)/\(definition)"), to: target)
-        return Imported(name: name, definitionFile: target, stateFiles: restored)
+        return Imported(name: name, definitionFile: target, stateFiles: restored, disks: diskTargets.map(\.1))
+    }
+
+    /// The disks of an archive (`disks/N`) with the paths the definition names for them (its
+    /// `[[disk]]` number N, relative paths as seen from where the definition is installed);
+    /// refused when one of those paths is taken.
+    static func diskTargets(of definition: String, staging: String, writtenAs target: String) throws -> [(String, String)] {
+        let members = ((try? FileManager.default.contentsOfDirectory(atPath: "\(staging)/disks")) ?? []).filter { isRegularFile("\(staging)/disks/\($0)") }
+        guard !members.isEmpty else { return [] }
+        let spec: VMSpec
+        do {
+            spec = try DefinitionParser(file: target, fileProblem: { _ in nil }).parse(FileAccess.read(definition))
+        } catch {
+            throw VMArchiveError.notAnExport("its definition does not parse: \(error)")
+        }
+        return try members.sorted().map { member in
+            guard let index = Int(member), spec.disks.indices.contains(index) else {
+                throw VMArchiveError.notAnExport("disks/\(member) is no [[disk]] of its definition")
+            }
+            let path = spec.disks[index].path
+            var status = stat()
+            if lstat(path, &status) == 0 { throw VMArchiveError.diskExists(path) }
+            return ("disks/\(member)", path)
+        }
     }
 
     private static func isRegularFile(_ path: String) -> Bool {
@@ -103,10 +154,15 @@ public struct VMArchive: Sendable {
         return lstat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFREG
     }
 
-    private func tar(_ arguments: [String]) throws {
+    /// `path` as a sed pattern (for tar's `--transform`): its special characters escaped.
+    static func escapedForSed(_ path: String) -> String {
+        path.map { ".[]*^$\\|+?(){}".contains($0) ? "\\\($0)" : String($0) }.joined()
+    }
+
+    private func tar(_ arguments: [String], timeout: Duration = .seconds(600)) throws {
         let result: CommandResult
         do {
-            result = try runner.run(arguments, timeout: .seconds(600))
+            result = try runner.run(arguments, timeout: timeout)
         } catch {
             throw VMArchiveError.tarFailed("\(error)")
         }

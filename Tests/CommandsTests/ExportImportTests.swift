@@ -55,6 +55,33 @@ struct ExportImportTests {
         #expect(twice.status == .exited(1) && twice.error.contains("a VM named port exists here already"))
     }
 
+    /// --with-disk: the disk goes in the archive and comes back at the path the definition names,
+    /// byte for byte; an import that would overwrite a file there is refused and changes nothing.
+    @Test func withDiskTheDiskComesAlong() async throws {
+        let source = try Scratch()
+        let disk = "\(source.root)/images/with,comma disk.img"
+        try FileManager.default.createDirectory(atPath: "\(source.root)/images", withIntermediateDirectories: true)
+        var bytes = Data(count: 3 << 20)
+        for index in stride(from: 0, to: bytes.count, by: 4096) { bytes[index] = UInt8(truncatingIfNeeded: index / 4096 + 1) }
+        #expect(FileManager.default.createFile(atPath: disk, contents: bytes))
+        let definition = "accelerator = \"tcg\"\n[firmware]\ntype = \"bios\"\n[[disk]]\npath = \"\(disk)\"\nformat = \"raw\"\n"
+        _ = try source.define("moved", definition)
+        let archive = "\(source.root)/moved.vm.tar"
+        let exported = try await VMRun.run(["export", "moved", archive, "--with-disk"], in: source)
+        #expect(exported.status == .exited(0) && exported.output.contains("and its disks (\(disk))"), "\(exported.output)\(exported.error)")
+
+        let target = try Scratch()
+        let blocked = try await VMRun.run(["import", archive], in: target)
+        #expect(blocked.status == .exited(1) && blocked.error.contains("would overwrite \(disk)"), "\(blocked.error)")
+        #expect(!FileManager.default.fileExists(atPath: "\(target.root)/d/moved.toml"), "nothing imported")
+        try FileManager.default.removeItem(atPath: disk)
+        let imported = try await VMRun.run(["import", archive], in: target)
+        #expect(imported.status == .exited(0) && imported.output.contains("disks: \(disk)"), "\(imported.output)\(imported.error)")
+        #expect(FileManager.default.contents(atPath: disk) == bytes)
+        #expect(try Self.mode(disk) == 0o600)
+        #expect(try await VMRun.run(["config", "check", "moved"], in: target).status == .exited(0))
+    }
+
     @Test func aRunningVMIsNotExported() async throws {
         let scratch = try Scratch()
         _ = try scratch.define("busy", Self.definition)

@@ -8,8 +8,9 @@ struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import", abstract: "Install a VM from a file of `vm export`: definition, UEFI variables, TPM state.",
         discussion: """
-            Refused when a VM of that name has a definition or state here. The disks the \
-            definition names must be copied separately; `vm config check NAME` says what is missing.
+            Refused when a VM of that name has a definition or state here, or when a disk the \
+            file carries (`vm export --with-disk`) would overwrite a file. Disks not in the file \
+            must be copied separately; `vm config check NAME` says what is missing.
 
             EXAMPLES:
               vm import win11.vm.tar
@@ -22,7 +23,8 @@ struct ImportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let imported = try VMArchive(runner: ProcessCommandRunner()).importArchive(file, layout: CommandSupport.loader.layout)
-        let state = imported.stateFiles.isEmpty ? "no state files" : imported.stateFiles.joined(separator: ", ")
+        let state = (imported.stateFiles.isEmpty ? ["no state files"] : imported.stateFiles).joined(separator: ", ")
+            + (imported.disks.isEmpty ? "" : "; disks: " + imported.disks.joined(separator: ", "))
         print("imported \(imported.name): \(imported.definitionFile), \(state); check it with `vm config check \(imported.name)`")
     }
 }
