@@ -48,7 +48,7 @@ public struct DomainXMLBuilder: Sendable {
             XMLTag("currentMemory", [("unit", "MiB")], text: String(spec.memoryMiB)),
         ] + memoryBacking() + [
             XMLTag("vcpu", [("placement", "static")], text: String(spec.cpu.count)),
-        ] + cpuTune() + [
+        ] + cpuTune() + sysinfo() + [
             osElement(),
             features(),
             cpuElement(),
@@ -110,7 +110,18 @@ public struct DomainXMLBuilder: Sendable {
             children.append(XMLTag("boot", [("dev", "hd")]))
             if !spec.cdroms.isEmpty { children.append(XMLTag("boot", [("dev", "cdrom")])) }
         }
+        if !spec.windows.smbios.isEmpty { children.append(XMLTag("smbios", [("mode", "sysinfo")])) }
         return XMLTag("os", children: children)
+    }
+
+    /// `smbios = "host"`: the host's system and board fields as `<sysinfo>` (the `<os>` says to use it).
+    private func sysinfo() -> [XMLTag] {
+        guard !spec.windows.smbios.isEmpty else { return [] }
+        let sections = [(1, "system"), (2, "baseBoard")].compactMap { type, element -> XMLTag? in
+            let fields = spec.windows.smbios.filter { $0.type == type }
+            return fields.isEmpty ? nil : XMLTag(element, children: fields.map { XMLTag("entry", [("name", $0.name)], text: $0.value) })
+        }
+        return [XMLTag("sysinfo", [("type", "smbios")], children: sections)]
     }
 
     private func features() throws(DomainXMLError) -> XMLTag {

@@ -62,6 +62,10 @@ public enum QEMUCommandLine {
             args += ["-object", "memory-backend-memfd,id=mem0,size=\(spec.memoryMiB)M,hugetlb=on,hugetlbsize=\(size.rawValue),share=on,prealloc=on"]
         }
         args += try firmware(spec, paths: paths)
+        for type in [1, 2] {
+            let fields = spec.windows.smbios.filter { $0.type == type }
+            if !fields.isEmpty { args += ["-smbios", (["type=\(type)"] + fields.map { "\($0.name)=\(escape($0.value))" }).joined(separator: ",")] }
+        }
         if let boot = spec.kernelBoot {
             args += ["-kernel", boot.kernel]
             if let initrd = boot.initrd { args += ["-initrd", initrd] }

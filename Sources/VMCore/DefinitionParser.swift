@@ -431,7 +431,7 @@ public struct DefinitionParser: Sendable {
     }
 
     private func windows(_ reader: TableReader) -> WindowsFeatures {
-        reader.rejectUnknownKeys(["hyperv", "vendor_id", "kvm_hidden"])
+        reader.rejectUnknownKeys(["hyperv", "vendor_id", "kvm_hidden", "smbios"])
         var windows = WindowsFeatures()
         if let hyperV = reader.boolean("hyperv") { windows.hyperV = hyperV }
         if let vendor = reader.string("vendor_id", example: "\"1234567890ab\"") {
@@ -443,6 +443,13 @@ public struct DefinitionParser: Sendable {
             }
         }
         if let hidden = reader.boolean("kvm_hidden") { windows.kvmHidden = hidden }
+        if let smbios = reader.string("smbios", example: "\"host\"") {
+            if smbios == "host" {
+                windows.smbiosFromHost = true
+            } else {
+                reader.issues.report(reader.keyPath("smbios"), "'\(smbios)' is not an SMBIOS source", fix: "write smbios = \"host\", or remove it for QEMU's own")
+            }
+        }
         return windows
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A validated VM definition: everything `vm` needs to build a QEMU command line or a libvirt
 /// domain. Made by ``DefinitionParser`` from a TOML file; every field has the default a user of a
 /// GPU-passthrough VM expects.
@@ -281,7 +283,44 @@ public struct WindowsFeatures: Sendable, Equatable {
     public var hvVendorID: String?
     /// Hide the KVM signature from the guest (`kvm=off`).
     public var kvmHidden: Bool = false
+    /// `smbios = "host"`: the guest's SMBIOS system and board (types 1 and 2) say what the host's
+    /// do, instead of QEMU's; the fields are read from the host when the definition is resolved.
+    public var smbiosFromHost: Bool = false
+    /// The SMBIOS fields given to the guest (types 1, system, and 2, board); empty until resolved.
+    public var smbios: [SMBIOSField] = []
     public init() {}
+}
+
+/// One SMBIOS field the guest's firmware reports, as QEMU's `-smbios type=N,NAME=VALUE` names it.
+public struct SMBIOSField: Sendable, Equatable {
+    /// 1: the system, 2: the baseboard.
+    public var type: Int
+    /// `manufacturer`, `product`, `version`, `family`.
+    public var name: String
+    public var value: String
+
+    public init(type: Int, name: String, value: String) {
+        self.type = type
+        self.name = name
+        self.value = value
+    }
+
+    /// The fields of the host, read with `read` (the text of a `/sys/class/dmi/id` file, or nil);
+    /// empty and placeholder values are left out.
+    public static func fromHost(_ read: (String) -> String?) -> [SMBIOSField] {
+        hostSources.compactMap { source in
+            guard let value = read(source.file)?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty,
+                  !value.lowercased().contains("to be filled"), value.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7f }) else { return nil }
+            return SMBIOSField(type: source.type, name: source.name, value: value)
+        }
+    }
+
+    /// The host's `/sys/class/dmi/id` files each field is read from.
+    public static let hostSources: [(type: Int, name: String, file: String)] = [
+        (1, "manufacturer", "sys_vendor"), (1, "product", "product_name"), (1, "version", "product_version"),
+        (1, "family", "product_family"), (2, "manufacturer", "board_vendor"), (2, "product", "board_name"),
+        (2, "version", "board_version"),
+    ]
 }
 
 /// `[tpm]`: a TPM 2.0 emulated by `swtpm`, its state (keys, NV storage) kept in the VM's state folder.

@@ -144,6 +144,19 @@ import VMCore
         #expect(validation.status == 0, "virt-xml-validate: \(validation.output)")
     }
 
+    /// `smbios = "host"` becomes `<sysinfo type='smbios'>` that the `<os>` points at, valid for libvirt's schema.
+    @Test func smbiosBecomesSysinfo() throws {
+        var spec = Fixtures.base("dmi")
+        spec.windows.smbios = [SMBIOSField(type: 1, name: "manufacturer", value: "ASUS"), SMBIOSField(type: 2, name: "product", value: "X570 & co")]
+        let xml = try Self.build(spec)
+        #expect(xml.contains("<smbios mode='sysinfo'/>"))
+        #expect(xml.contains("<system>\n      <entry name='manufacturer'>ASUS</entry>\n    </system>"), "\(xml)")
+        #expect(xml.contains("<entry name='product'>X570 &amp; co</entry>"))
+        let validation = try XMLValidator.validateDomain(xml)
+        #expect(validation.status == 0, "virt-xml-validate: \(validation.output)")
+        #expect(try !Self.build(Fixtures.base("plain")).contains("sysinfo"))
+    }
+
     @Test func nvmeDisksAreRefused() {
         var spec = Fixtures.base("nvme")
         spec.disks[0].bus = .nvme

@@ -128,6 +128,7 @@ private func errors(_ text: String, file: String = "/vm/defs/win11.toml") -> [St
     ("[cpu]\ncores = 1\n[cpu.pin]\nvcpus = [-1]", "/vm/defs/win11.toml:4: cpu.pin.vcpus: -1 is out of range (fix: use values from 0 to 4095)"),
     ("[cpu]\ncores = 1\n[cpu.pin]\nvcpus = [1]\nemulater = [0]", "/vm/defs/win11.toml:5: cpu.pin.emulater: unknown key 'emulater' (fix: did you mean 'emulator'?)"),
     ("[cpu]\ncores = 2\nisolate = true", "/vm/defs/win11.toml:3: cpu.isolate: isolate keeps other tasks off the pinned CPUs, and nothing is pinned (fix: add pin = \"auto\" (or [cpu.pin] lists) under [cpu])"),
+    ("[windows]\nsmbios = \"fake\"", "/vm/defs/win11.toml:2: windows.smbios: 'fake' is not an SMBIOS source (fix: write smbios = \"host\", or remove it for QEMU's own)"),
     ("[cpu]\ncores = 2\nrealtime = true", "/vm/defs/win11.toml:3: cpu.realtime: realtime runs the pinned vCPU threads with SCHED_FIFO, and nothing is pinned (fix: add pin = \"auto\" (or [cpu.pin] lists) under [cpu])"),
     ("[cpu]\ncores = 2\n[cpu.pin]\nemulator = [0]", "/vm/defs/win11.toml:3: cpu.pin: [cpu.pin] needs vcpus, the host CPU of each vCPU (fix: add vcpus = [...] with one host CPU for each of the 2 vCPUs)"),
     ("[display]\nvnc = \"127.0.0.1:0\"", "/vm/defs/win11.toml:2: display.vnc: vnc needs an emulated display (fix: set type = \"std\" or remove vnc)"),

@@ -25,7 +25,8 @@ enum CommandSupport {
 
     /// Fills in firmware from this machine, expands GPU slots from sysfs under the host root,
     /// points `[audio]` at the desktop user's sound server (the user who ran `sudo`), exposes
-    /// `topoext` to an AMD guest with SMT threads, and turns
+    /// `topoext` to an AMD guest with SMT threads, reads the host's SMBIOS for `smbios = "host"`,
+    /// and turns
     /// `[cpu] pin = "auto"` into this host's layout (left as it is when there is none: the backend
     /// then says why).
     static func resolve(_ spec: VMSpec) -> VMSpec {
@@ -43,6 +44,9 @@ enum CommandSupport {
             resolved.cpu = cpu
         }
         if let flags = try? CPUFlags.read(hostFileSystem), flags.exposesTopoext(to: resolved.cpu) { resolved.cpu.topoext = true }
+        if spec.windows.smbiosFromHost {
+            resolved.windows.smbios = SMBIOSField.fromHost { hostFileSystem.readTextIfPresent("/sys/class/dmi/id/\($0)") }
+        }
         return resolved
     }
 
