@@ -8,6 +8,8 @@ public enum SessionEvent: Sendable, Equatable {
     case waiting(index: Int, elapsed: Double, what: String)
     case stepFinished(StepResult)
     case cleanup(String)
+    /// The cleanup is waiting (for the guest to power off); every second while it lasts.
+    case cleanupWaiting(elapsed: Double, what: String)
     case finished(SessionOutcome)
 }
 
@@ -61,6 +63,7 @@ extension SessionEvent {
             object = ["event": "step-finished", "step": result.index, "summary": result.summary, "status": result.status.rawValue, "seconds": result.seconds]
             if let message = result.message { object["message"] = message }
         case .cleanup(let line): object = ["event": "cleanup", "did": line]
+        case .cleanupWaiting(let elapsed, let what): object = ["event": "cleanup-waiting", "elapsed": elapsed, "for": what]
         case .finished(let outcome): object = ["event": "finished", "status": outcome.status.rawValue, "exit": outcome.exitCode]
         }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)

@@ -99,12 +99,25 @@ public struct SessionRunner: Sendable {
             return done
         }
         do {
-            let outcome = try await machine.down(timeout: .seconds(30))
+            let outcome = try await whileReportingCleanupWait("the VM to go down") { try await self.machine.down(timeout: .seconds(30)) }
             if outcome != .notRunning { note("VM down: \(outcome.rawValue)") }
         } catch {
             note("bringing the VM down failed: \(Self.describe(error))")
         }
         return done
+    }
+
+    /// Runs `body`, reporting `cleanupWaiting` every second until it returns.
+    func whileReportingCleanupWait<Value: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        let start = ContinuousClock.now
+        let ticker = Task {
+            while true {
+                try await Task.sleep(for: .seconds(1))
+                report(.cleanupWaiting(elapsed: start.duration(to: .now).seconds, what: what))
+            }
+        }
+        defer { ticker.cancel() }
+        return try await body()
     }
 
     /// Runs `body`, failing with a timeout error after the step's limit. A `until_stopped`

@@ -44,3 +44,17 @@ import Testing
     #expect(SessionPrinter(json: false, terminal: false).interruptionNotice(keepRunning: true)?.contains("the VM keeps running") == true)
     #expect(SessionPrinter(json: true, terminal: false).interruptionNotice(keepRunning: false) == nil)
 }
+
+/// The cleanup's wait counts its seconds on a terminal, over which its next line is drawn;
+/// without a terminal nothing is drawn, and JSON gets a `cleanup-waiting` event every few seconds.
+@Test func theCleanupsWaitIsAProgressLine() {
+    let printer = SessionPrinter(json: false, terminal: true)
+    #expect(printer.render(.cleanupWaiting(elapsed: 3.4, what: "the VM to go down")) == "\r\u{1B}[Kcleanup: waiting for the VM to go down (3 s so far)")
+    #expect(printer.render(.cleanup("VM down: powered-off")) == "\r\u{1B}[Kcleanup: VM down: powered-off\n")
+    let plain = SessionPrinter(json: false, terminal: false)
+    #expect(plain.render(.cleanupWaiting(elapsed: 3, what: "the VM to go down")) == nil)
+    #expect(plain.render(.cleanup("VM down: powered-off")) == "cleanup: VM down: powered-off\n")
+    let json = SessionPrinter(json: true, terminal: false)
+    let emitted = stride(from: 1.0, through: 11.0, by: 1.0).compactMap { json.render(.cleanupWaiting(elapsed: $0, what: "the VM to go down")) }
+    #expect(emitted.count == 3 && emitted[0].contains("\"event\":\"cleanup-waiting\""), "\(emitted)")
+}

@@ -52,7 +52,10 @@ final class SessionPrinter: Sendable {
             let text = "\(result.status.rawValue) (\(String(format: "%.1f", result.seconds)) s)" + (result.message.map { ": \($0)" } ?? "")
             return terminal ? "\r\u{1B}[K\(label(result.index)) \(result.summary): \(text)\n" : "    \(text)\n"
         case .cleanup(let line):
-            return "cleanup: \(line)\n"
+            return (terminal ? "\r\u{1B}[K" : "") + "cleanup: \(line)\n"
+        case .cleanupWaiting(let elapsed, let what):
+            guard terminal else { return nil }
+            return "\r\u{1B}[Kcleanup: waiting for \(what) (\(String(format: "%.0f", elapsed)) s so far)"
         case .finished:
             return nil
         }
@@ -80,9 +83,15 @@ final class SessionPrinter: Sendable {
         "[\(index)/\(progress.withLock { $0.total })]"
     }
 
-    /// Every event but `waiting`, which is kept to its first tick and one per interval.
+    /// Every event but the waits: `waiting` is kept to its first tick and one per interval (the
+    /// cleanup's, numbered 0, too).
     private func shouldEmitJSON(_ event: SessionEvent) -> Bool {
-        guard case .waiting(let index, let elapsed, _) = event else { return true }
+        let index: Int, elapsed: Double
+        switch event {
+        case let .waiting(step, seconds, _): (index, elapsed) = (step, seconds)
+        case let .cleanupWaiting(seconds, _): (index, elapsed) = (0, seconds)
+        default: return true
+        }
         let interval = Int(elapsed / Self.jsonWaitingInterval)
         return progress.withLock { progress in
             if let last = progress.lastWaiting, last.step == index, last.interval == interval { return false }
