@@ -8,6 +8,9 @@ public struct DriverInventory: Sendable, Equatable {
     public var iddcx: IddCxDriver?
     /// Installers taken out of the virtio-win ISO: name on the extras disc -> host path.
     public var virtioInstallers: [String: String] = [:]
+    /// The Looking Glass host application's installer (`looking-glass-host-setup.exe`), when the
+    /// driver folder has it.
+    public var lookingGlassHost: String?
     /// What was looked for and not found, one line each.
     public var missing: [String] = []
 
@@ -38,7 +41,8 @@ public enum VirtioInstallers {
 }
 
 extension DriverInventory {
-    /// Scans `driverDirectory` (two levels deep) for usbmmidd and an IddCx driver.
+    /// Scans `driverDirectory` (two levels deep) for usbmmidd, an IddCx driver and the Looking
+    /// Glass host application's installer.
     public static func scan(driverDirectory: String?) throws(ExtrasError) -> DriverInventory {
         var inventory = DriverInventory()
         guard let driverDirectory else {
@@ -63,6 +67,9 @@ extension DriverInventory {
             inventory.missing.append("usbmmidd (usbmmidd.inf, deviceinstaller64.exe): not in \(driverDirectory)")
         }
         inventory.iddcx = findIddCx(in: folders, missing: &inventory.missing, root: driverDirectory)
+        inventory.lookingGlassHost = folders.lazy.compactMap { folder in
+            files(folder).first { $0.lowercased().hasPrefix("looking-glass-host") && $0.lowercased().hasSuffix(".exe") }.map { "\(folder)/\($0)" }
+        }.first
         return inventory
     }
 

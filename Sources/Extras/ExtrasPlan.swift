@@ -45,6 +45,14 @@ public struct ExtrasPlan: Sendable, Equatable {
                 """)
             contents.append("- \(what) (virtio\\\(name))")
         }
+        if let installer = inventory.lookingGlassHost, let name = installer.split(separator: "/").last.map(String.init) {
+            files.append(StagedFile(path: "looking-glass/\(name)", content: .copy(installer)))
+            steps.append("""
+                echo Installing the Looking Glass host application
+                "%EXTRAS%looking-glass\\\(name)" /S || set RESULT=1
+                """)
+            contents.append("- Looking Glass host application (looking-glass\\\(name), installed silently; it runs as a service)")
+        }
         var displayMatch: String?
         if let folder = inventory.usbmmidd {
             for name in DriverInventory.files(folder) {

@@ -47,6 +47,21 @@ struct ExtrasPlanTests {
         #expect(plan.text("set-display.ps1")?.contains("[int]$Width = 2560, [int]$Height = 1440") == true)
     }
 
+    @Test("the Looking Glass host application, when the driver folder has its installer: staged and installed silently")
+    func lookingGlassHost() throws {
+        let drivers = try DriverFolder(usbmmidd: false, iddcx: false)
+        try drivers.write("README.txt", "downloads")
+        #expect(try DriverInventory.scan(driverDirectory: drivers.path).lookingGlassHost == nil)
+        try drivers.write("LookingGlass/looking-glass-host-setup.exe", "exe")
+        let inventory = try DriverInventory.scan(driverDirectory: drivers.path)
+        #expect(inventory.lookingGlassHost == drivers.path + "/LookingGlass/looking-glass-host-setup.exe")
+        let plan = try ExtrasPlan.make(vm: "win11", resolution: .uhd, inventory: inventory, templates: Repository.templates)
+        #expect(plan.files.contains(StagedFile(path: "looking-glass/looking-glass-host-setup.exe", content: .copy(drivers.path + "/LookingGlass/looking-glass-host-setup.exe"))))
+        let install = try #require(plan.text("install.cmd"))
+        #expect(install.contains("\"%EXTRAS%looking-glass\\looking-glass-host-setup.exe\" /S || set RESULT=1"), "\(install)")
+        #expect(plan.text("README.txt")?.contains("Looking Glass host application") == true)
+    }
+
     @Test("nothing provided: the disc says what is missing")
     func nothingProvided() throws {
         let plan = try ExtrasPlan.make(vm: "win11", resolution: .uhd, inventory: try DriverInventory.scan(driverDirectory: nil),
