@@ -117,9 +117,16 @@ public struct LibvirtMachine: VMBackend, VMWatching {
     }
 
     /// Defines the domain, turning libvirt's "other content" refusal into the error that says what to do.
+    /// An installation run (`installing`) replaces the shut-off domain, and the first run after it
+    /// replaces the installation's domain: both are this definition's own.
     func define(xml: String, on connection: LibvirtConnection) throws -> LibvirtDomain {
+        var replacing = redefine || spec.installing
+        if !replacing, let existing = try connection.domainIfDefined(named: name) {
+            let installation = try DomainXMLBuilder(spec: spec.forInstallation(), paths: paths, uri: uri).domainXML()
+            replacing = try existing.fingerprint() == DomainFingerprint(xml: installation).description
+        }
         do {
-            return try connection.define(name: name, xml: xml, replacing: redefine).domain
+            return try connection.define(name: name, xml: xml, replacing: replacing).domain
         } catch {
             guard error == .definedWithOtherContent(name: name) else { throw error }
             throw LibvirtBackendError.definedWithOtherContent(name: name, uri: uri, running: false)

@@ -107,8 +107,10 @@ public struct DomainXMLBuilder: Sendable {
             if let initrd = boot.initrd { children.append(XMLTag("initrd", text: initrd)) }
             if let append = boot.append { children.append(XMLTag("cmdline", text: append)) }
         } else {
-            children.append(XMLTag("boot", [("dev", "hd")]))
-            if !spec.cdroms.isEmpty { children.append(XMLTag("boot", [("dev", "cdrom")])) }
+            // Disks first, then the CD-ROMs; the other way round when installing.
+            var order = [XMLTag("boot", [("dev", "hd")])]
+            if !spec.cdroms.isEmpty { order.insert(XMLTag("boot", [("dev", "cdrom")]), at: spec.installing ? 0 : 1) }
+            children += order
         }
         if !spec.windows.smbios.isEmpty { children.append(XMLTag("smbios", [("mode", "sysinfo")])) }
         return XMLTag("os", children: children)

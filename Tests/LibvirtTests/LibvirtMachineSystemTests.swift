@@ -21,6 +21,39 @@ import VMCore
         #expect(validation.status == 0, "virt-xml-validate: \(validation.output)")
     }
 
+    /// `vm up --install` on libvirt: the installation's domain (CD-ROM first, a VNC display)
+    /// replaces the shut-off one, and the next plain start puts the definition's own back
+    /// without --redefine.
+    @Test(.timeLimit(.minutes(5)))
+    func installationDomainAndBack() async throws {
+        let bed = try await Self.setUp()
+        let scratch = try LibvirtScratch(uri: Self.uri)
+        var spec = scratch.testBedSpec(bed)
+        spec.kernelBoot = nil
+        spec.display.kind = .none
+        spec.display.vnc = nil
+        // Any file libvirt's QEMU can read stands in for the ISO: the guest stays paused.
+        spec.cdroms = [CDROMSpec(path: bed.initrd)]
+        let plain = scratch.machine(spec)
+        _ = try await plain.up(paused: true)
+        _ = try await plain.down(timeout: .seconds(1), force: true)
+
+        let install = scratch.machine(spec.forInstallation())
+        try Self.expectValid(install)
+        _ = try await install.up(paused: true)
+        let installing = try LibvirtConnection(uri: Self.uri).domain(named: scratch.name.rawValue).xml(inactive: true)
+        let cdrom = try #require(installing.range(of: "<boot dev='cdrom'/>")), disk = try #require(installing.range(of: "<boot dev='hd'/>"))
+        #expect(cdrom.lowerBound < disk.lowerBound, "the CD-ROM boots first: \(installing)")
+        #expect(installing.contains("<graphics type='vnc'"))
+        _ = try await install.down(timeout: .seconds(1), force: true)
+
+        _ = try await plain.up(paused: true)
+        let after = try LibvirtConnection(uri: Self.uri).domain(named: scratch.name.rawValue).xml(inactive: true)
+        let disk2 = try #require(after.range(of: "<boot dev='hd'/>")), cdrom2 = try #require(after.range(of: "<boot dev='cdrom'/>"))
+        #expect(disk2.lowerBound < cdrom2.lowerBound && !after.contains("<graphics"), "the definition's own domain is back: \(after)")
+        _ = try await plain.down(timeout: .seconds(1), force: true)
+    }
+
     @Test(.timeLimit(.minutes(5)))
     func upStatusQMPReadyAndPoliteDown() async throws {
         let bed = try await Self.setUp()

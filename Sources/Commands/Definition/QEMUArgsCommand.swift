@@ -23,7 +23,7 @@ struct QEMUArgsCommand: AsyncParsableCommand {
 
     func run() async throws {
         var loaded = try CommandSupport.loadResolved(name)
-        if install { loaded = try UpCommand.installation(loaded, backend: .qemu) }
+        if install { loaded = try UpCommand.installation(loaded) }
         let arguments = [QEMUCommandLine.executable] + (try QEMUCommandLine.arguments(for: loaded.spec, paths: loaded.paths))
         print(shell ? arguments.map(Self.shellQuoted).joined(separator: " ") : arguments.joined(separator: "\n"))
     }

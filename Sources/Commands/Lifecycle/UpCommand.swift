@@ -42,7 +42,7 @@ struct UpCommand: AsyncParsableCommand {
         let backend = try backendOptions.resolve(loaded.spec.backend)
         if redefine, backend == .qemu { throw CommandFailure("--redefine applies to the libvirt backend only") }
         if install {
-            loaded = try Self.installation(loaded, backend: backend)
+            loaded = try Self.installation(loaded)
         }
         let machine = try CommandSupport.backend(loaded, backend, redefine: redefine, releaseForce: force, logger: logger)
         let report = try await machine.up(paused: paused)
@@ -57,10 +57,10 @@ struct UpCommand: AsyncParsableCommand {
         if case .libvirt(let uri) = backend { print("libvirt: domain \(report.name) at \(uri)") }
     }
 
-    /// `--install`: the definition as ``VMSpec/forInstallation()`` starts it; refused without a
-    /// CD-ROM to install from, and on the libvirt backend.
-    static func installation(_ loaded: LoadedDefinition, backend: Backend) throws -> LoadedDefinition {
-        guard backend == .qemu else { throw CommandFailure("--install works on the QEMU backend only; start it with --backend qemu") }
+    /// `--install`: the definition as ``VMSpec/forInstallation()`` starts it (on libvirt, the
+    /// installation's domain replaces the shut-off one, and the next `vm up` puts it back);
+    /// refused without a CD-ROM to install from.
+    static func installation(_ loaded: LoadedDefinition) throws -> LoadedDefinition {
         guard !loaded.spec.cdroms.isEmpty else {
             throw CommandFailure("--install boots from a [[cdrom]] and \(loaded.file) has none; add the installation ISO with `vm edit \(loaded.spec.name)` ([[cdrom]] path = \"Win11.iso\")")
         }
