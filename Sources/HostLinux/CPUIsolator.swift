@@ -33,7 +33,7 @@ public struct CPUIsolation: Sendable, Codable, Equatable {
 
 /// Why CPUs could not be isolated for a VM.
 public enum CPUIsolationError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// No cgroup v2 with the cpuset controller.
+    /// No cgroup hierarchy with the cpuset controller (v2, or v1's cpuset).
     case unsupported(String)
     /// Another VM holds the isolation (its host cgroup exists).
     case busy(String)
@@ -45,7 +45,7 @@ public enum CPUIsolationError: Error, Sendable, Equatable, CustomStringConvertib
     public var description: String {
         switch self {
         case .unsupported(let why):
-            return "CPU isolation needs cgroup v2 with the cpuset controller: \(why); boot with systemd.unified_cgroup_hierarchy=1, or set isolate = false"
+            return "CPU isolation needs the cpuset controller (cgroup v2, or v1's cpuset hierarchy): \(why); mount it, or set isolate = false"
         case .busy(let path):
             return "another VM isolates CPUs now (\(path) exists); one VM at a time can, or set isolate = false (if no VM runs, `vm recover` clears it)"
         case .badRecord(let why):
@@ -56,51 +56,91 @@ public enum CPUIsolationError: Error, Sendable, Equatable, CustomStringConvertib
     }
 }
 
-/// Keeps every other task off a VM's CPUs while it runs, with cgroup v2 cpusets: QEMU goes into a
-/// cgroup of its own (all CPUs; its threads are pinned inside it), every other top-level cgroup
-/// (systemd's `system.slice`, `user.slice`, `init.scope`, ...) is narrowed to the host CPUs, and
-/// the processes of the root cgroup itself move into a host cgroup on the host CPUs. Undone from
-/// the ``CPUIsolation`` record: the old values back, the moved processes back, the cgroups removed.
-/// Kernel threads stay where they are (the kernel does not let them move; boot with `isolcpus=`
-/// for those). Everything goes through the ``HostFileSystem`` (`VM_HOST_ROOT` in tests).
+/// A cgroup hierarchy with the cpuset controller, where CPU isolation works.
+public enum CgroupHierarchy: String, Sendable, Codable, CaseIterable {
+    /// cgroup v2, the unified hierarchy at `/sys/fs/cgroup` (systemd's default since 2021).
+    case unified
+    /// cgroup v1's cpuset hierarchy at `/sys/fs/cgroup/cpuset`: every cgroup needs its own
+    /// `cpuset.cpus` and `cpuset.mems` before a process may join it.
+    case cpusetV1
+
+    /// The hierarchy's root cgroup.
+    public var root: String {
+        switch self {
+        case .unified: "/sys/fs/cgroup"
+        case .cpusetV1: "/sys/fs/cgroup/cpuset"
+        }
+    }
+
+    /// The cgroup for the root cgroup's processes; its existence marks an isolation in force.
+    public var hostCgroup: String { "\(root)/vm-host" }
+
+    /// The cgroup QEMU of VM `name` runs in while isolated.
+    public func vmCgroup(_ name: String) -> String { "\(root)/vm-\(name)" }
+
+    /// The hierarchy whose host cgroup `path` is, if any.
+    static func owning(hostCgroup path: String) -> CgroupHierarchy? {
+        allCases.first { $0.hostCgroup == path }
+    }
+}
+
+/// Keeps every other task off a VM's CPUs while it runs, with cpusets (cgroup v2, else v1's cpuset
+/// hierarchy): QEMU goes into a cgroup of its own (all CPUs; its threads are pinned inside it),
+/// every other top-level cgroup (systemd's `system.slice`, `user.slice`, `init.scope`, ...) is
+/// narrowed to the host CPUs, and the processes of the root cgroup itself move into a host cgroup
+/// on the host CPUs. Undone from the ``CPUIsolation`` record: the old values back, the moved
+/// processes back, the cgroups removed. Kernel threads stay where they are (the kernel does not
+/// let them move; boot with `isolcpus=` for those). Everything goes through the
+/// ``HostFileSystem`` (`VM_HOST_ROOT` in tests).
 public struct CPUIsolator: Sendable {
     public let fileSystem: any HostFileSystem
-    public static let cgroupRoot = "/sys/fs/cgroup"
-    /// The cgroup for the root cgroup's processes; its existence marks an isolation in force.
-    public static let hostCgroup = "\(cgroupRoot)/vm-host"
 
     public init(fileSystem: any HostFileSystem) {
         self.fileSystem = fileSystem
     }
 
-    /// The cgroup QEMU of VM `name` runs in while isolated.
-    public static func vmCgroup(_ name: String) -> String { "\(cgroupRoot)/vm-\(name)" }
+    /// The hierarchy to isolate in: cgroup v2 when it has the cpuset controller, else v1's cpuset.
+    public func hierarchy() throws -> CgroupHierarchy {
+        if let controllers = fileSystem.readTextIfPresent("\(CgroupHierarchy.unified.root)/cgroup.controllers") {
+            guard controllers.split(whereSeparator: \.isWhitespace).contains("cpuset") else {
+                throw CPUIsolationError.unsupported("the cpuset controller is not available at \(CgroupHierarchy.unified.root)")
+            }
+            return .unified
+        }
+        guard fileSystem.exists("\(CgroupHierarchy.cpusetV1.root)/cpuset.cpus") else {
+            throw CPUIsolationError.unsupported("\(CgroupHierarchy.unified.root) is neither cgroup v2 nor has v1's cpuset mounted")
+        }
+        return .cpusetV1
+    }
 
     /// Moves QEMU `pid` into its own cgroup and keeps every other task on `hostCPUs`.
     public func isolate(vm name: String, qemuPID: Int32, hostCPUs: [Int]) throws -> CPUIsolation {
-        let root = Self.cgroupRoot
-        guard let controllers = fileSystem.readTextIfPresent("\(root)/cgroup.controllers") else {
-            throw CPUIsolationError.unsupported("\(root) is not a cgroup v2 hierarchy")
-        }
-        guard controllers.split(whereSeparator: \.isWhitespace).contains("cpuset") else {
-            throw CPUIsolationError.unsupported("the cpuset controller is not available at \(root)")
-        }
+        let hierarchy = try hierarchy()
+        let root = hierarchy.root
         guard !hostCPUs.isEmpty else { throw CPUIsolationError.unsupported("no CPU would be left to the host") }
-        guard !fileSystem.exists(Self.hostCgroup) else { throw CPUIsolationError.busy(Self.hostCgroup) }
-        _ = try fileSystem.createDirectories(Self.hostCgroup)
-        var isolation = CPUIsolation(vmCgroup: Self.vmCgroup(name), hostCgroup: Self.hostCgroup, narrowed: [], enabledCpuset: false)
+        guard !fileSystem.exists(hierarchy.hostCgroup) else { throw CPUIsolationError.busy(hierarchy.hostCgroup) }
+        _ = try fileSystem.createDirectories(hierarchy.hostCgroup)
+        var isolation = CPUIsolation(vmCgroup: hierarchy.vmCgroup(name), hostCgroup: hierarchy.hostCgroup, narrowed: [], enabledCpuset: false)
         do {
-            let subtree = fileSystem.readTextIfPresent("\(root)/cgroup.subtree_control") ?? ""
-            if !subtree.split(whereSeparator: \.isWhitespace).contains("cpuset") {
-                try fileSystem.writeAttribute("+cpuset", to: "\(root)/cgroup.subtree_control")
-                isolation.enabledCpuset = true
+            if hierarchy == .unified {
+                let subtree = fileSystem.readTextIfPresent("\(root)/cgroup.subtree_control") ?? ""
+                if !subtree.split(whereSeparator: \.isWhitespace).contains("cpuset") {
+                    try fileSystem.writeAttribute("+cpuset", to: "\(root)/cgroup.subtree_control")
+                    isolation.enabledCpuset = true
+                }
             }
             let hostList = CPUList.format(hostCPUs)
             _ = try fileSystem.createDirectories(isolation.vmCgroup)
+            if hierarchy == .cpusetV1 {
+                // A v1 cpuset takes no process before it has CPUs and memory nodes of its own.
+                let mems = try fileSystem.readTrimmed("\(root)/cpuset.mems")
+                try fileSystem.writeAttribute(try fileSystem.readTrimmed("\(root)/cpuset.cpus"), to: "\(isolation.vmCgroup)/cpuset.cpus")
+                for cgroup in [isolation.vmCgroup, hierarchy.hostCgroup] { try fileSystem.writeAttribute(mems, to: "\(cgroup)/cpuset.mems") }
+            }
             try fileSystem.writeAttribute(String(qemuPID), to: "\(isolation.vmCgroup)/cgroup.procs")
-            try fileSystem.writeAttribute(hostList, to: "\(Self.hostCgroup)/cpuset.cpus")
-            try moveProcesses(from: root, to: Self.hostCgroup, except: qemuPID)
-            for child in try topLevelCgroups() {
+            try fileSystem.writeAttribute(hostList, to: "\(hierarchy.hostCgroup)/cpuset.cpus")
+            try moveProcesses(from: root, to: hierarchy.hostCgroup, except: qemuPID)
+            for child in try topLevelCgroups(of: hierarchy) {
                 let path = "\(root)/\(child)"
                 let previous = try fileSystem.readTrimmed("\(path)/cpuset.cpus")
                 try fileSystem.writeAttribute(hostList, to: "\(path)/cpuset.cpus")
@@ -117,8 +157,8 @@ public struct CPUIsolator: Sendable {
     /// cgroup's processes go back to the root cgroup, both cgroups are removed. Goes on past a
     /// failure and reports every one.
     public func restore(_ isolation: CPUIsolation) throws {
-        try check(isolation)
-        let root = Self.cgroupRoot
+        let hierarchy = try check(isolation)
+        let root = hierarchy.root
         var problems: [String] = []
         for narrowed in isolation.narrowed {
             do {
@@ -129,7 +169,7 @@ public struct CPUIsolator: Sendable {
         }
         for cgroup in [isolation.vmCgroup, isolation.hostCgroup] where fileSystem.isDirectory(cgroup) {
             do {
-                try emptyAndRemove(cgroup)
+                try emptyAndRemove(cgroup, into: root)
             } catch {
                 problems.append("\(cgroup): \(error); move its processes to \(root)/cgroup.procs and rmdir it")
             }
@@ -138,25 +178,31 @@ public struct CPUIsolator: Sendable {
         guard problems.isEmpty else { throw CPUIsolationError.restoreIncomplete(problems) }
     }
 
-    /// A record names cgroups directly under the root, and this isolator's host cgroup, or it is refused.
-    public func check(_ isolation: CPUIsolation) throws {
+    /// A record names cgroups directly under one hierarchy's root, and that hierarchy's host
+    /// cgroup, or it is refused; returns the hierarchy.
+    @discardableResult
+    public func check(_ isolation: CPUIsolation) throws -> CgroupHierarchy {
+        guard let hierarchy = CgroupHierarchy.owning(hostCgroup: isolation.hostCgroup) else {
+            throw CPUIsolationError.badRecord("its host cgroup \(isolation.hostCgroup) is not vm's")
+        }
+        let root = hierarchy.root
         func topLevel(_ path: String) -> Bool {
-            path.hasPrefix(Self.cgroupRoot + "/") && !path.dropFirst(Self.cgroupRoot.count + 1).contains("/")
+            path.hasPrefix(root + "/") && !path.dropFirst(root.count + 1).contains("/")
                 && !path.contains("..") && !path.hasSuffix("/")
         }
         let paths = [isolation.vmCgroup] + isolation.narrowed.map(\.cgroup)
-        guard isolation.hostCgroup == Self.hostCgroup, isolation.vmCgroup.hasPrefix(Self.cgroupRoot + "/vm-"),
-              paths.allSatisfy(topLevel),
+        guard isolation.vmCgroup.hasPrefix(root + "/vm-"), paths.allSatisfy(topLevel),
               isolation.narrowed.allSatisfy({ CPUList.parse($0.previous) != nil }) else {
             throw CPUIsolationError.badRecord("it names cgroups other than the top-level ones vm changes")
         }
+        return hierarchy
     }
 
     /// The top-level cgroups other than vm's own, whose CPUs are narrowed.
-    private func topLevelCgroups() throws -> [String] {
-        try fileSystem.contentsOfDirectory(Self.cgroupRoot).sorted()
-            .filter { !$0.hasPrefix("vm-") && fileSystem.isDirectory("\(Self.cgroupRoot)/\($0)") }
-            .filter { fileSystem.exists("\(Self.cgroupRoot)/\($0)/cpuset.cpus") }
+    private func topLevelCgroups(of hierarchy: CgroupHierarchy) throws -> [String] {
+        try fileSystem.contentsOfDirectory(hierarchy.root).sorted()
+            .filter { !$0.hasPrefix("vm-") && fileSystem.isDirectory("\(hierarchy.root)/\($0)") }
+            .filter { fileSystem.exists("\(hierarchy.root)/\($0)/cpuset.cpus") }
     }
 
     /// How many times the processes of a cgroup are listed and moved: one that forks while it is
@@ -177,13 +223,13 @@ public struct CPUIsolator: Sendable {
         }
     }
 
-    /// Moves the processes of `cgroup` back to the root cgroup and removes it; a removal that
-    /// finds it busy (a process forked into it meanwhile) moves and tries again.
-    private func emptyAndRemove(_ cgroup: String) throws {
+    /// Moves the processes of `cgroup` back to the root cgroup `root` and removes it; a removal
+    /// that finds it busy (a process forked into it meanwhile) moves and tries again.
+    private func emptyAndRemove(_ cgroup: String, into root: String) throws {
         var attempt = 0
         while true {
             for pid in (try? processes(in: cgroup)) ?? [] {
-                try? fileSystem.writeAttribute(String(pid), to: "\(Self.cgroupRoot)/cgroup.procs")
+                try? fileSystem.writeAttribute(String(pid), to: "\(root)/cgroup.procs")
             }
             do {
                 return try fileSystem.removeDirectory(cgroup)

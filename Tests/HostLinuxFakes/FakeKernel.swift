@@ -62,16 +62,42 @@ public final class FakeKernel: HostFileSystem, Sendable {
         }
     }
 
+    static let cpusetV1Root = "/sys/fs/cgroup/cpuset"
+
+    /// A cgroup v1 cpuset hierarchy (no v2): `processes` in its root cgroup (CPUs `cpus`, memory
+    /// node 0), and each of `children` with its processes, the same CPUs and node.
+    public func cpusetV1Tree(processes: [Int32], children: [String: [Int32]], cpus: String) throws {
+        let root = Self.cpusetV1Root
+        try tree.file("\(root)/cpuset.cpus", "\(cpus)\n")
+        try tree.file("\(root)/cpuset.mems", "0\n")
+        try tree.file("\(root)/cgroup.procs", processes.map { "\($0)\n" }.joined())
+        for (child, members) in children {
+            try tree.file("\(root)/\(child)/cgroup.procs", members.map { "\($0)\n" }.joined())
+            try tree.file("\(root)/\(child)/cpuset.cpus", "\(cpus)\n")
+            try tree.file("\(root)/\(child)/cpuset.mems", "0\n")
+        }
+    }
+
+    /// The root of the hierarchy `cgroup` belongs to.
+    private func hierarchyRoot(of cgroup: String) -> String {
+        cgroup == Self.cpusetV1Root || cgroup.hasPrefix(Self.cpusetV1Root + "/") ? Self.cpusetV1Root : Self.cgroupRoot
+    }
+
     /// The processes of a cgroup, as the kernel lists them.
     public func processes(in cgroup: String) throws -> [Int32] {
         try base.readText("\(cgroup)/cgroup.procs").split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
     }
 
-    /// Writing a pid to `cgroup.procs` moves the process out of whichever cgroup held it.
+    /// Writing a pid to `cgroup.procs` moves the process out of whichever cgroup of the same
+    /// hierarchy held it; a v1 cpuset without CPUs or memory nodes takes none (ENOSPC).
     private func moveProcess(_ text: String, to cgroup: String) throws {
         guard let pid = Int32(text) else { throw HostError.io(path: cgroup, operation: "write", errno: EINVAL) }
-        var all = [Self.cgroupRoot]
-        all += try base.contentsOfDirectory(Self.cgroupRoot).map { "\(Self.cgroupRoot)/\($0)" }.filter(base.isDirectory)
+        let root = hierarchyRoot(of: cgroup)
+        if root == Self.cpusetV1Root, try ["cpuset.cpus", "cpuset.mems"].contains(where: { try base.readTrimmed("\(cgroup)/\($0)").isEmpty }) {
+            throw HostError.io(path: "\(cgroup)/cgroup.procs", operation: "write", errno: ENOSPC)
+        }
+        var all = [root]
+        all += try base.contentsOfDirectory(root).map { "\(root)/\($0)" }.filter(base.isDirectory)
         for other in all where other != cgroup {
             let members = try processes(in: other)
             if members.contains(pid) {
@@ -159,6 +185,7 @@ public final class FakeKernel: HostFileSystem, Sendable {
             // A new cgroup comes with its interface files.
             try tree.file("\(cgroup)/cgroup.procs", "")
             try tree.file("\(cgroup)/cpuset.cpus", "\n")
+            if hierarchyRoot(of: cgroup) == Self.cpusetV1Root { try tree.file("\(cgroup)/cpuset.mems", "\n") }
         }
         return created
     }

@@ -4,7 +4,7 @@ import HostLinuxFakes
 import Testing
 import VMCore
 
-/// Host CPU isolation with cgroup v2 cpusets, on a fake kernel that moves processes between
+/// Host CPU isolation with cpusets (cgroup v2, and v1's cpuset hierarchy), on a fake kernel that moves processes between
 /// cgroups as the real one does (this machine's own cgroups are never touched).
 @Suite struct CPUIsolationTests {
     static let root = "/sys/fs/cgroup"
@@ -41,7 +41,30 @@ import VMCore
         #expect(try kernel.readTrimmed("\(Self.root)/cgroup.subtree_control") == "-cpuset")
     }
 
-    @Test("without cgroup v2's cpuset nothing is changed and the message says what is needed")
+    @Test("cgroup v1's cpuset hierarchy: the new cpusets get CPUs and memory nodes before processes; all undone")
+    func isolateAndRestoreOnCgroupV1() throws {
+        let kernel = FakeKernel(tree: try FakeHostTree())
+        let v1 = CgroupHierarchy.cpusetV1.root
+        try kernel.cpusetV1Tree(processes: [1, 2, 300, 777], children: ["machine.slice": [400]], cpus: "0-31")
+        let isolator = CPUIsolator(fileSystem: kernel)
+        #expect(try isolator.hierarchy() == .cpusetV1)
+        let isolation = try isolator.isolate(vm: "win11", qemuPID: 777, hostCPUs: [0, 16])
+        #expect(isolation.hostCgroup == "\(v1)/vm-host" && isolation.vmCgroup == "\(v1)/vm-win11" && !isolation.enabledCpuset)
+        #expect(try kernel.processes(in: "\(v1)/vm-win11") == [777])
+        #expect(try kernel.processes(in: "\(v1)/vm-host") == [1, 2, 300])
+        #expect(try kernel.readTrimmed("\(v1)/vm-host/cpuset.cpus") == "0,16" && kernel.readTrimmed("\(v1)/vm-host/cpuset.mems") == "0")
+        #expect(try kernel.readTrimmed("\(v1)/vm-win11/cpuset.cpus") == "0-31", "QEMU's own cpuset keeps every CPU")
+        #expect(try kernel.readTrimmed("\(v1)/machine.slice/cpuset.cpus") == "0,16")
+        #expect(try kernel.processes(in: "\(v1)/machine.slice") == [400])
+
+        try isolator.restore(isolation)
+        #expect(!kernel.exists("\(v1)/vm-host") && !kernel.exists("\(v1)/vm-win11"))
+        #expect(try kernel.processes(in: v1).sorted() == [1, 2, 300, 777])
+        #expect(try kernel.readTrimmed("\(v1)/machine.slice/cpuset.cpus") == "0-31")
+        #expect(!kernel.writes.contains { $0.contains("subtree_control") }, "v1 has no subtree_control")
+    }
+
+    @Test("without a cpuset hierarchy (v2 or v1) nothing is changed and the message says what is needed")
     func unsupported() throws {
         let kernel = FakeKernel(tree: try FakeHostTree())
         #expect(throws: CPUIsolationError.self) { try CPUIsolator(fileSystem: kernel).isolate(vm: "w", qemuPID: 1, hostCPUs: [0]) }
@@ -52,11 +75,13 @@ import VMCore
     func tamperedRecord() throws {
         let kernel = try kernel()
         let bad = [
-            CPUIsolation(vmCgroup: "/sys/fs/cgroup/system.slice", hostCgroup: CPUIsolator.hostCgroup, narrowed: [], enabledCpuset: false),
-            CPUIsolation(vmCgroup: "/sys/fs/cgroup/vm-w", hostCgroup: CPUIsolator.hostCgroup,
+            CPUIsolation(vmCgroup: "/sys/fs/cgroup/system.slice", hostCgroup: CgroupHierarchy.unified.hostCgroup, narrowed: [], enabledCpuset: false),
+            CPUIsolation(vmCgroup: "/sys/fs/cgroup/vm-w", hostCgroup: CgroupHierarchy.unified.hostCgroup,
                          narrowed: [.init(cgroup: "/sys/fs/cgroup/../../etc", previous: "")], enabledCpuset: false),
-            CPUIsolation(vmCgroup: "/sys/fs/cgroup/vm-w", hostCgroup: CPUIsolator.hostCgroup,
+            CPUIsolation(vmCgroup: "/sys/fs/cgroup/vm-w", hostCgroup: CgroupHierarchy.unified.hostCgroup,
                          narrowed: [.init(cgroup: "/sys/fs/cgroup/user.slice", previous: "0; rm -rf /")], enabledCpuset: false),
+            CPUIsolation(vmCgroup: "/sys/fs/cgroup/vm-w", hostCgroup: CgroupHierarchy.cpusetV1.hostCgroup, narrowed: [], enabledCpuset: false),
+            CPUIsolation(vmCgroup: "/sys/fs/cgroup/vm-w", hostCgroup: "/sys/fs/cgroup/system.slice", narrowed: [], enabledCpuset: false),
         ]
         for record in bad {
             #expect(throws: CPUIsolationError.self) { try CPUIsolator(fileSystem: kernel).restore(record) }

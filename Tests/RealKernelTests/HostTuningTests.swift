@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// `[cpu] isolate`, explicit pins and `hugepages = "2M"` on a real kernel: the test-bed guest (two CPUs) is the host,
-/// the real `vm` binary changes its cgroups and huge pages for a paused VM and undoes them on every end: `vm down`,
+/// the real `vm` binary changes its cgroups (v1's cpuset hierarchy, then v2) and huge pages for a paused VM and
+/// undoes them on every end: `vm down`,
 /// QEMU killed (the supervisor), QEMU and supervisor killed (the next `vm` command). One boot serves every case; the
 /// cases judge what the guest's kernel showed, not what `vm` said. Guest/host-tuning.sh; docs/real-kernel.md.
 @Suite("Real kernel: CPU isolation, pinning and huge pages set up and undone in the test-bed guest", .serialized,
@@ -40,6 +41,20 @@ struct HostTuningTests {
 
         #expect(transcript.exitStatus("down/down") == 3, "vm down --force (QMP quit: exit 3): \(transcript.standardError("down/down"))")
         try expectUntouched(transcript, "down")
+    }
+
+    @Test("cgroup v1's cpuset hierarchy alone: the same isolation and pins, all undone")
+    func cgroupV1() async throws {
+        let transcript = try await completedRun().transcript
+        try transcript.requireSucceeded("v1/up")
+        #expect(transcript.standardOutput("v1/up/hugepages") == Self.pages)
+        #expect(transcript.standardOutput("v1/up/allowed") == "0", "a new host task may run on the vCPU's CPU")
+        #expect(transcript.standardOutput("v1/up/cgroups") == "vm-host\nvm-tune")
+        let affinities = transcript.standardOutput("v1/threads").split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) }
+        #expect(affinities.filter { $0 == "1" }.count == 1 && affinities.filter { $0 == "0" }.count == affinities.count - 1,
+                "one vCPU thread on CPU 1, the others on 0: \(transcript.standardOutput("v1/threads"))")
+        #expect(transcript.exitStatus("v1/down") == 3, "vm down --force (QMP quit: exit 3): \(transcript.standardError("v1/down"))")
+        try expectUntouched(transcript, "v1/down")
     }
 
     @Test("QEMU killed: the supervisor undoes the isolation and frees the huge pages")

@@ -4,7 +4,8 @@
 # pins and hugepages = "2M" (a QEMU of the nested overlay; its guest need not boot: the VM starts
 # paused). It reports, the Swift tests judge (HostTuningTests). Never run on a real host.
 #
-# Each phase PHASE (up, down, qemu-killed, all-killed) reports, through rk-lib.sh's `run`:
+# First on cgroup v1's cpuset hierarchy alone (v1/up, v1/down, v1/threads), then on cgroup v2.
+# Each phase PHASE (v1/up, v1/down, up, down, qemu-killed, all-killed) reports, through rk-lib.sh's `run`:
 #   PHASE/hugepages   nr_hugepages (2 MiB) now
 #   PHASE/allowed     Cpus_allowed_list of a new host task (awk, a child of this script's shell)
 #   PHASE/cgroups     the top-level cgroups named vm-*
@@ -18,7 +19,8 @@
 NAME=tune
 export VM_HOME=/etc/vm VM_STATE_DIR=/var/lib/vm VM_RUNTIME_DIR=/run/vm
 mkdir -p "$VM_HOME"
-grep -q '^cgroup2 /sys/fs/cgroup ' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup
+# The cgroup hierarchy the phases look at: v1's cpuset first (the v1 phase), then v2.
+CG=/sys/fs/cgroup/cpuset
 HP=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 
 cat >"$VM_HOME/$NAME.toml" <<EOF
@@ -47,7 +49,7 @@ EOF
 host() {
 	run "$1/hugepages" cat "$HP"
 	run "$1/allowed" awk '/^Cpus_allowed_list/ { print $2 }' /proc/self/status
-	run "$1/cgroups" sh -c 'cd /sys/fs/cgroup && ls -d vm-* 2>/dev/null; true'
+	run "$1/cgroups" sh -c "cd $CG && ls -d vm-* 2>/dev/null; true"
 	run "$1/records" sh -c "cd $VM_STATE_DIR/$NAME 2>/dev/null && ls hugepages.json cpu-isolation.json 2>/dev/null; true"
 	run "$1/meminfo" grep Huge /proc/meminfo
 }
@@ -67,6 +69,22 @@ gone() {
 	[ ! -d "/proc/$1" ]
 }
 
+# v1: cgroup v1's cpuset hierarchy only (an older host): up, what it changed, down.
+mount -t tmpfs cgroup /sys/fs/cgroup
+mkdir /sys/fs/cgroup/cpuset
+mount -t cgroup -o cpuset cpuset /sys/fs/cgroup/cpuset
+run v1/up "$VM" up "$NAME" --paused
+host v1/up
+QEMU=$(cat "$VM_RUNTIME_DIR/$NAME/qemu.pid" 2>/dev/null)
+run v1/threads sh -c "for t in /proc/$QEMU/task/*; do echo \"\${t##*/} \$(awk '/^Cpus_allowed_list/ { print \$2 }' \$t/status)\"; done"
+run v1/down "$VM" down "$NAME" --force
+host v1/down
+umount /sys/fs/cgroup/cpuset
+umount /sys/fs/cgroup
+
+# v2 from here on.
+CG=/sys/fs/cgroup
+grep -q '^cgroup2 /sys/fs/cgroup ' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup
 host before
 
 run up/up "$VM" up "$NAME" --paused
