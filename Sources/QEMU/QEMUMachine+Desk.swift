@@ -47,11 +47,12 @@ extension QEMUMachine {
     }
 
     /// Removes the Looking Glass shared-memory file `vm up` made (a regular file only; a device or
-    /// anything else at the path stays).
+    /// anything else at the path stays, and so does a file another running QEMU still maps).
     func removeSharedMemory() {
         guard let lookingGlass = spec.lookingGlass, !lookingGlass.usesKVMFR else { return }
         var status = stat()
-        guard lstat(lookingGlass.path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return }
+        guard lstat(lookingGlass.path, &status) == 0, status.st_mode & S_IFMT == S_IFREG,
+              Self.processMapping(lookingGlass.path) == nil else { return }
         unlink(lookingGlass.path)
     }
 

@@ -562,7 +562,7 @@ public struct QEMUMachine: VMBackend {
             report.state = .running
             report.uptimeSeconds = QEMUPidFile.uptimeSeconds(paths.pidFile)
             do {
-                let client = try await supervisorClient(pid: pid, timeout: .seconds(2))
+                let client = try await supervisorClient(pid: pid, timeout: .seconds(5))
                 defer { client.close() }
                 let status = try await client.queryStatus()
                 report.qemuStatus = status.status

@@ -108,7 +108,8 @@ struct LifecycleTests {
         let machine = try scratch.machine(loaded)
         #expect(try await machine.down(timeout: .seconds(1)) == .notRunning)
         _ = try await machine.up(paused: true)
-        #expect(await machine.status().state == .paused)
+        let status = await machine.status()
+        #expect(status.state == .paused, "\(status.note ?? "")")
         await #expect(throws: UpError.self) { try await machine.up() }
         #expect(try await machine.down(timeout: .seconds(1), force: true) == .quit)
     }

@@ -41,6 +41,12 @@ struct LookingGlassTests {
         #expect(status.st_mode & S_IFMT == S_IFREG && status.st_mode & 0o777 == 0o660, "mode \(String(status.st_mode, radix: 8))")
         #expect(status.st_size == 16 * 1024 * 1024 && status.st_uid == getuid())
 
+        // A second VM on the same path is refused, and the first one's file stays as it is.
+        let other = try scratch.machine(try scratch.define("lgtwo", definition(bed)))
+        await #expect { _ = try await other.up() } throws: { "\($0)".contains("uses it (another VM's Looking Glass?)") }
+        var after = stat()
+        #expect(lstat(path, &after) == 0 && after.st_ino == status.st_ino, "the running VM's shared memory was replaced")
+
         try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
         let serial = try String(contentsOfFile: loaded.paths.serialLog, encoding: .utf8)
         #expect(serial.contains(" 1af4:1110 "), "the guest lists no IVSHMEM device: \(serial)")
