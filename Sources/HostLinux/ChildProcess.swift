@@ -1,6 +1,7 @@
 import CSpawn
 import Foundation
 import Synchronization
+import VMCore
 
 /// How a child process ended.
 public enum ChildExit: Sendable, Hashable, CustomStringConvertible {
@@ -128,7 +129,7 @@ public final class ChildProcess: Sendable {
             let left = deadline.map { ContinuousClock.now.duration(to: $0) }
             if let left, left <= .zero { return nil }
             let slice = min(left ?? .seconds(1), .seconds(1))
-            let milliseconds = Int32(slice.components.seconds * 1000 + slice.components.attoseconds / 1_000_000_000_000_000)
+            let milliseconds = Int32(slice.milliseconds.rounded(.up))
             if watch >= 0 {
                 var entry = pollfd(fd: watch, events: Int16(POLLIN), revents: 0)
                 _ = poll(&entry, 1, max(milliseconds, 1))

@@ -136,7 +136,8 @@ private struct OutputPipes {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while open.contains(true) {
             let ended = child.exit != nil
-            if !ended, ContinuousClock.now >= deadline { break }
+            // A descendant that keeps writing after the child ended does not hold this past the deadline either.
+            if ContinuousClock.now >= deadline { break }
             var entries = fds.indices.map { pollfd(fd: open[$0] ? fds[$0] : -1, events: Int16(POLLIN), revents: 0) }
             // Once the child has ended, only what is already in the pipes is read.
             let ready = poll(&entries, 2, ended ? 0 : 20)
