@@ -143,7 +143,8 @@ struct SupervisorTests {
         let status = await machine.status()
         #expect(status.state == .running && status.pid == pid, "\(status)")
         let adopted = try #require(machine.runRecord())
-        #expect(adopted.supervisorPID != first.supervisorPID && SystemProcessTable().isAlive(adopted.supervisorPID))
+        #expect(adopted.supervisorPID != first.supervisorPID && SystemProcessTable().isAlive(adopted.supervisorPID),
+                "\(status.note ?? "status answered through QMP"); supervisor log: \((try? String(contentsOfFile: loaded.paths.supervisorLog, encoding: .utf8))?.suffix(1500) ?? "none")")
         #expect(adopted.events.map(\.name).contains("SUPERVISOR_ADOPTED"))
         #expect(adopted.startedAt == first.startedAt)
 
