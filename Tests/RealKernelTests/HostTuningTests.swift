@@ -17,10 +17,7 @@ struct HostTuningTests {
         let transcript = try await completedRun().transcript
         try expectUntouched(transcript, "before")
         try transcript.requireSucceeded("up/up")
-        #expect(transcript.standardOutput("up/hugepages") == Self.pages)
-        #expect(transcript.standardOutput("up/allowed") == "0", "a new host task may run on the vCPU's CPU")
-        #expect(transcript.standardOutput("up/cgroups") == "vm-host\nvm-tune")
-        #expect(transcript.standardOutput("up/records") == "cpu-isolation.json\nhugepages.json")
+        expectIsolated(transcript, "up")
 
         try transcript.requireSucceeded("up/host-cpus")
         #expect(transcript.standardOutput("up/host-cpus").contains("held by tune (CPU 1)"), "\(transcript.standardOutput("up/host-cpus"))")
@@ -47,9 +44,7 @@ struct HostTuningTests {
     func cgroupV1() async throws {
         let transcript = try await completedRun().transcript
         try transcript.requireSucceeded("v1/up")
-        #expect(transcript.standardOutput("v1/up/hugepages") == Self.pages)
-        #expect(transcript.standardOutput("v1/up/allowed") == "0", "a new host task may run on the vCPU's CPU")
-        #expect(transcript.standardOutput("v1/up/cgroups") == "vm-host\nvm-tune")
+        expectIsolated(transcript, "v1/up")
         let affinities = transcript.standardOutput("v1/threads").split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) }
         #expect(affinities.filter { $0 == "1" }.count == 1 && affinities.filter { $0 == "0" }.count == affinities.count - 1,
                 "one vCPU thread on CPU 1, the others on 0: \(transcript.standardOutput("v1/threads"))")
@@ -100,6 +95,14 @@ struct HostTuningTests {
         print("host tuning: initramfs " + String(format: "%.1f s", run.preparation.seconds)
               + ", guest QEMU " + String(format: "%.1f s", run.duration.seconds))
         return run
+    }
+
+    /// The host while the VM runs: its pages reserved, a new host task kept to CPU 0, vm's two cgroups, both records.
+    private func expectIsolated(_ transcript: GuestTranscript, _ phase: String) {
+        #expect(transcript.standardOutput("\(phase)/hugepages") == Self.pages, "\(phase): huge pages")
+        #expect(transcript.standardOutput("\(phase)/allowed") == "0", "\(phase): a new host task may run on the vCPU's CPU")
+        #expect(transcript.standardOutput("\(phase)/cgroups") == "vm-host\nvm-tune", "\(phase): cgroups")
+        #expect(transcript.standardOutput("\(phase)/records") == "cpu-isolation.json\nhugepages.json", "\(phase): records")
     }
 
     /// The host as it was before the first `vm up`: no huge pages, every CPU for every task, no cgroup and no record of vm's.
