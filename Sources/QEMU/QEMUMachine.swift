@@ -525,19 +525,45 @@ public struct QEMUMachine: VMBackend {
     /// A QMP connection to the VM through its supervisor. When QEMU (`pid`) runs but its
     /// supervisor is gone (killed, out of memory), starts a supervisor that adopts QEMU first.
     func supervisorClient(pid: Int32, timeout: Duration = .seconds(5)) async throws -> QMPClient {
-        do {
-            return try await QMPClient.connect(path: qmpSocket, timeout: timeout, logger: logger)
-        } catch .connectFailed(_, reason: .noSocket), .connectFailed(_, reason: .refused) {
-            logger.notice("the supervisor of \(spec.name) is gone; starting one that adopts QEMU (pid \(pid))")
-            _ = try QEMULauncher.adopt(qemuPID: pid, supervisor: try supervisorInvocation())
-            let transport: UnixSocketTransport
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while true {
+            let failure: QMPError
             do {
-                transport = try await UnixSocketTransport.connect(path: qmpSocket, timeout: .seconds(30), awaitListener: true)
+                return try await QMPClient.connect(path: qmpSocket, timeout: timeout, logger: logger)
             } catch {
-                throw QMPError(connecting: qmpSocket, error)
+                failure = error
             }
-            return try await QMPClient.connect(transport: transport, timeout: timeout, logger: logger)
+            switch failure {
+            case .connectFailed(_, reason: .noSocket), .connectFailed(_, reason: .refused):
+                return try await adoptingSupervisorClient(pid: pid, timeout: timeout)
+            case .greetingFailed(let why) where !recordedSupervisorIsAlive && ContinuousClock.now < deadline:
+                // A supervisor killed a moment ago: its process already shows as ended while its
+                // last threads still hold the listening socket, which queues a connection and
+                // then drops it. Once they are gone the socket refuses, and an adopter starts.
+                logger.debug("the supervisor of \(spec.name) is ending (\(why)); connecting again")
+                try await Task.sleep(for: .milliseconds(10))
+            default:
+                throw failure
+            }
         }
+    }
+
+    /// Whether the supervisor the run record names still runs (false without a record).
+    private var recordedSupervisorIsAlive: Bool {
+        runRecord().map { processes.isAlive($0.supervisorPID) } ?? false
+    }
+
+    /// Starts a supervisor that adopts QEMU (`pid`) and connects to it once it listens.
+    private func adoptingSupervisorClient(pid: Int32, timeout: Duration) async throws -> QMPClient {
+        logger.notice("the supervisor of \(spec.name) is gone; starting one that adopts QEMU (pid \(pid))")
+        _ = try QEMULauncher.adopt(qemuPID: pid, supervisor: try supervisorInvocation())
+        let transport: UnixSocketTransport
+        do {
+            transport = try await UnixSocketTransport.connect(path: qmpSocket, timeout: .seconds(30), awaitListener: true)
+        } catch {
+            throw QMPError(connecting: qmpSocket, error)
+        }
+        return try await QMPClient.connect(transport: transport, timeout: timeout, logger: logger)
     }
 
     // MARK: - status
