@@ -394,10 +394,6 @@ public struct DefinitionParser: Sendable {
             reader.issues.report(reader.keyPath("host"), "a stand-in GPU has no host side to release",
                                  fix: "remove host = \"release\", or pass the real card (device = \"vfio-pci\")")
         }
-        if gpu.plug != .boot {
-            reader.issues.report(reader.keyPath("host"), "host = \"release\" gives the card up for the whole run",
-                                 fix: "set plug = \"boot\" (or remove plug) on this [[gpu]]")
-        }
         var options = HostReleaseOptions()
         let stop = reader.stringArray("display_manager_stop", example: "[\"/usr/local/bin/desktop\", \"stop\"]")
         let start = reader.stringArray("display_manager_start", example: "[\"/usr/local/bin/desktop\", \"start\"]")

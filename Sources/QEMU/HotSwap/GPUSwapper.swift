@@ -42,11 +42,12 @@ public struct GPUSwapper: Sendable {
         return gpu
     }
 
-    /// What ``attach(gpu:client:force:)`` would do, one line per step.
-    public func plan(attach index: Int) throws -> [String] {
+    /// What ``attach(gpu:client:force:)`` would do, one line per step; `released`: the host's
+    /// display GPU, on vfio-pci already once the host released it.
+    public func plan(attach index: Int, released: Bool = false) throws -> [String] {
         let gpu = try hotGPU(index)
         var lines: [String] = []
-        if gpu.device == .vfioPCI {
+        if gpu.device == .vfioPCI, !released {
             lines.append("check that no host process holds \(gpu.functions.map(\.description).joined(separator: ", "))")
             for function in gpu.functions {
                 lines.append("bind \(function) to vfio-pci (driver_override, unbind, drivers_probe), remembering its driver")
@@ -59,13 +60,14 @@ public struct GPUSwapper: Sendable {
         return lines
     }
 
-    /// What ``detach(gpu:client:)`` would do, one line per step.
-    public func plan(detach index: Int) throws -> [String] {
+    /// What ``detach(gpu:client:)`` would do, one line per step; `released`: the host's display
+    /// GPU, which stays on vfio-pci for the host's own way back.
+    public func plan(detach index: Int, released: Bool = false) throws -> [String] {
         let gpu = try hotGPU(index)
         let ids = devices(of: index).map(\.id)
         var lines = ["device_del \(ids.last ?? "") (function 0: the guest releases the whole slot)",
                      "wait for DEVICE_DELETED of \(ids.joined(separator: ", ")) (at most \(unplugTimeout))"]
-        if gpu.device == .vfioPCI {
+        if gpu.device == .vfioPCI, !released {
             lines += gpu.functions.map { "give \($0) back to the driver it had before the attach" }
         }
         return lines
@@ -110,13 +112,20 @@ public struct GPUSwapper: Sendable {
 
     // MARK: - attach
 
-    /// Hands GPU `index` from the host to the running guest.
-    public func attach(gpu index: Int, client: QMPClient, force: Bool = false) async throws -> SwapReport {
-        let gpu = try hotGPU(index)
+    /// Refuses an attach of GPU `index` that the swap journal stands against: the GPU is in the
+    /// guest already, or an earlier swap was interrupted. Changes nothing.
+    public func checkCanAttach(_ index: Int) throws {
+        _ = try hotGPU(index)
         if let pending = try recordedSwap() {
             throw pending.gpu == index && pending.phase == .inGuest ? HandoverError.alreadyInGuest(index: index, aliases: [])
                 : HandoverError.pendingSwap(phase: pending.phase.rawValue)
         }
+    }
+
+    /// Hands GPU `index` from the host to the running guest.
+    public func attach(gpu index: Int, client: QMPClient, force: Bool = false) async throws -> SwapReport {
+        let gpu = try hotGPU(index)
+        try checkCanAttach(index)
         var clock = SwapClock()
         let devices = devices(of: index)
         var verified: VerifiedSlot?
@@ -138,7 +147,8 @@ public struct GPUSwapper: Sendable {
                     step = "binding \(original.address) to vfio-pci"
                     try checkpoint(.bindingToVFIO, original.address.description)
                     _ = try binder.bindToVFIO(original.address, in: verified)
-                    steps.append("\(original.address): \(original.originalDriver ?? "no driver") -> vfio-pci")
+                    steps.append(original.originalDriver == vfioDriverName ? "\(original.address): on vfio-pci already"
+                                 : "\(original.address): \(original.originalDriver ?? "no driver") -> vfio-pci")
                 }
             }
             record.phase = .plugging
@@ -231,7 +241,8 @@ public struct GPUSwapper: Sendable {
             for original in record.originals {
                 try checkpoint(.returningToHost, original.address.description)
                 try binder.returnToHost(original, in: verified)
-                steps.append("\(original.address): vfio-pci -> \(original.originalDriver ?? "no driver")")
+                steps.append(original.originalDriver == vfioDriverName ? "\(original.address): stays on vfio-pci"
+                             : "\(original.address): vfio-pci -> \(original.originalDriver ?? "no driver")")
             }
         }
         try journal.remove()
