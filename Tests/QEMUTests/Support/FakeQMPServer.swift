@@ -14,7 +14,12 @@ final class FakeQMPServer: Sendable {
     struct State {
         var devices: [String] = []
         var log: [String] = []
+        /// Device ids whose `device_add` fails, as QEMU's does when it cannot open the host device.
+        var refusedDevices: Set<String> = []
     }
+
+    /// Makes `device_add` of `id` fail.
+    func refuseDeviceAdd(_ id: String) { state.withLock { _ = $0.refusedDevices.insert(id) } }
 
     /// Device ids QEMU would show now.
     var devices: [String] { state.withLock { $0.devices } }
@@ -78,7 +83,12 @@ final class FakeQMPServer: Sendable {
         switch command {
         case "device_add":
             let device = arguments["id"] as? String ?? ""
-            state.withLock { $0.devices.append(device) }
+            let refused = state.withLock { state in
+                guard !state.refusedDevices.contains(device) else { return true }
+                state.devices.append(device)
+                return false
+            }
+            if refused { reply = ["error": ["class": "GenericError", "desc": "vfio \(arguments["host"] ?? ""): group 17 is not viable"]] }
         case "device_del":
             let device = arguments["id"] as? String ?? ""
             let slotPrefix = device.hasSuffix("-f0") ? String(device.dropLast(1)) : device

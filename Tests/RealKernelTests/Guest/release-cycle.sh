@@ -11,6 +11,13 @@
 #   down/*      a real QEMU (from the nested bed's overlay) runs the VM paused with the pair through
 #               vfio-pci; `vm down` gives it back.
 #   ended/*     the same, then QEMU is killed with no vm command running: the supervisor gives it back.
+#   hot/*       plug = "hot": `vm up --paused` leaves the card to the host; `vm gpu attach` releases it
+#               and plugs it into that QEMU; `vm gpu detach` gives it back. The second-level guest
+#               never runs: its slot stays powered off, so QEMU plugs and unplugs without it (the
+#               nested suite has a running guest see a hot card arrive and leave).
+#   hotend/*    attached again, then QEMU is killed with no vm command running: the supervisor.
+#   hotdown/*   a new run, attached, then `vm down`.
+#   hotcrash/*  a new run, attached, then `kill -9` of vm's supervisor and QEMU; `vm gpu recover`.
 
 . /usr/share/vmtest/rk-lib.sh
 
@@ -125,5 +132,48 @@ n=0
 while [ $n -lt 600 ] && { [ "$(driver_of $SLOT.0)" = vfio-pci ] || [ ! -e /tmp/rel/desk.pid ]; }; do usleep 100000; n=$((n + 1)); done
 usleep 500000
 show ended/after
+
+# back_on_host: waits (at most 60 s) until the card left vfio-pci and the desktop runs again.
+back_on_host() {
+	n=0
+	while [ $n -lt 600 ] && { [ "$(driver_of $SLOT.0)" = vfio-pci ] || [ ! -e /tmp/rel/desk.pid ]; }; do usleep 100000; n=$((n + 1)); done
+	usleep 500000
+}
+
+# hot: the same card plugged while the VM runs.
+awk '{ print } /^host = "release"$/ { print "plug = \"hot\"" }' $R/solo.toml >$R/hot.toml
+run hot/up env -u VM_QEMU "$VM" up $R/hot.toml --paused
+show hot/up
+run hot/plan "$VM" gpu attach $R/hot.toml --dry-run
+run hot/attach "$VM" gpu attach $R/hot.toml
+show hot/attached
+run hot/status "$VM" status $R/hot.toml --json
+run hot/detach "$VM" gpu detach $R/hot.toml
+show hot/detached
+run hot/status-detached "$VM" status $R/hot.toml --json
+
+# hotend: attached again; QEMU ends with no vm command running; the supervisor gives it back.
+run hotend/attach "$VM" gpu attach $R/hot.toml
+show hotend/attached
+kill -9 $(pidof qemu-system-x86_64)
+back_on_host
+show hotend/after
+
+# hotdown: a new run, attached, then vm down.
+run hotdown/up env -u VM_QEMU "$VM" up $R/hot.toml --paused
+run hotdown/attach "$VM" gpu attach $R/hot.toml
+show hotdown/attached
+run hotdown/down "$VM" down $R/hot.toml --force
+show hotdown/after
+
+# hotcrash: a new run, attached, then kill -9 of vm's supervisor and QEMU; vm gpu recover.
+run hotcrash/up env -u VM_QEMU "$VM" up $R/hot.toml --paused
+run hotcrash/attach "$VM" gpu attach $R/hot.toml
+show hotcrash/attached
+for p in $(pidof vm) $(pidof qemu-system-x86_64); do kill -9 "$p"; done
+usleep 500000
+show hotcrash/killed
+run hotcrash/recover "$VM" gpu recover $R/hot.toml
+show hotcrash/after
 
 echo RK-DONE
