@@ -572,7 +572,7 @@ public struct QEMUMachine: VMBackend {
                 let passthroughIDs = Set(spec.gpus.indices.flatMap { index in
                     spec.gpus[index].functions.map { gpuFunctionID(gpu: index, function: $0) }
                 })
-                report.passthroughInGuest = try await client.queryPCI().map(\.qdevID).filter(passthroughIDs.contains).sorted()
+                report.passthroughInGuest = try await client.peripheralIDs().filter(passthroughIDs.contains).sorted()
                 if spec.cpu.pin != nil { report.pinning = try await QEMUThreadPinner().applied(client: client, pid: pid).map(\.summary) }
             } catch {
                 report.note = "QMP did not answer (\(error)); state from the process table"

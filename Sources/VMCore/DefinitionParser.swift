@@ -87,7 +87,8 @@ public struct DefinitionParser: Sendable {
                           fix: "set backend = \"libvirt\", or use mode = \"bridge\"")
         }
         if case .libvirt = spec.backend, let index = spec.gpus.firstIndex(where: { $0.hostRelease != nil }) {
-            issues.report("gpu[\(index)].host", "host = \"release\" works with the QEMU backend only",
+            issues.report("gpu[\(index)].host", "host = \"release\" works with the QEMU backend only "
+                          + "(under libvirt, libvirtd ends the VM and vm would not be there to give the host its display back)",
                           fix: "set backend = \"qemu\", or remove host = \"release\"")
         }
         if spec.firmware.secureBoot, spec.firmware.kind == .bios {

@@ -75,6 +75,11 @@ enum CommandSupport {
         if releaseForce, backend != .qemu || !loaded.spec.gpus.contains(where: { $0.hostRelease != nil }) {
             throw CommandFailure("--force ends the processes holding a host = \"release\" GPU; \(loaded.spec.name) has none on the QEMU backend")
         }
+        if case .libvirt = backend, let index = loaded.spec.gpus.firstIndex(where: { $0.hostRelease != nil }) {
+            throw CommandFailure("gpu[\(index)] of \(loaded.spec.name) has host = \"release\", which the libvirt backend does not do: libvirtd runs "
+                                 + "and ends the VM there, and vm would not be there to give the host its display back "
+                                 + "(fix: use the QEMU backend, or remove host = \"release\")")
+        }
         switch backend {
         case .qemu:
             var machine = try qemuMachine(loaded, logger: logger)

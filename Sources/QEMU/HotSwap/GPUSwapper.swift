@@ -56,7 +56,7 @@ public struct GPUSwapper: Sendable {
         for device in devices(of: index) {
             lines.append("device_add \(device.commandLineValue)")
         }
-        lines.append("check with query-pci that the guest has \(devices(of: index).map(\.id).joined(separator: ", "))")
+        lines.append("check that QEMU has \(devices(of: index).map(\.id).joined(separator: ", ")) (qom-list /machine/peripheral)")
         return lines
     }
 
@@ -159,8 +159,8 @@ public struct GPUSwapper: Sendable {
                 try await clock.waiting { try await client.deviceAdd(driver: device.driver, id: device.id, properties: device.qmpProperties) }
                 steps.append("device_add \(device.id) (\(device.driver))")
             }
-            step = "query-pci"
-            let present = Set(try await clock.waiting { try await client.queryPCI() }.map(\.qdevID))
+            step = "qom-list"
+            let present = Set(try await clock.waiting { try await client.peripheralIDs() })
             let missing = devices.map(\.id).filter { !present.contains($0) }
             guard missing.isEmpty else { throw HandoverError.notVisibleInGuest(missing, backend: .qemu) }
             record.phase = .inGuest
@@ -208,7 +208,7 @@ public struct GPUSwapper: Sendable {
     private func unplugUnknownDevices(client: QMPClient?, clock: inout SwapClock) async throws -> [String] {
         guard let client else { return ["no swap recorded; nothing to recover"] }
         let known = Set(spec.gpus.indices.filter { spec.gpus[$0].plug == .hot }.flatMap { devices(of: $0).map(\.id) })
-        let present = try await client.queryPCI().map(\.qdevID).filter(known.contains)
+        let present = try await client.peripheralIDs().filter(known.contains)
         guard !present.isEmpty else { return ["no swap recorded and no unknown GPU device in the guest; nothing to recover"] }
         try await unplug(present, client: client, clock: &clock)
         return ["unplugged \(present.joined(separator: ", ")), which no journal recorded"]
@@ -224,7 +224,7 @@ public struct GPUSwapper: Sendable {
         var record = start
         var steps: [String] = []
         if let client {
-            let present = Set(try await clock.waiting { try await client.queryPCI() }.map(\.qdevID))
+            let present = Set(try await clock.waiting { try await client.peripheralIDs() })
             let inGuest = record.deviceIDs.filter(present.contains)
             if !inGuest.isEmpty {
                 record.phase = .unplugging
@@ -251,7 +251,7 @@ public struct GPUSwapper: Sendable {
 
     /// `device_del` of function 0 (or of each function when function 0 never made it in), then
     /// waits for every `DEVICE_DELETED`; a busy guest is asked again; a silent one is checked
-    /// with `query-pci` before giving up.
+    /// with `qom-list` before giving up.
     private func unplug(_ ids: [String], client: QMPClient, clock: inout SwapClock) async throws {
         let primary = ids.first { $0.hasSuffix("-f0") }
         let targets = primary.map { [$0] } ?? ids
@@ -271,7 +271,7 @@ public struct GPUSwapper: Sendable {
         do {
             try await clock.waiting { try await watch.wait(timeout: max(.seconds(1), deadline - ContinuousClock.now)) }
         } catch QMPError.timeout {
-            let still = Set(try await client.queryPCI().map(\.qdevID))
+            let still = Set(try await client.peripheralIDs())
             let remaining = ids.filter(still.contains)
             guard remaining.isEmpty else {
                 throw HandoverError.unplugTimedOut(stillPresent: remaining, timeout: unplugTimeout)

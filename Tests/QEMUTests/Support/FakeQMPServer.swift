@@ -4,7 +4,7 @@ import Synchronization
 
 /// A QMP monitor that stands in for QEMU where real QEMU cannot go: `device_add` of `vfio-pci`
 /// for functions that only exist in a fake sysfs. It keeps the device list, answers `query-pci`
-/// from it, and answers `device_del` of function 0 with `DEVICE_DELETED` for every function of
+/// and `qom-list /machine/peripheral` from it, and answers `device_del` of function 0 with `DEVICE_DELETED` for every function of
 /// that slot, as QEMU does once the guest lets go.
 final class FakeQMPServer: Sendable {
     let path: String
@@ -102,6 +102,8 @@ final class FakeQMPServer: Sendable {
                 ["bus": 1, "slot": 0, "function": index, "class_info": ["class": 0x0300], "id": ["vendor": 0x10de, "device": 0x2203], "qdev_id": qdev]
             }
             reply = ["return": [["bus": 0, "devices": list]]]
+        case "qom-list":
+            reply = ["return": [["name": "type", "type": "string"]] + devices.map { ["name": $0, "type": "child<vfio-pci>"] }]
         case "query-status":
             reply = ["return": ["status": "running", "running": true]]
         default:
