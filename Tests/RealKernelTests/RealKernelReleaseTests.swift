@@ -30,7 +30,7 @@ struct RealKernelReleaseTests {
             memoryMiB: 2048, timeout: .seconds(1500)).run()
         let transcript = run.transcript
         print("real kernel (release): QEMU " + String(format: "%.1f s", run.duration.seconds) + "; in the guest: "
-              + ["up/run", "crash/recover", "hot/attach", "hot/detach", "hotend/attach", "hotdown/down", "hotcrash/recover"].map {
+              + ["up/run", "crash/recover", "hot/l2-ready", "hot/attach", "hot/l2-add", "hot/detach", "hotend/attach", "hotdown/down", "hotcrash/recover"].map {
                   "\($0) " + String(format: "%.2f s", transcript.seconds($0) ?? -1)
               }.joined(separator: ", "))
         return run
@@ -96,7 +96,7 @@ struct RealKernelReleaseTests {
         #expect(transcript.standardOutput("crash/recover").contains("bind virtual console"), "\(transcript.standardOutput("crash/recover"))")
     }
 
-    @Test("plug = \"hot\": vm gpu attach releases the card into the running QEMU; vm gpu detach, QEMU ending by itself, vm down, kill -9 + vm gpu recover give it back")
+    @Test("plug = \"hot\": vm gpu attach releases the card into the running guest; vm gpu detach, QEMU ending by itself, vm down, kill -9 + vm gpu recover give it back")
     func hotAttachAndGiveBack() async throws {
         let run = try await Self.shared.value()
         let transcript = run.transcript
@@ -128,10 +128,15 @@ struct RealKernelReleaseTests {
             return status?["passthroughInGuest"] as? [String]
         }
 
-        for step in ["hot/up", "hot/attach", "hot/detach", "hotend/attach", "hotdown/up", "hotdown/attach",
-                     "hotcrash/up", "hotcrash/attach", "hotcrash/recover"] {
+        for step in ["hot/up", "hot/l2-ready", "hot/attach", "hot/l2-add", "hot/detach", "hot/l2-remove", "hotend/attach",
+                     "hotdown/up", "hotdown/attach", "hotcrash/up", "hotcrash/attach", "hotcrash/recover"] {
             try transcript.requireSucceeded(step)
         }
+        // The VM's own guest saw the card's two functions arrive (as one slot) and the same two leave.
+        let added = SecondLevelReport(transcript.standardOutput("hot/l2-add")).added
+        #expect(added.map(\.id).sorted() == Self.pair.ids.sorted(), "\(added)")
+        #expect(Set(added.map(\.slot)).count == 1, "\(added)")
+        #expect(Set(SecondLevelReport(transcript.standardOutput("hot/l2-remove")).removed) == Set(added.map(\.address)))
         onHost("hot/up")
         let plan = transcript.standardOutput("hot/plan")
         #expect(transcript.exitStatus("hot/plan") == 0 && plan.contains("release the host's display GPU:")
