@@ -6,6 +6,8 @@ import Testing
 /// takes it from the host (desktop stopped, vtconsole unbound, /dev/fb0 gone, vfio-pci bound, /dev/vfio/N) and gives
 /// it back: at once when QEMU fails, through `vm gpu recover` after `kill -9` of vm, its supervisor and QEMU, on
 /// `vm down` of a real QEMU holding the pair through vfio-pci, and by the supervisor when that QEMU ends by itself.
+/// With `plug = "hot"`, `vm gpu attach` takes it into a running second-level guest (which sees it arrive) and
+/// `vm gpu detach`, QEMU's end, `vm down` and `vm gpu recover` after `kill -9` give it back. One boot serves both tests.
 /// See Guest/release-cycle.sh and docs/real-kernel.md.
 @Suite("Real kernel: host = \"release\" in the test-bed guest", .serialized, .timeLimit(.minutes(30)))
 struct RealKernelReleaseTests {
