@@ -302,7 +302,8 @@ func zshAndFishCompletionAskVMForNames(shell: String) async throws {
     #expect(last == "0000:01:00 is the host's only GPU; the host uses it through the console (vtcon1 on the framebuffer), "
         + "the firmware framebuffer efi-framebuffer.0, the display manager gdm3.service, Xorg (pid 1200, /dev/dri/card0), "
         + "Xorg (pid 1200, /dev/nvidia0), Xorg (pid 1200, /dev/nvidiactl), pipewire (pid 1300, /dev/snd/controlC1), pipewire (pid 1300, /dev/snd/pcmC1D3p). "
-        + "To give it to a VM for a run and get the desktop back after: host = \"release\" on its [[gpu]] (`vm gpu release-plan NAME` shows the steps)",
+        + "To give it to a VM for a run and get the desktop back after: host = \"release\" on its [[gpu]] (`vm gpu release-plan NAME` shows the steps; "
+        + "with plug = \"hot\", from `vm gpu attach` to `vm gpu detach`)",
         "\(result.standardOutput)\(result.standardError)")
 }
 
