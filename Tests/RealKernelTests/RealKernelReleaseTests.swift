@@ -32,7 +32,7 @@ struct RealKernelReleaseTests {
             memoryMiB: 2048, timeout: .seconds(1500)).run()
         let transcript = run.transcript
         print("real kernel (release): QEMU " + String(format: "%.1f s", run.duration.seconds) + "; in the guest: "
-              + ["up/run", "crash/recover", "hot/l2-ready", "hot/attach", "hot/l2-add", "hot/detach", "hotend/attach", "hotdown/down", "hotcrash/recover"].map {
+              + ["up/run", "crash/recover", "hot/l2-ready", "hot/attach", "hot/l2-add", "hot/detach", "hotend/attach", "hotend/l2-off", "hotdown/down", "hotcrash/recover"].map {
                   "\($0) " + String(format: "%.2f s", transcript.seconds($0) ?? -1)
               }.joined(separator: ", "))
         return run
@@ -98,7 +98,7 @@ struct RealKernelReleaseTests {
         #expect(transcript.standardOutput("crash/recover").contains("bind virtual console"), "\(transcript.standardOutput("crash/recover"))")
     }
 
-    @Test("plug = \"hot\": vm gpu attach releases the card into the running guest; vm gpu detach, QEMU ending by itself, vm down, kill -9 + vm gpu recover give it back")
+    @Test("plug = \"hot\": vm gpu attach releases the card into the running guest; vm gpu detach, the guest powering off, QEMU killed, vm down, kill -9 + vm gpu recover give it back")
     func hotAttachAndGiveBack() async throws {
         let run = try await Self.shared.value()
         let transcript = run.transcript
@@ -130,8 +130,8 @@ struct RealKernelReleaseTests {
             return status?["passthroughInGuest"] as? [String]
         }
 
-        for step in ["hot/up", "hot/l2-ready", "hot/attach", "hot/l2-add", "hot/detach", "hot/l2-remove", "hotend/attach",
-                     "hotdown/up", "hotdown/attach", "hotcrash/up", "hotcrash/attach", "hotcrash/recover"] {
+        for step in ["hot/up", "hot/l2-ready", "hot/attach", "hot/l2-add", "hot/detach", "hot/l2-remove", "hotend/attach", "hotend/l2-off",
+                     "hotkill/up", "hotkill/attach", "hotdown/up", "hotdown/attach", "hotcrash/up", "hotcrash/attach", "hotcrash/recover"] {
             try transcript.requireSucceeded(step)
         }
         // The VM's own guest saw the card's two functions arrive (as one slot) and the same two leave.
@@ -144,11 +144,13 @@ struct RealKernelReleaseTests {
         #expect(transcript.exitStatus("hot/plan") == 0 && plan.contains("release the host's display GPU:")
                 && plan.contains("unbind virtual console") && plan.contains("device_add vfio-pci"), "\(plan)\(transcript.standardError("hot/plan"))")
         #expect(!transcript.standardOutput("hot/attach").isEmpty)
-        for step in ["hot/attached", "hotend/attached", "hotdown/attached", "hotcrash/attached", "hotcrash/killed"] { released(step) }
+        for step in ["hot/attached", "hotend/attached", "hotkill/attached", "hotdown/attached", "hotcrash/attached", "hotcrash/killed"] { released(step) }
         #expect(try inQEMU("hot/status") == ["gpu0-f0", "gpu0-f1"], "the card is in QEMU after vm gpu attach")
         onHost("hot/detached")
         #expect(try inQEMU("hot/status-detached") == [], "the card left QEMU at vm gpu detach")
+        #expect(SecondLevelReport(transcript.standardOutput("hotend/l2-off")).lines.contains("VMTEST-POWEROFF self"))
         onHost("hotend/after")
+        onHost("hotkill/after")
         #expect(transcript.exitStatus("hotdown/down") == 3, "vm down --force (QMP quit: exit 3): \(transcript.standardError("hotdown/down"))")
         onHost("hotdown/after")
         #expect(transcript.standardOutput("hotcrash/recover").contains("start the desktop"), "\(transcript.standardOutput("hotcrash/recover"))")

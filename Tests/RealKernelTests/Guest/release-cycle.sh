@@ -14,8 +14,10 @@
 #   hot/*       plug = "hot": `vm up` of a VM whose own guest (the second level) boots leaves the
 #               card to the host; `vm gpu attach` releases it and plugs it into the running guest,
 #               which reports it (l2-add); `vm gpu detach` unplugs it (l2-remove) and gives it back.
-#   hotend/*    attached again, then QEMU is killed with no vm command running: the supervisor.
-#   hotdown/*   a paused VM (no guest of its own), attached, then `vm down`.
+#   hotend/*    attached again, then the guest powers itself off with no vm command running: the
+#               supervisor gives it back.
+#   hotkill/*   a paused VM (no guest of its own), attached, then QEMU is killed: the supervisor.
+#   hotdown/*   a paused VM, attached, then `vm down`.
 #   hotcrash/*  the same, then `kill -9` of vm's supervisor and QEMU; `vm gpu recover`.
 
 . /usr/share/vmtest/rk-lib.sh
@@ -143,7 +145,7 @@ show ended/after
 L2=/usr/share/vmtest/l2
 {
 	printf 'accelerator = "tcg"\nmemory = "128M"\n[cpu]\nmodel = "max"\ncores = 1\n[firmware]\ntype = "bios"\n'
-	printf '[boot]\nkernel = "%s"\ninitrd = "%s"\nappend = "%s"\n[network]\nmode = "none"\n' "$L2/kernel" "$L2/initrd.gz" "$(cat $L2/cmdline)"
+	printf '[boot]\nkernel = "%s"\ninitrd = "%s"\nappend = "%s"\n[network]\nmode = "none"\n' "$L2/kernel" "$L2/initrd.gz" "$(cat $L2/cmdline) vmtest.poweroff_after_adds=4"
 	sed -n '/^\[\[gpu\]\]/,$p' $R/solo.toml
 	echo 'plug = "hot"'
 } >$R/hot.toml
@@ -180,12 +182,22 @@ show hot/detached
 run hot/l2-remove l2_wait "$mark" VMTEST-PCI-REMOVE 2 600
 run hot/status-detached "$VM" status $R/hot.toml --json
 
-# hotend: attached again; QEMU ends with no vm command running; the supervisor gives it back.
+# hotend: attached again; the guest powers itself off once it saw the card arrive a second time
+# (vmtest.poweroff_after_adds=4), with no vm command running: the supervisor gives it back.
+mark=$(lines)
 run hotend/attach "$VM" gpu attach $R/hot.toml
 show hotend/attached
-kill -9 $(pidof qemu-system-x86_64)
+run hotend/l2-off l2_wait "$mark" "VMTEST-POWEROFF self" 1 600
 back_on_host
 show hotend/after
+
+# hotkill: a paused VM (no guest of its own), attached, then QEMU killed with no vm command running.
+run hotkill/up env -u VM_QEMU "$VM" up $R/hotp.toml --paused
+run hotkill/attach "$VM" gpu attach $R/hotp.toml
+show hotkill/attached
+kill -9 $(pidof qemu-system-x86_64)
+back_on_host
+show hotkill/after
 
 # hotdown: a new run, attached, then vm down.
 run hotdown/up env -u VM_QEMU "$VM" up $R/hotp.toml --paused
