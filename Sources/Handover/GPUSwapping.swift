@@ -6,7 +6,7 @@ public protocol GPUSwapping: Sendable {
     /// The steps a detach of `[[gpu]]` number `index` would take; changes nothing.
     func plan(detach index: Int) throws -> [String]
     /// Hands GPU `index` from the host to the running guest; `force` goes on although host
-    /// processes hold the card.
+    /// processes hold the card (the host's display GPU, `host = "release"`: ends them first).
     func attach(gpu index: Int, force: Bool) async throws -> SwapReport
     /// Takes GPU `index` back from the running guest and returns it to its host drivers.
     func detach(gpu index: Int) async throws -> SwapReport

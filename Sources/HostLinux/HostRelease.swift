@@ -161,13 +161,19 @@ public struct HostReleasePlan: Sendable, Equatable {
         return HostReleasePlan(steps: steps)
     }
 
-    /// One line per step, then the way back.
-    public var lines: [String] {
+    /// One line per step, then the way back (when the VM ends).
+    public var lines: [String] { lines(givenBack: "when the VM ends") }
+
+    /// One line per step, then the way back, introduced by `givenBack` (when it happens).
+    public func lines(givenBack: String) -> [String] {
         var lines = steps.enumerated().map { "\($0.offset + 1). \($0.element.summary)" }
-        let back = steps.reversed().compactMap(\.inverseSummary)
-        if !back.isEmpty { lines.append("when the VM ends: " + back.joined(separator: "; ")) }
+        let back = wayBack
+        if !back.isEmpty { lines.append("\(givenBack): " + back.joined(separator: "; ")) }
         return lines
     }
+
+    /// What giving the card back does, in order (the steps undone in reverse).
+    public var wayBack: [String] { steps.reversed().compactMap(\.inverseSummary) }
 }
 
 extension HostDisplayFacts {

@@ -19,15 +19,22 @@ struct HostChangeRecord<Change: Codable> {
         try FileAccess.write(Array(JSONEncoder().encode(Stored(hostRoot: root.path, change: change))), to: path, permissions: 0o600)
     }
 
-    /// Undoes the recorded change with `undo` and removes the record; nothing when there is none.
-    /// A record that does not decode, or was made under another host root, is refused and kept.
-    func undo(root: HostRoot, _ undo: (Change) throws -> Void) throws {
-        guard let data = FileManager.default.contents(atPath: path) else { return }
+    /// The recorded change, or nil when there is none; a record that does not decode, or was
+    /// made under another host root, is refused.
+    func read(root: HostRoot) throws -> Change? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
         guard let stored = try? JSONDecoder().decode(Stored.self, from: data) else {
             throw HostChangeRecordError.undecodable(path)
         }
         guard stored.hostRoot == root.path else { throw HostChangeRecordError.otherRoot(path, stored.hostRoot) }
-        try undo(stored.change)
+        return stored.change
+    }
+
+    /// Undoes the recorded change with `undo` and removes the record; nothing when there is none.
+    /// A record that does not decode, or was made under another host root, is refused and kept.
+    func undo(root: HostRoot, _ undo: (Change) throws -> Void) throws {
+        guard let change = try read(root: root) else { return }
+        try undo(change)
         try remove()
     }
 
@@ -93,13 +100,17 @@ extension QEMUMachine {
     /// Undoes what a run of this VM changed on the host: huge pages and CPU isolation (from their
     /// records), the host's display GPU (``restoreHostDisplay()``), the Looking Glass shared
     /// memory. Every record is tried; the first failure is thrown after the others ran.
-    func undoHostChanges() throws {
+    /// `keepingGPUOnVFIO` (`vm down --keep-gpu-on-vfio`) leaves a hot-plugged display GPU
+    /// released, on vfio-pci, until `vm gpu recover` or the next `vm up`.
+    func undoHostChanges(keepingGPUOnVFIO: Bool = false) throws {
         removeSharedMemory()
         var failure: (any Error)?
         let root = hostFileSystem.root
         do { try hugePagesRecord.undo(root: root, HugePageReserver(fileSystem: hostFileSystem).release) } catch { failure = failure ?? error }
         do { try cpuIsolationRecord.undo(root: root, CPUIsolator(fileSystem: hostFileSystem).restore) } catch { failure = failure ?? error }
-        do { _ = try restoreHostDisplay() } catch { failure = failure ?? error }
+        if !(keepingGPUOnVFIO && releasedGPU?.gpu.plug == .hot) {
+            do { _ = try restoreHostDisplay() } catch { failure = failure ?? error }
+        }
         if let failure { throw failure }
     }
 

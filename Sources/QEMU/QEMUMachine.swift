@@ -210,9 +210,9 @@ public struct QEMUMachine: VMBackend {
         // QEMU's output goes to a log of this run only: no old message is mistaken for this run's.
         try? FileManager.default.removeItem(atPath: paths.qemuLog)
         // From here on a failure undoes the host changes: the display GPU, huge pages, shared memory.
-        try await releaseHostDisplay()
+        if releasesAtStart { try await releaseHostDisplay(force: releaseForce) }
         do {
-            if releasedGPU != nil {
+            if releasesAtStart {
                 let released = passthroughProblems(spec)
                 guard released.isEmpty else { throw StartRefusal.passthroughNotReady(released) }
             }
@@ -456,7 +456,7 @@ public struct QEMUMachine: VMBackend {
             if let record = runRecord(), record.qemuPID == pid, let end = record.end {
                 // The supervisor undid the run's host changes made under its host root; what is
                 // left (made under this process's root, e.g. a test's fake host) is undone here.
-                try undoHostChanges()
+                try undoHostChanges(keepingGPUOnVFIO: keepGPUOnVFIO)
                 return Self.outcome(of: end)
             }
             // The supervisor went away before QEMU ended: adopt and ask again.
@@ -488,8 +488,10 @@ public struct QEMUMachine: VMBackend {
         defer { withExtendedLifetime(lock) {} }
         cleanRuntimeDirectory()
         removeMacvtap()
-        try undoHostChanges()
+        // The swap first: a display GPU in a guest goes back through its swap journal, then
+        // the host gets it (and its desktop) back from the release journal.
         if !keepGPUOnVFIO { try await returnGPUsLeftBehind() }
+        try undoHostChanges(keepingGPUOnVFIO: keepGPUOnVFIO)
         return .notRunning
     }
 
@@ -596,7 +598,7 @@ public struct QEMUMachine: VMBackend {
                 let passthroughIDs = Set(spec.gpus.indices.flatMap { index in
                     spec.gpus[index].functions.map { gpuFunctionID(gpu: index, function: $0) }
                 })
-                report.passthroughInGuest = try await client.queryPCI().map(\.qdevID).filter(passthroughIDs.contains).sorted()
+                report.passthroughInGuest = try await client.peripheralIDs().filter(passthroughIDs.contains).sorted()
                 if spec.cpu.pin != nil { report.pinning = try await QEMUThreadPinner().applied(client: client, pid: pid).map(\.summary) }
             } catch {
                 report.note = "QMP did not answer (\(error)); state from the process table"

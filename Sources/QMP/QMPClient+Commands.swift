@@ -32,6 +32,19 @@ extension QMPClient {
         try await decode("query-pci", QMPPCIDevice.flatten(queryPCI:))
     }
 
+    /// The ids of the devices that have one (`-device ...,id=`, `device_add`): the children of
+    /// `/machine/peripheral` (`qom-list`). Unlike `query-pci`, it lists a device behind a root
+    /// port before the guest's firmware numbered that port's bus (a VM that has not run yet).
+    public func peripheralIDs() async throws(QMPError) -> [String] {
+        let command = "qom-list"
+        let reply = try await execute(command, arguments: ["path": .string("/machine/peripheral")])
+        guard let entries = reply.arrayValue else { throw .unexpectedReply(command: command, reply: "\(reply)") }
+        return entries.compactMap { entry in
+            guard let name = entry["name"]?.stringValue, entry["type"]?.stringValue?.hasPrefix("child<") == true else { return nil }
+            return name
+        }
+    }
+
     /// `device_add` with `driver`, `id` and any further properties (`bus`, `addr`,
     /// `multifunction`, ...).
     public func deviceAdd(driver: String, id: String, properties: [String: JSONValue] = [:]) async throws(QMPError) {

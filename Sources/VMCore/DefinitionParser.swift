@@ -87,7 +87,8 @@ public struct DefinitionParser: Sendable {
                           fix: "set backend = \"libvirt\", or use mode = \"bridge\"")
         }
         if case .libvirt = spec.backend, let index = spec.gpus.firstIndex(where: { $0.hostRelease != nil }) {
-            issues.report("gpu[\(index)].host", "host = \"release\" works with the QEMU backend only",
+            issues.report("gpu[\(index)].host", "host = \"release\" works with the QEMU backend only "
+                          + "(under libvirt, libvirtd ends the VM and vm would not be there to give the host its display back)",
                           fix: "set backend = \"qemu\", or remove host = \"release\"")
         }
         if spec.firmware.secureBoot, spec.firmware.kind == .bios {
@@ -393,10 +394,6 @@ public struct DefinitionParser: Sendable {
         if gpu.device != .vfioPCI {
             reader.issues.report(reader.keyPath("host"), "a stand-in GPU has no host side to release",
                                  fix: "remove host = \"release\", or pass the real card (device = \"vfio-pci\")")
-        }
-        if gpu.plug != .boot {
-            reader.issues.report(reader.keyPath("host"), "host = \"release\" gives the card up for the whole run",
-                                 fix: "set plug = \"boot\" (or remove plug) on this [[gpu]]")
         }
         var options = HostReleaseOptions()
         let stop = reader.stringArray("display_manager_stop", example: "[\"/usr/local/bin/desktop\", \"stop\"]")

@@ -32,7 +32,8 @@ public struct VMStatusReport: Sendable, Codable, Equatable {
     public var qmpSocket: String?
     /// Seconds since `vm up`.
     public var uptimeSeconds: Int?
-    /// Passed-through functions the guest has, per `query-pci` (device ids).
+    /// Passed-through functions the guest has (device ids): QEMU's `qom-list /machine/peripheral`
+    /// on the QEMU backend, `query-pci` on libvirt's.
     public var passthroughInGuest: [String]?
     /// Where QEMU's threads may run, as the kernel says now (`[cpu] pin`), one line each.
     public var pinning: [String]?

@@ -256,6 +256,42 @@ func zshAndFishCompletionAskVMForNames(shell: String) async throws {
     #expect(try desktop.facts().functions.map(\.driver) == ["nvidia", "snd_hda_intel"], "nothing changed")
 }
 
+/// `vm gpu attach --dry-run` of a hot display GPU prints the release, the way back and the hand-over, changing nothing;
+/// `--backend libvirt` is refused for it, naming the GPU and why.
+@Test func hotReleaseDryRunAndTheLibvirtRefusal() async throws {
+    let scratch = try Scratch()
+    _ = try scratch.define("solo", """
+        accelerator = "tcg"
+        [firmware]
+        type = "bios"
+        [[gpu]]
+        functions = ["0000:01:00.0", "0000:01:00.1"]
+        plug = "hot"
+        host = "release"
+        """)
+    let desktop = try SingleGPUDesktop()
+    func vm(_ arguments: [String]) async throws -> VMRun {
+        let result = try await Subprocess.run(.path(FilePath(try BuiltExecutable.path("vm"))), arguments: Arguments(arguments),
+                                              environment: scratch.environment.updating(["VM_HOST_ROOT": desktop.tree.rootPath]),
+                                              output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
+        return VMRun(status: result.terminationStatus, output: result.standardOutput, error: result.standardError)
+    }
+    let plan = try await vm(["gpu", "attach", "solo", "--dry-run"])
+    let lines = plan.output.split(separator: "\n").map(String.init)
+    #expect(plan.status == .exited(0), "\(plan.error)")
+    #expect(lines.prefix(2) == ["release the host's display GPU:", "1. stop the desktop: systemctl stop gdm3.service"], "\(plan.output)")
+    #expect(lines.contains { $0.hasPrefix("given back at vm gpu detach or the end of the run: ") && $0.hasSuffix("start the desktop: systemctl start gdm3.service") })
+    #expect(lines.contains("then hand it to the guest:") && lines.contains { $0.hasPrefix("device_add vfio-pci,host=0000:01:00.0") })
+    let back = try await vm(["gpu", "detach", "solo", "--dry-run"])
+    #expect(back.output.split(separator: "\n").last == "start the desktop: systemctl start gdm3.service", "\(back.output)\(back.error)")
+    #expect(try desktop.facts().functions.map(\.driver) == ["nvidia", "snd_hda_intel"], "nothing changed")
+    #expect(desktop.runner.commands.isEmpty)
+
+    let libvirt = try await vm(["up", "solo", "--backend", "libvirt"])
+    #expect(libvirt.status != .exited(0))
+    #expect(libvirt.error.contains("gpu[0] of solo has host = \"release\", which the libvirt backend does not do"), "\(libvirt.error)")
+}
+
 /// `vm gpu list` on a host with one GPU says what holds it and points at host = "release".
 @Test func gpuListSaysWhatHoldsTheOnlyGPU() async throws {
     let desktop = try SingleGPUDesktop()
@@ -266,7 +302,8 @@ func zshAndFishCompletionAskVMForNames(shell: String) async throws {
     #expect(last == "0000:01:00 is the host's only GPU; the host uses it through the console (vtcon1 on the framebuffer), "
         + "the firmware framebuffer efi-framebuffer.0, the display manager gdm3.service, Xorg (pid 1200, /dev/dri/card0), "
         + "Xorg (pid 1200, /dev/nvidia0), Xorg (pid 1200, /dev/nvidiactl), pipewire (pid 1300, /dev/snd/controlC1), pipewire (pid 1300, /dev/snd/pcmC1D3p). "
-        + "To give it to a VM for a run and get the desktop back after: host = \"release\" on its [[gpu]] (`vm gpu release-plan NAME` shows the steps)",
+        + "To give it to a VM for a run and get the desktop back after: host = \"release\" on its [[gpu]] (`vm gpu release-plan NAME` shows the steps; "
+        + "with plug = \"hot\", from `vm gpu attach` to `vm gpu detach`)",
         "\(result.standardOutput)\(result.standardError)")
 }
 

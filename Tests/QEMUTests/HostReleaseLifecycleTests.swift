@@ -99,7 +99,7 @@ struct HostReleaseLifecycleTests {
         let (machine, loaded) = try machine(scratch, "stuck", on: desktop, runner: broken,
                                             definition: Self.gpu)
         try PrivateDirectory.make(loaded.paths.stateDirectory)
-        try await machine.releaseHostDisplay()
+        try await machine.releaseHostDisplay(force: false)
         #expect(try desktop.facts().functions.map(\.driver) == ["vfio-pci", "vfio-pci"])
         #expect(FileManager.default.fileExists(atPath: loaded.paths.hostReleaseJournal))
 

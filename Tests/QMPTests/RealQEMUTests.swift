@@ -32,6 +32,10 @@ struct RealQEMUTests {
             let port = try #require(rootPort)
             #expect(port.classCode == 0x0604)
             try await client.deviceAdd(driver: "ich9-intel-hda", id: "audio0", properties: ["bus": "rp1", "addr": "0.0"])
+            // Before the firmware ran: query-pci does not show it behind the root port yet, qom-list does.
+            #expect(!(try await client.queryPCI().contains { $0.qdevID == "audio0" }))
+            #expect(try await client.peripheralIDs().contains("audio0"))
+            #expect(try await client.peripheralIDs().contains("rp1"))
             // query-pci lists devices behind a bridge only once firmware has numbered its bus, so
             // let SeaBIOS run.
             try await client.cont()

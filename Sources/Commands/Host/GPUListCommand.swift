@@ -39,7 +39,8 @@ public struct GPUListCommand: ParsableCommand {
         let scanner = HolderScanner(fileSystem: fileSystem)
         let users = facts.users(holders: scanner.holders(of: scanner.deviceNodes(of: functions)))
         return "\(entry.slot) is the host's only GPU" + (users.isEmpty ? "" : "; the host uses it through " + users.joined(separator: ", "))
-            + ". To give it to a VM for a run and get the desktop back after: host = \"release\" on its [[gpu]] (`vm gpu release-plan NAME` shows the steps)"
+            + ". To give it to a VM for a run and get the desktop back after: host = \"release\" on its [[gpu]] (`vm gpu release-plan NAME` shows the steps; "
+            + "with plug = \"hot\", from `vm gpu attach` to `vm gpu detach`)"
     }
 
     static func describe(_ entry: GPUEntry) -> String {

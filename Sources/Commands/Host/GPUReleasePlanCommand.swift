@@ -5,7 +5,7 @@ import QEMU
 struct GPUReleasePlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "release-plan",
-        abstract: "Print, in order, how `vm up` would take a host = \"release\" GPU from the host, and the way back; change nothing.",
+        abstract: "Print, in order, how `vm up` (or `vm gpu attach`, plug = \"hot\") would take a host = \"release\" GPU from the host, and the way back; change nothing.",
         discussion: """
         The plan is read from the host as it is now: the display manager (display-manager.service or the definition's), \
         the virtual consoles on a framebuffer, the firmware framebuffer on the boot display, the NVIDIA modules \

@@ -42,7 +42,7 @@ struct GPUAttachCommand: AsyncParsableCommand {
         commandName: "attach",
         abstract: "Hand a GPU (every function of it) from the host to the running guest.",
         discussion: """
-        QEMU backend: binds each function to vfio-pci, then device_add (function 0 last); every step is journaled and `vm gpu recover` finishes or rolls back an interrupted swap. libvirt backend (--backend libvirt / --connect URI): libvirt switches the drivers (managed hostdevs, one root port per function); a failed attach is undone at once.
+        QEMU backend: binds each function to vfio-pci, then device_add (function 0 last); every step is journaled and `vm gpu recover` finishes or rolls back an interrupted swap. A GPU with host = "release" (the host's display) is released from the host first: the desktop stopped, its processes waited for, the framebuffer consoles and firmware framebuffer unbound, the NVIDIA modules unloaded when asked; `vm gpu detach`, the end of the VM or `vm gpu recover` give it back. libvirt backend (--backend libvirt / --connect URI): libvirt switches the drivers (managed hostdevs, one root port per function); a failed attach is undone at once.
 
         EXAMPLES:
           vm gpu attach win11
@@ -51,7 +51,7 @@ struct GPUAttachCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GPUSwapOptions
 
-    @Flag(help: "Continue although host processes hold the card.")
+    @Flag(help: "Continue although host processes hold the card (host = \"release\": end them with SIGTERM, then SIGKILL).")
     var force = false
 
     @Flag(help: "Print the plan; change nothing.")
@@ -73,6 +73,9 @@ struct GPUDetachCommand: AsyncParsableCommand {
         commandName: "detach",
         abstract: "Take a GPU back from the running guest and return it to its host drivers.",
         discussion: """
+        A GPU with host = "release" then goes back to the host as it was: its drivers, the modules, the \
+        firmware framebuffer, the virtual consoles and the desktop.
+
         EXAMPLES:
           vm gpu detach win11
         """)

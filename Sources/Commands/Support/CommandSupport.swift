@@ -72,8 +72,14 @@ enum CommandSupport {
     /// lets `vm up` end what holds a `host = "release"` GPU (QEMU backend; refused elsewhere).
     static func backend(_ loaded: LoadedDefinition, _ backend: Backend, redefine: Bool = false, releaseForce: Bool = false,
                         logger: Logger) throws -> any SessionBackend {
-        if releaseForce, backend != .qemu || !loaded.spec.gpus.contains(where: { $0.hostRelease != nil }) {
-            throw CommandFailure("--force ends the processes holding a host = \"release\" GPU; \(loaded.spec.name) has none on the QEMU backend")
+        if releaseForce, backend != .qemu || !loaded.spec.gpus.contains(where: { $0.hostRelease != nil && $0.plug == .boot }) {
+            throw CommandFailure("--force ends the processes holding a host = \"release\" GPU plugged at boot; \(loaded.spec.name) has none on the QEMU backend "
+                                 + "(a hot one is released by `vm gpu attach`, which takes --force)")
+        }
+        if case .libvirt = backend, let index = loaded.spec.gpus.firstIndex(where: { $0.hostRelease != nil }) {
+            throw CommandFailure("gpu[\(index)] of \(loaded.spec.name) has host = \"release\", which the libvirt backend does not do: libvirtd runs "
+                                 + "and ends the VM there, and vm would not be there to give the host its display back "
+                                 + "(fix: use the QEMU backend, or remove host = \"release\")")
         }
         switch backend {
         case .qemu:

@@ -42,11 +42,12 @@ public struct GPUSwapper: Sendable {
         return gpu
     }
 
-    /// What ``attach(gpu:client:force:)`` would do, one line per step.
-    public func plan(attach index: Int) throws -> [String] {
+    /// What ``attach(gpu:client:force:)`` would do, one line per step; `released`: the host's
+    /// display GPU, on vfio-pci already once the host released it.
+    public func plan(attach index: Int, released: Bool = false) throws -> [String] {
         let gpu = try hotGPU(index)
         var lines: [String] = []
-        if gpu.device == .vfioPCI {
+        if gpu.device == .vfioPCI, !released {
             lines.append("check that no host process holds \(gpu.functions.map(\.description).joined(separator: ", "))")
             for function in gpu.functions {
                 lines.append("bind \(function) to vfio-pci (driver_override, unbind, drivers_probe), remembering its driver")
@@ -55,17 +56,18 @@ public struct GPUSwapper: Sendable {
         for device in devices(of: index) {
             lines.append("device_add \(device.commandLineValue)")
         }
-        lines.append("check with query-pci that the guest has \(devices(of: index).map(\.id).joined(separator: ", "))")
+        lines.append("check that QEMU has \(devices(of: index).map(\.id).joined(separator: ", ")) (qom-list /machine/peripheral)")
         return lines
     }
 
-    /// What ``detach(gpu:client:)`` would do, one line per step.
-    public func plan(detach index: Int) throws -> [String] {
+    /// What ``detach(gpu:client:)`` would do, one line per step; `released`: the host's display
+    /// GPU, which stays on vfio-pci for the host's own way back.
+    public func plan(detach index: Int, released: Bool = false) throws -> [String] {
         let gpu = try hotGPU(index)
         let ids = devices(of: index).map(\.id)
         var lines = ["device_del \(ids.last ?? "") (function 0: the guest releases the whole slot)",
                      "wait for DEVICE_DELETED of \(ids.joined(separator: ", ")) (at most \(unplugTimeout))"]
-        if gpu.device == .vfioPCI {
+        if gpu.device == .vfioPCI, !released {
             lines += gpu.functions.map { "give \($0) back to the driver it had before the attach" }
         }
         return lines
@@ -110,13 +112,20 @@ public struct GPUSwapper: Sendable {
 
     // MARK: - attach
 
-    /// Hands GPU `index` from the host to the running guest.
-    public func attach(gpu index: Int, client: QMPClient, force: Bool = false) async throws -> SwapReport {
-        let gpu = try hotGPU(index)
+    /// Refuses an attach of GPU `index` that the swap journal stands against: the GPU is in the
+    /// guest already, or an earlier swap was interrupted. Changes nothing.
+    public func checkCanAttach(_ index: Int) throws {
+        _ = try hotGPU(index)
         if let pending = try recordedSwap() {
             throw pending.gpu == index && pending.phase == .inGuest ? HandoverError.alreadyInGuest(index: index, aliases: [])
                 : HandoverError.pendingSwap(phase: pending.phase.rawValue)
         }
+    }
+
+    /// Hands GPU `index` from the host to the running guest.
+    public func attach(gpu index: Int, client: QMPClient, force: Bool = false) async throws -> SwapReport {
+        let gpu = try hotGPU(index)
+        try checkCanAttach(index)
         var clock = SwapClock()
         let devices = devices(of: index)
         var verified: VerifiedSlot?
@@ -138,7 +147,8 @@ public struct GPUSwapper: Sendable {
                     step = "binding \(original.address) to vfio-pci"
                     try checkpoint(.bindingToVFIO, original.address.description)
                     _ = try binder.bindToVFIO(original.address, in: verified)
-                    steps.append("\(original.address): \(original.originalDriver ?? "no driver") -> vfio-pci")
+                    steps.append(original.originalDriver == vfioDriverName ? "\(original.address): on vfio-pci already"
+                                 : "\(original.address): \(original.originalDriver ?? "no driver") -> vfio-pci")
                 }
             }
             record.phase = .plugging
@@ -149,8 +159,8 @@ public struct GPUSwapper: Sendable {
                 try await clock.waiting { try await client.deviceAdd(driver: device.driver, id: device.id, properties: device.qmpProperties) }
                 steps.append("device_add \(device.id) (\(device.driver))")
             }
-            step = "query-pci"
-            let present = Set(try await clock.waiting { try await client.queryPCI() }.map(\.qdevID))
+            step = "qom-list"
+            let present = Set(try await clock.waiting { try await client.peripheralIDs() })
             let missing = devices.map(\.id).filter { !present.contains($0) }
             guard missing.isEmpty else { throw HandoverError.notVisibleInGuest(missing, backend: .qemu) }
             record.phase = .inGuest
@@ -198,7 +208,7 @@ public struct GPUSwapper: Sendable {
     private func unplugUnknownDevices(client: QMPClient?, clock: inout SwapClock) async throws -> [String] {
         guard let client else { return ["no swap recorded; nothing to recover"] }
         let known = Set(spec.gpus.indices.filter { spec.gpus[$0].plug == .hot }.flatMap { devices(of: $0).map(\.id) })
-        let present = try await client.queryPCI().map(\.qdevID).filter(known.contains)
+        let present = try await client.peripheralIDs().filter(known.contains)
         guard !present.isEmpty else { return ["no swap recorded and no unknown GPU device in the guest; nothing to recover"] }
         try await unplug(present, client: client, clock: &clock)
         return ["unplugged \(present.joined(separator: ", ")), which no journal recorded"]
@@ -214,7 +224,7 @@ public struct GPUSwapper: Sendable {
         var record = start
         var steps: [String] = []
         if let client {
-            let present = Set(try await clock.waiting { try await client.queryPCI() }.map(\.qdevID))
+            let present = Set(try await clock.waiting { try await client.peripheralIDs() })
             let inGuest = record.deviceIDs.filter(present.contains)
             if !inGuest.isEmpty {
                 record.phase = .unplugging
@@ -231,7 +241,8 @@ public struct GPUSwapper: Sendable {
             for original in record.originals {
                 try checkpoint(.returningToHost, original.address.description)
                 try binder.returnToHost(original, in: verified)
-                steps.append("\(original.address): vfio-pci -> \(original.originalDriver ?? "no driver")")
+                steps.append(original.originalDriver == vfioDriverName ? "\(original.address): stays on vfio-pci"
+                             : "\(original.address): vfio-pci -> \(original.originalDriver ?? "no driver")")
             }
         }
         try journal.remove()
@@ -240,7 +251,7 @@ public struct GPUSwapper: Sendable {
 
     /// `device_del` of function 0 (or of each function when function 0 never made it in), then
     /// waits for every `DEVICE_DELETED`; a busy guest is asked again; a silent one is checked
-    /// with `query-pci` before giving up.
+    /// with `qom-list` before giving up.
     private func unplug(_ ids: [String], client: QMPClient, clock: inout SwapClock) async throws {
         let primary = ids.first { $0.hasSuffix("-f0") }
         let targets = primary.map { [$0] } ?? ids
@@ -260,7 +271,7 @@ public struct GPUSwapper: Sendable {
         do {
             try await clock.waiting { try await watch.wait(timeout: max(.seconds(1), deadline - ContinuousClock.now)) }
         } catch QMPError.timeout {
-            let still = Set(try await client.queryPCI().map(\.qdevID))
+            let still = Set(try await client.peripheralIDs())
             let remaining = ids.filter(still.contains)
             guard remaining.isEmpty else {
                 throw HandoverError.unplugTimedOut(stillPresent: remaining, timeout: unplugTimeout)

@@ -15,7 +15,7 @@ extension QEMUMachine {
         defer { withExtendedLifetime(lock) {} }
         let client = try await runningClient()
         defer { client.close() }
-        return try await (swapper ?? self.swapper()).attach(gpu: index, client: client, force: force)
+        return try await attach(gpu: index, client: client, force: force, swapper: swapper ?? self.swapper())
     }
 
     /// Takes GPU `index` back from the guest (`vm gpu detach`).
@@ -24,20 +24,19 @@ extension QEMUMachine {
         defer { withExtendedLifetime(lock) {} }
         let client = try await runningClient()
         defer { client.close() }
-        return try await (swapper ?? self.swapper()).detach(gpu: index, client: client)
+        return try await detach(gpu: index, client: client, swapper: swapper ?? self.swapper())
     }
 
     /// Finishes or rolls back an interrupted swap (`vm gpu recover`), with QMP when the VM runs;
-    /// with the VM gone, also gives the host back a display GPU a run took (`host = "release"`).
+    /// then gives the host back a display GPU a run took (`host = "release"`) when the VM is
+    /// gone, or when it runs without that GPU in it (`plug = "hot"`).
     public func recoverGPU(swapper: GPUSwapper? = nil) async throws -> [String] {
         let lock = try await lock()
         defer { withExtendedLifetime(lock) {} }
         var client: QMPClient?
         if case .alive(let pid) = probe() { client = try await supervisorClient(pid: pid) }
         defer { client?.close() }
-        let swapped = try await (swapper ?? self.swapper()).recover(client: client)
-        guard client == nil else { return swapped }
-        return swapped + (try restoreHostDisplay())
+        return try await recover(client: client, swapper: swapper ?? self.swapper())
     }
 
     /// A QMP connection to this VM, which must be running.
@@ -59,11 +58,11 @@ extension QEMUMachine {
 
 extension QEMUMachine: GPUSwapping {
     public func plan(attach index: Int) throws -> [String] {
-        try swapper().plan(attach: index)
+        releasesOnAttach(index) ? try planHotRelease(attach: index) : try swapper().plan(attach: index)
     }
 
     public func plan(detach index: Int) throws -> [String] {
-        try swapper().plan(detach: index)
+        releasesOnAttach(index) ? try planHotRelease(detach: index) : try swapper().plan(detach: index)
     }
 
     public func attach(gpu index: Int, force: Bool) async throws -> SwapReport {
@@ -79,9 +78,12 @@ extension QEMUMachine: GPUSwapping {
     }
 
     /// A GPU the journal records in the running guest is detached; any other recorded swap is
-    /// finished or rolled back (``recoverGPU(swapper:)``). Nothing recorded: nothing to do.
+    /// finished or rolled back (``recoverGPU(swapper:)``), as is a hot display GPU left released.
+    /// Nothing recorded: nothing to do.
     public func returnGPUs() async throws -> [String] {
-        guard let journal = try swapper().journal.read() else { return [] }
+        guard let journal = try swapper().journal.read() else {
+            return hostDisplayReleased && releasedGPU?.gpu.plug == .hot ? try await recoverGPU() : []
+        }
         if journal.phase == .inGuest, await status().state == .running {
             _ = try await detachGPU(journal.gpu)
             return ["gpu[\(journal.gpu)] detached and returned to the host"]

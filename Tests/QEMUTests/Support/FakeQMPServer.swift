@@ -4,7 +4,7 @@ import Synchronization
 
 /// A QMP monitor that stands in for QEMU where real QEMU cannot go: `device_add` of `vfio-pci`
 /// for functions that only exist in a fake sysfs. It keeps the device list, answers `query-pci`
-/// from it, and answers `device_del` of function 0 with `DEVICE_DELETED` for every function of
+/// and `qom-list /machine/peripheral` from it, and answers `device_del` of function 0 with `DEVICE_DELETED` for every function of
 /// that slot, as QEMU does once the guest lets go.
 final class FakeQMPServer: Sendable {
     let path: String
@@ -14,7 +14,12 @@ final class FakeQMPServer: Sendable {
     struct State {
         var devices: [String] = []
         var log: [String] = []
+        /// Device ids whose `device_add` fails, as QEMU's does when it cannot open the host device.
+        var refusedDevices: Set<String> = []
     }
+
+    /// Makes `device_add` of `id` fail.
+    func refuseDeviceAdd(_ id: String) { state.withLock { _ = $0.refusedDevices.insert(id) } }
 
     /// Device ids QEMU would show now.
     var devices: [String] { state.withLock { $0.devices } }
@@ -78,7 +83,12 @@ final class FakeQMPServer: Sendable {
         switch command {
         case "device_add":
             let device = arguments["id"] as? String ?? ""
-            state.withLock { $0.devices.append(device) }
+            let refused = state.withLock { state in
+                guard !state.refusedDevices.contains(device) else { return true }
+                state.devices.append(device)
+                return false
+            }
+            if refused { reply = ["error": ["class": "GenericError", "desc": "vfio \(arguments["host"] ?? ""): group 17 is not viable"]] }
         case "device_del":
             let device = arguments["id"] as? String ?? ""
             let slotPrefix = device.hasSuffix("-f0") ? String(device.dropLast(1)) : device
@@ -92,6 +102,8 @@ final class FakeQMPServer: Sendable {
                 ["bus": 1, "slot": 0, "function": index, "class_info": ["class": 0x0300], "id": ["vendor": 0x10de, "device": 0x2203], "qdev_id": qdev]
             }
             reply = ["return": [["bus": 0, "devices": list]]]
+        case "qom-list":
+            reply = ["return": [["name": "type", "type": "string"]] + devices.map { ["name": $0, "type": "child<vfio-pci>"] }]
         case "query-status":
             reply = ["return": ["status": "running", "running": true]]
         default:

@@ -11,6 +11,14 @@
 #   down/*      a real QEMU (from the nested bed's overlay) runs the VM paused with the pair through
 #               vfio-pci; `vm down` gives it back.
 #   ended/*     the same, then QEMU is killed with no vm command running: the supervisor gives it back.
+#   hot/*       plug = "hot": `vm up` of a VM whose own guest (the second level) boots leaves the
+#               card to the host; `vm gpu attach` releases it and plugs it into the running guest,
+#               which reports it (l2-add); `vm gpu detach` unplugs it (l2-remove) and gives it back.
+#   hotend/*    attached again, then the guest powers itself off with no vm command running: the
+#               supervisor gives it back.
+#   hotkill/*   a paused VM (no guest of its own), attached, then QEMU is killed: the supervisor.
+#   hotdown/*   a paused VM, attached, then `vm down`.
+#   hotcrash/*  the same, then `kill -9` of vm's supervisor and QEMU; `vm gpu recover`.
 
 . /usr/share/vmtest/rk-lib.sh
 
@@ -117,13 +125,95 @@ show down/released
 run down/down env -u VM_QEMU "$VM" down $R/solo.toml --force
 show down/after
 
+# back_on_host: waits (at most 60 s) until the card left vfio-pci and the desktop runs again.
+back_on_host() {
+	n=0
+	while [ $n -lt 600 ] && { [ "$(driver_of $SLOT.0)" = vfio-pci ] || [ ! -e /tmp/rel/desk.pid ]; }; do usleep 100000; n=$((n + 1)); done
+	usleep 500000
+}
+
 # ended: QEMU ends with no vm command running (killed); its supervisor gives everything back.
 run ended/up env -u VM_QEMU "$VM" up $R/solo.toml --paused
 show ended/released
 kill -9 $(pidof qemu-system-x86_64)
-n=0
-while [ $n -lt 600 ] && { [ "$(driver_of $SLOT.0)" = vfio-pci ] || [ ! -e /tmp/rel/desk.pid ]; }; do usleep 100000; n=$((n + 1)); done
-usleep 500000
+back_on_host
 show ended/after
+
+# hot: the same card plugged while the VM runs. The VM's own guest (the second level: the cloud
+# kernel and the test-bed initrd from the nested overlay) runs and reports the card arriving at
+# vm gpu attach and leaving at vm gpu detach (pciehp).
+L2=/usr/share/vmtest/l2
+{
+	printf 'accelerator = "tcg"\nmemory = "128M"\n[cpu]\nmodel = "max"\ncores = 1\n[firmware]\ntype = "bios"\n'
+	printf '[boot]\nkernel = "%s"\ninitrd = "%s"\nappend = "%s"\n[network]\nmode = "none"\n' "$L2/kernel" "$L2/initrd.gz" "$(cat $L2/cmdline) vmtest.poweroff_after_adds=4"
+	sed -n '/^\[\[gpu\]\]/,$p' $R/solo.toml
+	echo 'plug = "hot"'
+} >$R/hot.toml
+# The same, started paused with no guest of its own (hotdown, hotcrash): QEMU takes the card all the same.
+awk '{ print } /^host = "release"$/ { print "plug = \"hot\"" }' $R/solo.toml >$R/hotp.toml
+
+SERIAL=/var/lib/vm/hot/serial.log
+# lines: how many lines the second-level serial log has now.
+lines() { cat "$SERIAL" 2>/dev/null | wc -l; }
+# l2_wait MARK PATTERN COUNT SECONDS: waits until COUNT lines after line MARK of the second-level
+# serial log start with PATTERN, then prints the VMTEST- lines after MARK. Non-zero on time-out.
+l2_wait() {
+	n=$(($4 * 2))
+	while [ "$(tail -n +$(($1 + 1)) "$SERIAL" 2>/dev/null | grep -c "^$2")" -lt "$3" ] && [ $n -gt 0 ]; do
+		usleep 500000
+		n=$((n - 1))
+	done
+	tail -n +$(($1 + 1)) "$SERIAL" 2>/dev/null | tr -d '\r' | grep '^VMTEST-'
+	[ $n -gt 0 ]
+}
+
+run hot/up env -u VM_QEMU "$VM" up $R/hot.toml
+show hot/up
+run hot/l2-ready l2_wait 0 VMTEST-READY 1 1200
+run hot/plan "$VM" gpu attach $R/hot.toml --dry-run
+mark=$(lines)
+run hot/attach "$VM" gpu attach $R/hot.toml
+show hot/attached
+run hot/status "$VM" status $R/hot.toml --json
+run hot/l2-add l2_wait "$mark" VMTEST-PCI-ADD 2 600
+mark=$(lines)
+run hot/detach "$VM" gpu detach $R/hot.toml
+show hot/detached
+run hot/l2-remove l2_wait "$mark" VMTEST-PCI-REMOVE 2 600
+run hot/status-detached "$VM" status $R/hot.toml --json
+
+# hotend: attached again; the guest powers itself off once it saw the card arrive a second time
+# (vmtest.poweroff_after_adds=4), with no vm command running: the supervisor gives it back.
+mark=$(lines)
+run hotend/attach "$VM" gpu attach $R/hot.toml
+show hotend/attached
+run hotend/l2-off l2_wait "$mark" "VMTEST-POWEROFF self" 1 600
+back_on_host
+show hotend/after
+
+# hotkill: a paused VM (no guest of its own), attached, then QEMU killed with no vm command running.
+run hotkill/up env -u VM_QEMU "$VM" up $R/hotp.toml --paused
+run hotkill/attach "$VM" gpu attach $R/hotp.toml
+show hotkill/attached
+kill -9 $(pidof qemu-system-x86_64)
+back_on_host
+show hotkill/after
+
+# hotdown: a new run, attached, then vm down.
+run hotdown/up env -u VM_QEMU "$VM" up $R/hotp.toml --paused
+run hotdown/attach "$VM" gpu attach $R/hotp.toml
+show hotdown/attached
+run hotdown/down "$VM" down $R/hotp.toml --force
+show hotdown/after
+
+# hotcrash: a new run, attached, then kill -9 of vm's supervisor and QEMU; vm gpu recover.
+run hotcrash/up env -u VM_QEMU "$VM" up $R/hotp.toml --paused
+run hotcrash/attach "$VM" gpu attach $R/hotp.toml
+show hotcrash/attached
+for p in $(pidof vm) $(pidof qemu-system-x86_64); do kill -9 "$p"; done
+usleep 500000
+show hotcrash/killed
+run hotcrash/recover "$VM" gpu recover $R/hotp.toml
+show hotcrash/after
 
 echo RK-DONE
