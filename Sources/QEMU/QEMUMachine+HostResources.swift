@@ -91,15 +91,17 @@ extension QEMUMachine {
     }
 
     /// Undoes what a run of this VM changed on the host: huge pages and CPU isolation (from their
-    /// records), the host's display GPU (``restoreHostDisplay()``), the Looking Glass shared
-    /// memory. Every record is tried; the first failure is thrown after the others ran.
-    func undoHostChanges() throws {
-        removeSharedMemory()
+    /// records), the host's display GPU (``restoreHostDisplay()``), the USB controllers passed
+    /// whole (``giveBackUSBControllers()``), the Looking Glass shared memory (by `scan`, or a scan
+    /// now). Every record is tried; the first failure is thrown after the others ran.
+    func undoHostChanges(scan: SharedMemoryScan? = nil) throws {
+        removeSharedMemory(scan: scan)
         var failure: (any Error)?
         let root = hostFileSystem.root
         do { try hugePagesRecord.undo(root: root, HugePageReserver(fileSystem: hostFileSystem).release) } catch { failure = failure ?? error }
         do { try cpuIsolationRecord.undo(root: root, CPUIsolator(fileSystem: hostFileSystem).restore) } catch { failure = failure ?? error }
         do { _ = try restoreHostDisplay() } catch { failure = failure ?? error }
+        do { try giveBackUSBControllers() } catch { failure = failure ?? error }
         if let failure { throw failure }
     }
 

@@ -41,12 +41,10 @@ struct USBDeviceOptions: ParsableArguments {
         throw ValidationError("'\(device)' is neither vendor:product (046d:c52b) nor BUS-PORT (1-1.2)")
     }
 
-    /// The QEMU id of the device: one per host device, so that detach finds what attach plugged.
+    /// The QEMU id of the device: one per host device, the same as a boot `[[usb]]` device's, so
+    /// that detach finds what attach or the definition plugged.
     func deviceID() throws -> String {
-        switch try selector() {
-        case let .ids(vendor, product): "usb-\(String(vendor, radix: 16))-\(String(product, radix: 16))"
-        case let .port(bus, port): "usb-\(bus)-\(port)"
-        }
+        try selector().qemuID
     }
 
     /// The VM's QMP connection (QEMU backend only).
@@ -97,7 +95,7 @@ struct USBAttachCommand: AsyncParsableCommand {
 struct USBDetachCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detach",
-        abstract: "Take a USB device that `vm usb attach` plugged out of the running VM.",
+        abstract: "Take a USB device that `vm usb attach` or a [[usb]] plugged out of the running VM.",
         discussion: """
             EXAMPLES:
               vm usb detach win11 046d:c52b
@@ -113,7 +111,7 @@ struct USBDetachCommand: AsyncParsableCommand {
             try await client.deviceDel(id: id, timeout: .seconds(10))
         } catch {
             if case .commandFailed(_, "DeviceNotFound", _) = error {
-                throw CommandFailure("\(options.device) is not plugged into \(options.name) by vm usb attach")
+                throw CommandFailure("\(options.device) is not plugged into \(options.name) (by vm usb attach or a [[usb]] given the same way)")
             }
             throw CommandFailure("QEMU did not take out the USB device \(options.device): \(error)")
         }
