@@ -63,6 +63,16 @@ wait_usb() {
 	[ $n -gt 0 ]
 }
 
+# driver_is ADDR DRIVER SECONDS: waits until the PCI function is on DRIVER.
+driver_is() {
+	n=$(($3 * 2))
+	while [ "$(driver_of "$1")" != "$2" ] && [ $n -gt 0 ]; do
+		usleep 500000
+		n=$((n - 1))
+	done
+	[ $n -gt 0 ]
+}
+
 # usb_list STEP: every USB device here (not the root hubs) as RK-OUT lines "NAME VID:PID".
 usb_list() {
 	for u in /sys/bus/usb/devices/*; do
@@ -163,6 +173,14 @@ run usb/after-kbd wait_usb 0627:0001 30
 run usb/after usb_list
 run input/grab-down evkey grab "$KBD"
 keys input/host-down 3 30
+
+# --- QEMU killed with the controller in it: the supervisor gives it back (no guest boot needed) ----
+run controller/paused-up "$VM" up "$NAME" --paused
+state controller/paused "${CONTROLLER%.*}"
+run controller/kill sh -c 'kill -9 $(pidof qemu-system-x86_64)'
+run controller/returned driver_is "$CONTROLLER" xhci_hcd 60
+state controller/returned "${CONTROLLER%.*}"
+run controller/record ls "$VM_STATE_DIR/$NAME/usb-controllers.json"
 exec 3>&-
 wait "$TYPIST"
 kill "$PROGRESS"

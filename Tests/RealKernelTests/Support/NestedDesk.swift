@@ -79,7 +79,7 @@ enum NestedDesk {
     /// Prints the measured times once (docs/real-kernel.md quotes them).
     private static func report(_ run: ScriptedGuest.Run) {
         let steps = ["desk/up", "desk/l2-ready", "desk/l2-usb", "input/l2-keys", "usb/detach", "usb/l2-remove", "usb/attach",
-                     "usb/l2-add", "usb/detach-port", "usb/l2-remove-port", "desk/down"]
+                     "usb/l2-add", "usb/detach-port", "usb/l2-remove-port", "desk/down", "controller/paused-up", "controller/returned"]
         let parts = steps.map { step in
             run.transcript.seconds(step).map { "\(step) " + String(format: "%.1f s", $0) } ?? "\(step) -"
         }
