@@ -33,7 +33,7 @@ public struct BootPassthroughCheck: Sendable {
                     problems.append("\(function) [\(device.ids)] is \(current), not \(vfioDriverName); run `vm host bind \(slot) vfio-pci` now, or `vm host isolate \(slot) --apply` and reboot to keep it off the host driver")
                 }
                 problems += groupProblems(of: device, passing: gpu.functions, slot: slot, devices: devices, groups: groups,
-                                          checked: &checkedGroups)
+                                          checked: &checkedGroups, otherwise: "move the card to another slot")
             }
         }
         for controller in spec.usbHostControllers {
@@ -45,15 +45,15 @@ public struct BootPassthroughCheck: Sendable {
                 problems.append("USB controller \(controller.address) is \(device.driver.map { "bound to \($0)" } ?? "not bound to any driver"), not \(vfioDriverName)")
             }
             problems += groupProblems(of: device, passing: [controller.address], slot: nil, devices: devices, groups: groups,
-                                      checked: &checkedGroups)
+                                      checked: &checkedGroups, otherwise: "pass another USB controller")
         }
         return problems
     }
 
     /// Why the IOMMU group of `device` cannot go to VFIO with `passing` (no group, or other
-    /// endpoints on host drivers), once per group.
+    /// endpoints on host drivers), once per group; `otherwise` is the fix besides binding them too.
     private func groupProblems(of device: PCIDevice, passing: [PCIAddress], slot: PCISlot?, devices: PCIDeviceReader,
-                               groups: IOMMUGroupReader, checked: inout Set<Int>) -> [String] {
+                               groups: IOMMUGroupReader, checked: inout Set<Int>, otherwise: String) -> [String] {
         guard let number = device.iommuGroup else {
             return ["\(device.address) has no IOMMU group: the IOMMU is off; `vm host check` shows how to turn it on"]
         }
@@ -63,6 +63,6 @@ public struct BootPassthroughCheck: Sendable {
         let blockers = viability.blockingMembers.filter { !passing.contains($0) }
         guard !blockers.isEmpty else { return [] }
         let named = blockers.map { address in "\(address) (\(members.first { $0.address == address }?.driver ?? "?"))" }
-        return ["IOMMU group \(number) is not viable: \(named.joined(separator: ", ")) share it and are bound to host drivers; bind them to \(vfioDriverName) too or move the card to another slot"]
+        return ["IOMMU group \(number) is not viable: \(named.joined(separator: ", ")) share it and are bound to host drivers; bind them to \(vfioDriverName) too or \(otherwise)"]
     }
 }

@@ -69,6 +69,21 @@ struct USBControllerLifecycleTests {
         #expect(!FileManager.default.fileExists(atPath: loaded.paths.usbControllerRecord))
     }
 
+    @Test("the check before launch: a controller not on vfio-pci, or in a group with a device on a host driver, is named with the fix")
+    func passthroughCheck() throws {
+        let kernel = try host()
+        var spec = VMSpec(name: try VMName("check"))
+        spec.usbHostControllers = [USBHostController(address: PCIAddress("0000:0b:00.3")!), USBHostController(address: PCIAddress("0000:0c:00.0")!)]
+        let problems = BootPassthroughCheck(fileSystem: kernel).problems(for: spec)
+        #expect(problems == [
+            "USB controller 0000:0b:00.3 is bound to xhci_hcd, not vfio-pci",
+            "IOMMU group 32 is not viable: 0000:0b:00.0 (ahci) share it and are bound to host drivers; bind them to vfio-pci too or pass another USB controller",
+            "0000:0c:00.0 is not present on this host; `lspci -D -d ::0c03` lists the USB controllers",
+        ], "\(problems)")
+        // libvirt moves a managed hostdev itself: only presence and the group count there.
+        #expect(BootPassthroughCheck(fileSystem: kernel, driverSwitchedByLibvirt: true).problems(for: spec).count == 2)
+    }
+
     @Test("not a USB controller: refused with the command that lists them")
     func otherDevicesAreRefused() async throws {
         let scratch = try Scratch()
