@@ -1,3 +1,4 @@
+import Foundation
 import HostLinux
 import VMCore
 
@@ -18,9 +19,19 @@ extension QEMUMachine {
     /// Moves every `[[usb_host_controller]]` to vfio-pci for the run, with a GPU's checks: it is a
     /// USB controller, it has an IOMMU group, and no other endpoint shares the group. The journal
     /// names each controller before it moves; on failure the ones moved go back before the error
-    /// is thrown.
-    func takeUSBControllers() throws {
+    /// is thrown. The sysfs writes wait for the kernel, on a thread of their own.
+    func takeUSBControllers() async throws {
         guard !spec.usbHostControllers.isEmpty else { return }
+        let machine = self
+        let outcome: Result<Void, any Error> = await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: Result { try machine.moveUSBControllers() }) }
+            thread.name = "usb-controllers"
+            thread.start()
+        }
+        try outcome.get()
+    }
+
+    private func moveUSBControllers() throws {
         let binder = DriverBinder(fileSystem: hostFileSystem)
         let record = usbControllerRecord
         let root = hostFileSystem.root

@@ -218,7 +218,7 @@ public struct QEMUMachine: VMBackend {
         // pages, shared memory.
         try await releaseHostDisplay()
         do {
-            try takeUSBControllers()
+            try await takeUSBControllers()
             if releasedGPU != nil || !spec.usbHostControllers.isEmpty {
                 let released = passthroughProblems(spec)
                 guard released.isEmpty else { throw StartRefusal.passthroughNotReady(released) }

@@ -62,7 +62,7 @@ struct USBControllerLifecycleTests {
         let kernel = try host()
         let (machine, loaded) = try machine(scratch, "shared", on: kernel, definition: "[[usb_host_controller]]\naddress = \"0000:0b:00.3\"\n")
         try PrivateDirectory.make(loaded.paths.stateDirectory)
-        #expect { try machine.takeUSBControllers() } throws: { error in
+        await #expect { try await machine.takeUSBControllers() } throws: { error in
             "\(error)".contains("IOMMU group 32 also holds 0000:0b:00.0") && "\(error)".contains("nothing is left changed")
         }
         #expect(kernel.writes.isEmpty, "\(kernel.writes)")
@@ -90,7 +90,7 @@ struct USBControllerLifecycleTests {
         let kernel = try host()
         let (machine, loaded) = try machine(scratch, "ccp", on: kernel, definition: "[[usb_host_controller]]\naddress = \"0000:0a:00.2\"\n")
         try PrivateDirectory.make(loaded.paths.stateDirectory)
-        #expect { try machine.takeUSBControllers() } throws: { error in
+        await #expect { try await machine.takeUSBControllers() } throws: { error in
             "\(error)".contains("0000:0a:00.2 is not a USB controller (class 0x108000); `lspci -D -d ::0c03`")
         }
         #expect(driver(kernel, "0000:0a:00.2") == "ccp")
@@ -103,7 +103,7 @@ struct USBControllerLifecycleTests {
         let kernel = try host()
         let (machine, loaded) = try machine(scratch, "crashed", on: kernel, definition: "[[usb_host_controller]]\naddress = \"0000:0a:00.3\"\n")
         try PrivateDirectory.make(loaded.paths.stateDirectory)
-        try machine.takeUSBControllers()
+        try await machine.takeUSBControllers()
         #expect(driver(kernel, "0000:0a:00.3") == "vfio-pci")
         #expect(FileManager.default.fileExists(atPath: loaded.paths.usbControllerRecord))
         // Nothing ran the way back (a crash); the next vm up, vm down or the supervisor undoes the host changes.
