@@ -1,4 +1,5 @@
 import ArgumentParser
+import HostLinux
 import QEMU
 import QMP
 import VMCore
@@ -11,8 +12,9 @@ struct USBCommand: AsyncParsableCommand {
             EXAMPLES:
               vm usb attach win11 046d:c52b
               vm usb detach win11 046d:c52b
+              vm usb controllers
             """,
-        subcommands: [USBAttachCommand.self, USBDetachCommand.self])
+        subcommands: [USBAttachCommand.self, USBDetachCommand.self, USBControllersCommand.self])
 }
 
 /// The arguments of `vm usb attach|detach`.
@@ -116,5 +118,46 @@ struct USBDetachCommand: AsyncParsableCommand {
             throw CommandFailure("QEMU did not take out the USB device \(options.device): \(error)")
         }
         print("\(options.device) taken out of \(options.name)")
+    }
+}
+
+/// `vm usb controllers`
+struct USBControllersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "controllers",
+        abstract: "List the host's USB controllers, their IOMMU groups and what is plugged in (for [[usb_host_controller]]).",
+        discussion: """
+            A controller passed whole takes every device plugged into it away from the host for the run:
+
+              [[usb_host_controller]]
+              address = "0000:0a:00.3"
+
+            vm up takes one only when it is alone in its IOMMU group (bridges aside), as for a GPU.
+
+            EXAMPLES:
+              vm usb controllers
+              vm usb controllers --json
+            """)
+
+    @OptionGroup var options: HostOptions
+
+    func run() throws {
+        let controllers = try USBControllerReader(fileSystem: options.fileSystem()).controllers()
+        if options.json { return try HostOutput.printJSON(controllers) }
+        guard !controllers.isEmpty else {
+            print("no USB controllers (PCI class 0x0c03) in /sys/bus/pci/devices")
+            return
+        }
+        for controller in controllers {
+            let group = controller.iommuGroup.map { "IOMMU group \($0)" } ?? "no IOMMU group (the IOMMU is off)"
+            let verdict = controller.passableAlone ? "can be passed alone"
+                : controller.iommuGroup == nil ? "cannot be passed"
+                : "cannot be passed alone: the group also holds \(controller.sharesGroupWith.map(\.description).joined(separator: ", "))"
+            print("\(controller.address) [\(controller.ids)] \(controller.driver ?? "no driver"), \(group): \(verdict)")
+            for peripheral in controller.peripherals {
+                print("  \(peripheral.name) \(peripheral.ids)\(peripheral.product.map { " \"\($0)\"" } ?? "")")
+            }
+            if controller.peripherals.isEmpty { print("  nothing plugged in") }
+        }
     }
 }
