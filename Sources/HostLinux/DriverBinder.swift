@@ -57,7 +57,7 @@ public enum BindError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(address) is on \(actual ?? "no driver") instead of \(expected ?? "no driver")"
         case let .host(error): return error.description
         case let .notUSBController(address, classCode):
-            return "\(address) is not a USB controller (class 0x\(String(classCode, radix: 16))); `lspci -D -d ::0c03` lists the USB controllers"
+            return "\(address) is not a USB controller (class 0x\(String(classCode, radix: 16))); `vm usb controllers` lists the USB controllers"
         case let .untrustedRecord(file, reason):
             return "refusing the binding record \(file): \(reason); nothing was changed (fix: if vm did not write it, remove it and bind again)"
         }

@@ -38,7 +38,7 @@ public struct BootPassthroughCheck: Sendable {
         }
         for controller in spec.usbHostControllers {
             guard let device = try? devices.device(at: controller.address) else {
-                problems.append("\(controller.address) is not present on this host; `lspci -D -d ::0c03` lists the USB controllers")
+                problems.append("\(controller.address) is not present on this host; `vm usb controllers` lists the USB controllers")
                 continue
             }
             if device.driver != vfioDriverName, !driverSwitchedByLibvirt {

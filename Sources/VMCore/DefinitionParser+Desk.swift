@@ -143,7 +143,7 @@ extension DefinitionParser {
     /// `[[usb_host_controller]]`: `address`, the controller's PCI function.
     private func usbHostController(_ reader: TableReader) -> USBHostController? {
         reader.rejectUnknownKeys(["address"])
-        let fix = "write the controller's PCI function as address = \"0000:0a:00.3\" (`lspci -D -d ::0c03` lists the USB controllers)"
+        let fix = "write the controller's PCI function as address = \"0000:0a:00.3\" (`vm usb controllers` lists the USB controllers)"
         guard let text = reader.string("address", example: "\"0000:0a:00.3\"") else {
             if reader.value("address") == nil {
                 reader.issues.report(reader.path, "a [[usb_host_controller]] needs address, its PCI function", fix: fix)

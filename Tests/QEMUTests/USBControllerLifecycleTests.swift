@@ -78,20 +78,20 @@ struct USBControllerLifecycleTests {
         #expect(problems == [
             "USB controller 0000:0b:00.3 is bound to xhci_hcd, not vfio-pci",
             "IOMMU group 32 is not viable: 0000:0b:00.0 (ahci) share it and are bound to host drivers; bind them to vfio-pci too or pass another USB controller",
-            "0000:0c:00.0 is not present on this host; `lspci -D -d ::0c03` lists the USB controllers",
+            "0000:0c:00.0 is not present on this host; `vm usb controllers` lists the USB controllers",
         ], "\(problems)")
         // libvirt moves a managed hostdev itself: only presence and the group count there.
         #expect(BootPassthroughCheck(fileSystem: kernel, driverSwitchedByLibvirt: true).problems(for: spec).count == 2)
     }
 
-    @Test("not a USB controller: refused with the command that lists them")
+    @Test("not a USB controller: refused with the command that lists the controllers")
     func otherDevicesAreRefused() async throws {
         let scratch = try Scratch()
         let kernel = try host()
         let (machine, loaded) = try machine(scratch, "ccp", on: kernel, definition: "[[usb_host_controller]]\naddress = \"0000:0a:00.2\"\n")
         try PrivateDirectory.make(loaded.paths.stateDirectory)
         await #expect { try await machine.takeUSBControllers() } throws: { error in
-            "\(error)".contains("0000:0a:00.2 is not a USB controller (class 0x108000); `lspci -D -d ::0c03`")
+            "\(error)".contains("0000:0a:00.2 is not a USB controller (class 0x108000); `vm usb controllers`")
         }
         #expect(driver(kernel, "0000:0a:00.2") == "ccp")
         #expect(!FileManager.default.fileExists(atPath: loaded.paths.usbControllerRecord))

@@ -72,6 +72,17 @@ struct NestedDeskTests {
     func controller() async throws {
         let transcript = try await completedRun().transcript
         #expect(transcript.drivers("controller/before") == ["xhci_hcd"])
+        // vm usb controllers: both of the host's controllers, each alone in its group, with what is plugged in.
+        try transcript.requireSucceeded("controller/list")
+        let listed = try #require(try JSONSerialization.jsonObject(with: Data(transcript.standardOutput("controller/list").utf8)) as? [[String: Any]])
+        let byAddress = Dictionary(uniqueKeysWithValues: listed.compactMap { entry in (entry["address"] as? String).map { ($0, entry) } })
+        #expect(byAddress.keys.sorted() == ["0000:00:05.0", NestedDesk.controller], "\(listed)")
+        for (address, plugged) in [("0000:00:05.0", NestedDesk.usbDevice), (NestedDesk.controller, NestedDesk.keyboardBehindController)] {
+            let entry = byAddress[address]
+            #expect(entry?["driver"] as? String == "xhci_hcd" && (entry?["sharesGroupWith"] as? [Any])?.isEmpty == true, "\(address): \(String(describing: entry))")
+            let peripherals = (entry?["peripherals"] as? [[String: Any]])?.compactMap { $0["ids"] as? String }
+            #expect(peripherals == [plugged], "\(address): \(String(describing: entry))")
+        }
         try transcript.requireSucceeded("desk/up")
         #expect(transcript.drivers("controller/up") == ["vfio-pci"])
         #expect(transcript.vfioNode("controller/up")?.present == true)

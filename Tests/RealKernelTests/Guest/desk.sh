@@ -127,6 +127,7 @@ run usb/before usb_list
 USBDEV=$(usb_name "$USBID")
 run usb/name echo "$USBDEV"
 state controller/before "${CONTROLLER%.*}"
+run controller/list "$VM" usb controllers --json
 
 # --- the VM -------------------------------------------------------------------------------------
 {
@@ -155,13 +156,13 @@ run input/l2-keys l2_wait "$mark" VMTEST-KEY 4 120
 # --- usb-host: the [[usb]] device out, in again by BUS-PORT, out again --------------------------
 mark=$(lines)
 run usb/detach "$VM" usb detach "$NAME" "$USBID"
-run usb/l2-remove l2_wait "$mark" VMTEST-USB-REMOVE 1 120
+run usb/l2-remove l2_wait "$mark" VMTEST-USB-REMOVE 1 300
 mark=$(lines)
 run usb/attach "$VM" usb attach "$NAME" "$USBDEV"
-run usb/l2-add l2_wait "$mark" VMTEST-USB-ADD 1 120
+run usb/l2-add l2_wait "$mark" VMTEST-USB-ADD 1 300
 mark=$(lines)
 run usb/detach-port "$VM" usb detach "$NAME" "$USBDEV"
-run usb/l2-remove-port l2_wait "$mark" VMTEST-USB-REMOVE 1 120
+run usb/l2-remove-port l2_wait "$mark" VMTEST-USB-REMOVE 1 300
 
 # --- the end: polite vm down; the controller and the keyboard back ------------------------------
 mark=$(lines)
