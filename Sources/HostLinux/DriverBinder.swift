@@ -39,6 +39,8 @@ public enum BindError: Error, Sendable, Equatable, CustomStringConvertible {
     case host(HostError)
     /// A file of recorded bindings names other devices than the slot's functions (or is garbled).
     case untrustedRecord(file: String, reason: String)
+    /// The function is not a USB controller (`[[usb_host_controller]]`).
+    case notUSBController(PCIAddress, classCode: UInt32)
 
     public var description: String {
         switch self {
@@ -54,6 +56,8 @@ public enum BindError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .wrongDriver(address, expected, actual):
             return "\(address) is on \(actual ?? "no driver") instead of \(expected ?? "no driver")"
         case let .host(error): return error.description
+        case let .notUSBController(address, classCode):
+            return "\(address) is not a USB controller (class 0x\(String(classCode, radix: 16))); `vm usb controllers` lists the USB controllers"
         case let .untrustedRecord(file, reason):
             return "refusing the binding record \(file): \(reason); nothing was changed (fix: if vm did not write it, remove it and bind again)"
         }
@@ -103,6 +107,23 @@ public struct DriverBinder: Sendable {
             guard foreign.isEmpty else { throw BindError.foreignGroupMembers(group: number, members: foreign) }
         }
         return VerifiedSlot(slot: slot, functions: functions, group: group)
+    }
+
+    /// Reads one function passed on its own (a USB controller, `[[usb_host_controller]]`) and checks its IOMMU group
+    /// as ``verify(_:requireIsolatedGroup:)`` checks a GPU's: it has one, and with `requireIsolatedGroup` no other
+    /// endpoint shares it (bridges are fine). The result lets only that function be moved.
+    public func verify(function address: PCIAddress, requireIsolatedGroup: Bool = true) throws -> VerifiedSlot {
+        let reader = PCIDeviceReader(fileSystem: fileSystem)
+        let device = try wrap { try reader.device(at: address) }
+        guard let number = device.iommuGroup else { throw BindError.noIOMMUGroup(address) }
+        let group = try wrap { try IOMMUGroupReader(fileSystem: fileSystem).group(number) }
+        guard group.members.contains(address) else { throw BindError.notInSlot(address, address.pciSlot) }
+        if requireIsolatedGroup {
+            let members = try wrap { try group.members.map(reader.device(at:)) }
+            let foreign = members.filter { !$0.isPCIBridge && $0.address != address }.map(\.address).sorted()
+            guard foreign.isEmpty else { throw BindError.foreignGroupMembers(group: number, members: foreign) }
+        }
+        return VerifiedSlot(slot: address.pciSlot, functions: [device], group: group)
     }
 
     /// Moves one function of a verified slot to vfio-pci and returns what it was on before.

@@ -44,6 +44,8 @@ public struct PCIDevice: Sendable, Hashable, Codable {
 
     /// PCI-to-PCI bridges (class 0x0604xx): they may share a group without breaking VFIO viability.
     public var isPCIBridge: Bool { classCode >> 8 == 0x0604 }
+    /// A USB host controller (class 0x0c03: UHCI, OHCI, EHCI, xHCI).
+    public var isUSBController: Bool { classCode >> 8 == 0x0c03 }
 
     private enum CodingKeys: String, CodingKey {
         case address, vendor, device, subsystemVendor, subsystemDevice, classCode = "class", driver, driverOverride, iommuGroup, bootVGA

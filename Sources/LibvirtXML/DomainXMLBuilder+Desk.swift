@@ -3,7 +3,8 @@ import VMCore
 extension DomainXMLBuilder {
     /// The desk as libvirt devices: `<shmem>` (IVSHMEM) for Looking Glass, an evdev `<input>`
     /// for each `[[input]]`, an ich9 `<sound>` on its `<audio>` backend, a USB `<hostdev>` for
-    /// each `[[usb]]` (behind the domain's xHCI controller).
+    /// each `[[usb]]` (behind the domain's xHCI controller), a managed PCI `<hostdev>` for each
+    /// `[[usb_host_controller]]`.
     func deskDevices() throws(DomainXMLError) -> [XMLTag] {
         var tags: [XMLTag] = []
         if let lookingGlass = spec.lookingGlass {
@@ -36,6 +37,13 @@ extension DomainXMLBuilder {
                     XMLTag("vendor", [("id", "0x" + String(vendor, radix: 16))]),
                     XMLTag("product", [("id", "0x" + String(product, radix: 16))]),
                 ]),
+            ]))
+        }
+        // libvirt moves a managed PCI hostdev to vfio-pci at start and back after the run itself.
+        for (index, controller) in spec.usbHostControllers.enumerated() {
+            tags.append(XMLTag("hostdev", [("mode", "subsystem"), ("type", "pci"), ("managed", "yes")], children: [
+                XMLTag("source", children: [Self.hostAddress(controller.address)]),
+                XMLTag("alias", [("name", "ua-" + USBHostController.qemuID(index))]),
             ]))
         }
         return tags

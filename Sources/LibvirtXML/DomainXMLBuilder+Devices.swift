@@ -140,13 +140,7 @@ extension DomainXMLBuilder {
         let multifunction = functions.count > 1
         return zip(functions, guestNumbers).map { host, guest in
             let alias = Self.alias(gpu: gpuIndex, function: guest)
-            var children = [
-                XMLTag("source", children: [XMLTag("address", [
-                    ("domain", "0x" + hex2(UInt8(host.domain >> 8)) + hex2(UInt8(host.domain & 0xff))),
-                    ("bus", "0x" + hex2(host.bus)), ("slot", "0x" + hex2(host.slot)),
-                    ("function", "0x" + String(host.function, radix: 16)),
-                ])]),
-            ]
+            var children = [XMLTag("source", children: [Self.hostAddress(host)])]
             if host == primary, let rom = gpu.romFile {
                 children.append(XMLTag("rom", [("file", rom)]))
             }
@@ -155,6 +149,15 @@ extension DomainXMLBuilder {
             let tag = XMLTag("hostdev", [("mode", "subsystem"), ("type", "pci"), ("managed", "yes")], children: children)
             return (host, guest, alias, tag)
         }
+    }
+
+    /// The `<address>` of a host PCI function in a `<hostdev>`'s `<source>`.
+    static func hostAddress(_ host: PCIAddress) -> XMLTag {
+        XMLTag("address", [
+            ("domain", "0x" + hex2(UInt8(host.domain >> 8)) + hex2(UInt8(host.domain & 0xff))),
+            ("bus", "0x" + hex2(host.bus)), ("slot", "0x" + hex2(host.slot)),
+            ("function", "0x" + String(host.function, radix: 16)),
+        ])
     }
 
     // MARK: - Network, console, display

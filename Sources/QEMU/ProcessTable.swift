@@ -9,6 +9,9 @@ public protocol ProcessTable: Sendable {
     func commandLine(of pid: Int32) -> [String]?
     /// Sends `signal`; false when the process does not exist.
     @discardableResult func send(_ signal: Int32, to pid: Int32) -> Bool
+    /// A process that has the file at `path` mapped (`/proc/PID/maps`), or nil: a scan of every
+    /// process.
+    func processMapping(_ path: String) -> Int32?
 }
 
 /// The running system's process table under `/proc`.
@@ -41,5 +44,13 @@ public struct SystemProcessTable: ProcessTable {
     @discardableResult
     public func send(_ signal: Int32, to pid: Int32) -> Bool {
         kill(pid, signal) == 0
+    }
+
+    public func processMapping(_ path: String) -> Int32? {
+        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
+        return pids.first { pid in
+            guard let maps = try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8) else { return false }
+            return maps.split(separator: "\n").contains { $0.hasSuffix(" " + path) }
+        }
     }
 }

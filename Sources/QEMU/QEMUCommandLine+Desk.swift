@@ -30,10 +30,13 @@ extension QEMUCommandLine {
         }
         if spec.usbController || !spec.usbDevices.isEmpty {
             args += ["-device", "qemu-xhci,id=\(usbControllerID)"]
-            for (index, device) in spec.usbDevices.enumerated() {
-                args += ["-device", (["usb-host"] + usbHostProperties(device.selector, id: "usb\(index)").map { "\($0)=\($1)" })
+            for device in spec.usbDevices {
+                args += ["-device", (["usb-host"] + usbHostProperties(device.selector, id: device.selector.qemuID).map { "\($0)=\($1)" })
                     .joined(separator: ",")]
             }
+        }
+        for (index, controller) in spec.usbHostControllers.enumerated() {
+            args += ["-device", "vfio-pci,host=\(controller.address),id=\(USBHostController.qemuID(index))"]
         }
         return args
     }

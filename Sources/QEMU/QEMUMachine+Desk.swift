@@ -9,19 +9,33 @@ public struct SharedMemoryError: Error, CustomStringConvertible, Equatable {
     public var description: String { "Looking Glass shared memory \(path): \(reason)" }
 }
 
+/// Who maps the Looking Glass shared-memory file, from one scan of every process: `vm up` scans
+/// once and both removes a crashed run's file and makes the new one by it.
+struct SharedMemoryScan {
+    /// A process that maps the file, or nil (also when there is no file to scan for).
+    let mapper: Int32?
+}
+
 extension QEMUMachine {
+    /// Scans the processes for the Looking Glass file (none when the VM has no such file).
+    func scanSharedMemory() -> SharedMemoryScan {
+        guard let lookingGlass = spec.lookingGlass, !lookingGlass.usesKVMFR else { return SharedMemoryScan(mapper: nil) }
+        return SharedMemoryScan(mapper: processes.processMapping(lookingGlass.path))
+    }
+
     /// Makes the Looking Glass shared-memory file of `[looking_glass]` (not a `kvmfr` device, which
     /// its module owns) before QEMU starts: a new file of the configured size, mode 0660, owned by
     /// the desktop user, so that the Looking Glass client can map it. A file left by a crashed
-    /// run (or anything else at the path, a symlink included) is removed first, never followed.
-    func createSharedMemory(environment: [String: String] = ProcessEnvironment.current) throws {
+    /// run (or anything else at the path, a symlink included) is removed first, never followed;
+    /// `scan` says whether another process maps the file (then it is refused).
+    func createSharedMemory(scan: SharedMemoryScan, environment: [String: String] = ProcessEnvironment.current) throws {
         guard let lookingGlass = spec.lookingGlass, !lookingGlass.usesKVMFR else { return }
         let path = lookingGlass.path
         func failure(_ reason: String) -> SharedMemoryError { SharedMemoryError(path: path, reason: reason) }
         guard let owner = Self.sharedMemoryOwner(lookingGlass.owner ?? environment["SUDO_USER"]) else {
             throw failure("no user '\(lookingGlass.owner ?? "")' on this host; set owner under [looking_glass] to the desktop user")
         }
-        if let user = Self.processMapping(path) {
+        if let user = scan.mapper {
             throw failure("process \(user) uses it (another VM's Looking Glass?); give this VM its own path under [looking_glass]")
         }
         if unlink(path) != 0, errno != ENOENT { throw failure("cannot remove what is there: \(String(cString: strerror(errno)))") }
@@ -47,22 +61,14 @@ extension QEMUMachine {
     }
 
     /// Removes the Looking Glass shared-memory file `vm up` made (a regular file only; a device or
-    /// anything else at the path stays, and so does a file another running QEMU still maps).
-    func removeSharedMemory() {
+    /// anything else at the path stays, and so does a file another running QEMU still maps:
+    /// `scan`, or a scan now when nil).
+    func removeSharedMemory(scan: SharedMemoryScan? = nil) {
         guard let lookingGlass = spec.lookingGlass, !lookingGlass.usesKVMFR else { return }
         var status = stat()
         guard lstat(lookingGlass.path, &status) == 0, status.st_mode & S_IFMT == S_IFREG,
-              Self.processMapping(lookingGlass.path) == nil else { return }
+              (scan ?? scanSharedMemory()).mapper == nil else { return }
         unlink(lookingGlass.path)
-    }
-
-    /// A process that has `path` mapped (`/proc/PID/maps`), or nil.
-    static func processMapping(_ path: String) -> Int32? {
-        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
-        return pids.first { pid in
-            guard let maps = try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8) else { return false }
-            return maps.split(separator: "\n").contains { $0.hasSuffix(" " + path) }
-        }
     }
 
     /// The uid and gid of user `name`, or of this process when `name` is nil; nil for an unknown user.

@@ -98,12 +98,13 @@ extension QEMUMachine {
     }
 
     /// Undoes what a run of this VM changed on the host: huge pages and CPU isolation (from their
-    /// records), the host's display GPU (``restoreHostDisplay()``), the Looking Glass shared
-    /// memory. Every record is tried; the first failure is thrown after the others ran.
+    /// records), the host's display GPU (``restoreHostDisplay()``), the USB controllers passed
+    /// whole (``giveBackUSBControllers()``), the Looking Glass shared memory (by `scan`, or a scan
+    /// now). Every record is tried; the first failure is thrown after the others ran.
     /// `keepingGPUOnVFIO` (`vm down --keep-gpu-on-vfio`) leaves a hot-plugged display GPU
     /// released, on vfio-pci, until `vm gpu recover` or the next `vm up`.
-    func undoHostChanges(keepingGPUOnVFIO: Bool = false) throws {
-        removeSharedMemory()
+    func undoHostChanges(keepingGPUOnVFIO: Bool = false, scan: SharedMemoryScan? = nil) throws {
+        removeSharedMemory(scan: scan)
         var failure: (any Error)?
         let root = hostFileSystem.root
         do { try hugePagesRecord.undo(root: root, HugePageReserver(fileSystem: hostFileSystem).release) } catch { failure = failure ?? error }
@@ -111,6 +112,7 @@ extension QEMUMachine {
         if !(keepingGPUOnVFIO && releasedGPU?.gpu.plug == .hot) {
             do { _ = try restoreHostDisplay() } catch { failure = failure ?? error }
         }
+        do { try giveBackUSBControllers() } catch { failure = failure ?? error }
         if let failure { throw failure }
     }
 

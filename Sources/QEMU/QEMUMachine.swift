@@ -175,7 +175,10 @@ public struct QEMUMachine: VMBackend {
         // A GPU left on vfio-pci by a crashed run or an interrupted swap goes back to the host
         // first, and what such a run changed on the host (huge pages, CPU isolation) is undone.
         try await returnGPUsLeftBehind()
-        try undoHostChanges()
+        // One scan of the processes serves both: removing a crashed run's Looking Glass file and
+        // making this run's.
+        let sharedMemoryScan = scanSharedMemory()
+        try undoHostChanges(scan: sharedMemoryScan)
         if spec.accelerator == .kvm, let reason = KVMProbe.problem() {
             throw StartRefusal.kvmMissing(reason: reason)
         }
@@ -186,6 +189,8 @@ public struct QEMUMachine: VMBackend {
         // The host's display GPU is still the host's: it is checked once released, just before launch.
         var kept = spec
         kept.gpus.removeAll { $0.hostRelease != nil }
+        // So are the USB controllers passed whole: vm up moves them to vfio-pci itself.
+        kept.usbHostControllers = []
         let problems = passthroughProblems(kept)
         guard problems.isEmpty else { throw StartRefusal.passthroughNotReady(problems) }
         try checkNetworkCanAttach()
@@ -209,15 +214,17 @@ public struct QEMUMachine: VMBackend {
         logger.debug("launching \(launcher.executable) \(arguments.joined(separator: " "))")
         // QEMU's output goes to a log of this run only: no old message is mistaken for this run's.
         try? FileManager.default.removeItem(atPath: paths.qemuLog)
-        // From here on a failure undoes the host changes: the display GPU, huge pages, shared memory.
+        // From here on a failure undoes the host changes: the display GPU, USB controllers, huge
+        // pages, shared memory.
         if releasesAtStart { try await releaseHostDisplay(force: releaseForce) }
         do {
-            if releasesAtStart {
+            try await takeUSBControllers()
+            if releasesAtStart || !spec.usbHostControllers.isEmpty {
                 let released = passthroughProblems(spec)
                 guard released.isEmpty else { throw StartRefusal.passthroughNotReady(released) }
             }
             try reserveHugePages()
-            try createSharedMemory()
+            try createSharedMemory(scan: sharedMemoryScan)
         } catch {
             removeMacvtap()
             undoHostChangesLogged()

@@ -1,6 +1,7 @@
-/// The desk: `[looking_glass]`, `[[input]]`, `[[usb]]`, `usb_controller` and `[audio]`.
+/// The desk: `[looking_glass]`, `[[input]]`, `[[usb]]`, `usb_controller`, `[[usb_host_controller]]`
+/// and `[audio]`.
 extension DefinitionParser {
-    static let deskKeys = ["looking_glass", "input", "usb", "usb_controller", "audio"]
+    static let deskKeys = ["looking_glass", "input", "usb", "usb_controller", "usb_host_controller", "audio"]
 
     /// Reads the desk tables of `top` into `spec`.
     func readDesk(_ top: TableReader, into spec: inout VMSpec) {
@@ -8,6 +9,20 @@ extension DefinitionParser {
         spec.inputs = top.tables("input").compactMap(evdevInput)
         spec.usbDevices = top.tables("usb").compactMap(usbDevice)
         if let controller = top.boolean("usb_controller") { spec.usbController = controller }
+        var seen: [PCIAddress: String] = [:]
+        for gpu in spec.gpus {
+            for function in gpu.functions { seen[function] = "a [[gpu]]" }
+        }
+        spec.usbHostControllers = top.tables("usb_host_controller").compactMap { reader in
+            guard let controller = usbHostController(reader) else { return nil }
+            if let other = seen[controller.address] ?? spec.gpus.first(where: { $0.slot == controller.address.pciSlot }).map({ _ in "a [[gpu]]" }) {
+                reader.issues.report(reader.keyPath("address"), "\(controller.address) is already passed through by \(other)",
+                                     fix: "give each PCI function to the guest once")
+                return nil
+            }
+            seen[controller.address] = reader.path
+            return controller
+        }
         if let table = top.table("audio") { spec.audio = audio(table) }
     }
 
@@ -123,6 +138,24 @@ extension DefinitionParser {
             return nil
         }
         return USBDevice(selector: .port(bus: bus, port: port))
+    }
+
+    /// `[[usb_host_controller]]`: `address`, the controller's PCI function.
+    private func usbHostController(_ reader: TableReader) -> USBHostController? {
+        reader.rejectUnknownKeys(["address"])
+        let fix = "write the controller's PCI function as address = \"0000:0a:00.3\" (`vm usb controllers` lists the USB controllers)"
+        guard let text = reader.string("address", example: "\"0000:0a:00.3\"") else {
+            if reader.value("address") == nil {
+                reader.issues.report(reader.path, "a [[usb_host_controller]] needs address, its PCI function", fix: fix)
+            }
+            return nil
+        }
+        guard let address = PCIAddress(text) else {
+            let why = PCISlot(text) != nil ? "'\(text)' is a slot, not a function: a controller is one function" : "'\(text)' is not a PCI function address"
+            reader.issues.report(reader.keyPath("address"), why, fix: fix)
+            return nil
+        }
+        return USBHostController(address: address)
     }
 
     /// A login name: lower-case letters, digits, `_` and `-`, not starting with a digit or `-`.

@@ -75,6 +75,33 @@ public struct USBDevice: Sendable, Equatable {
     }
 }
 
+extension USBDevice.Selector {
+    /// The QEMU id of the `usb-host` device for this host device (`usb-46d-c52b`, `usb-1-1.2`):
+    /// the same whether it was plugged at boot (`[[usb]]`) or by `vm usb attach`, so that
+    /// `vm usb detach` finds either.
+    public var qemuID: String {
+        switch self {
+        case let .ids(vendor, product): "usb-\(String(vendor, radix: 16))-\(String(product, radix: 16))"
+        case let .port(bus, port): "usb-\(bus)-\(port)"
+        }
+    }
+}
+
+/// A host USB controller (an xHCI's PCI function) given to the guest whole through VFIO, with
+/// every device plugged into it: `vm up` moves it to vfio-pci for the run and gives it back to its
+/// host driver when the run ends, with the same IOMMU group checks as a GPU.
+public struct USBHostController: Sendable, Equatable {
+    /// The controller's PCI function (`lspci -D` shows it; class 0x0c03).
+    public var address: PCIAddress
+
+    public init(address: PCIAddress) {
+        self.address = address
+    }
+
+    /// The QEMU id of its `vfio-pci` device (`usbhc0`).
+    public static func qemuID(_ index: Int) -> String { "usbhc\(index)" }
+}
+
 private func hex4(_ value: UInt16) -> String {
     let digits = String(value, radix: 16)
     return String(repeating: "0", count: max(0, 4 - digits.count)) + digits

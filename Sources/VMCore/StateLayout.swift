@@ -92,6 +92,9 @@ public struct VMPaths: Sendable, Equatable {
     public var journalFile: String { "\(stateDirectory)/gpu-journal.json" }
     /// The steps that took the host's display GPU from the host (`host = "release"`), until undone.
     public var hostReleaseJournal: String { "\(stateDirectory)/host-release.json" }
+    /// The host USB controllers this VM's run moved to vfio-pci (`[[usb_host_controller]]`), until
+    /// they are given back.
+    public var usbControllerRecord: String { "\(stateDirectory)/usb-controllers.json" }
     /// The huge pages this VM reserved, until they are given back.
     public var hugePagesRecord: String { "\(stateDirectory)/hugepages.json" }
     /// The cgroup changes that keep other tasks off this VM's CPUs, until they are undone.

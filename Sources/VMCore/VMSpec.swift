@@ -41,6 +41,8 @@ public struct VMSpec: Sendable, Equatable {
     public var usbDevices: [USBDevice] = []
     /// An xHCI controller even without `[[usb]]` devices, for `vm usb attach` while the VM runs.
     public var usbController: Bool = false
+    /// Host USB controllers given to the guest whole, as PCI functions through VFIO.
+    public var usbHostControllers: [USBHostController] = []
     /// An emulated sound card on the host's sound server; nil: none.
     public var audio: AudioSpec?
     /// Arguments appended to QEMU's command line as they are (an escape hatch).

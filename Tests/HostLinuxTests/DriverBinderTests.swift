@@ -30,6 +30,37 @@ import VMCore
         #expect(kernel.writes.first == "/sys/bus/pci/devices/0000:05:00.0/driver_override <- vfio-pci")
     }
 
+    /// A USB controller passed whole (`[[usb_host_controller]]`) is checked as a GPU is: alone in its IOMMU group with
+    /// the bridges; only it moves, the other functions of its slot stay on their drivers.
+    @Test func oneFunctionOfASlotAloneInItsGroup() throws {
+        let tree = try FakeHostTree()
+        for driver in ["vfio-pci", "xhci_hcd", "ahci", "ccp"] { try tree.driver(driver) }
+        try tree.device("0000:0a:00.2", vendor: 0x1022, device: 0x1456, classCode: 0x108000, driver: "ccp", group: 30)
+        try tree.device("0000:0a:00.3", vendor: 0x1022, device: 0x145f, classCode: 0x0c0330, driver: "xhci_hcd", group: 31)
+        try tree.device("0000:0b:00.0", vendor: 0x1022, device: 0x7901, classCode: 0x010601, driver: "ahci", group: 32)
+        try tree.device("0000:0b:00.3", vendor: 0x1022, device: 0x149c, classCode: 0x0c0330, driver: "xhci_hcd", group: 32)
+        let kernel = FakeKernel(tree: tree)
+        let binder = DriverBinder(fileSystem: kernel)
+        let controller = PCIAddress("0000:0a:00.3")!
+        let verified = try binder.verify(function: controller)
+        #expect(verified.addresses == [controller] && verified.group.number == 31)
+        let binding = try binder.bindToVFIO(controller, in: verified)
+        #expect(binding.originalDriver == "xhci_hcd")
+        #expect(binder.currentDriver(controller) == "vfio-pci")
+        #expect(binder.currentDriver(PCIAddress("0000:0a:00.2")!) == "ccp")
+        #expect(throws: BindError.notInSlot(PCIAddress("0000:0a:00.2")!, PCISlot("0000:0a:00")!)) {
+            _ = try binder.bindToVFIO(PCIAddress("0000:0a:00.2")!, in: verified)
+        }
+        try binder.returnToHost(binding, in: verified)
+        #expect(binder.currentDriver(controller) == "xhci_hcd")
+        // A controller that shares its group with the SATA controller is refused before anything is written.
+        let writes = kernel.writes.count
+        #expect(throws: BindError.foreignGroupMembers(group: 32, members: [PCIAddress("0000:0b:00.0")!])) {
+            _ = try binder.verify(function: PCIAddress("0000:0b:00.3")!)
+        }
+        #expect(kernel.writes.count == writes)
+    }
+
     @Test func driverlessFunctionsStayDriverlessOnReturn() throws {
         let tree = try FakeHostTree()
         try tree.driver("vfio-pci")

@@ -66,8 +66,9 @@ import VMCore
         #expect(try !domainXML(for: Fixtures.noGPU, paths: Fixtures.paths).contains("qemu:"))
     }
 
-    /// Looking Glass, evdev inputs and USB devices become `<shmem>`, `<input type='evdev'>` and USB
-    /// `<hostdev>`s that libvirt's schema accepts; what libvirt cannot express is refused with the fix.
+    /// Looking Glass, evdev inputs, USB devices and USB controllers passed whole become `<shmem>`,
+    /// `<input type='evdev'>`, USB `<hostdev>`s and managed PCI `<hostdev>`s that libvirt's schema
+    /// accepts; what libvirt cannot express is refused with the fix.
     @Test func deskBecomesShmemInputsAndUSBHostdevs() throws {
         var spec = Fixtures.noGPU
         var lookingGlass = LookingGlassSpec()
@@ -78,6 +79,7 @@ import VMCore
         mouse.repeats = false
         spec.inputs = [EvdevInput(path: "/dev/input/by-id/usb-Keyboard-event-kbd"), mouse]
         spec.usbDevices = [USBDevice(selector: .ids(vendor: 0x046d, product: 0xc52b))]
+        spec.usbHostControllers = [USBHostController(address: try #require(PCIAddress("0000:0a:00.3")))]
         var audio = AudioSpec()
         audio.server = AudioSpec.userServer(uid: "1000")
         spec.audio = audio
@@ -88,6 +90,14 @@ import VMCore
         #expect(xml.contains("<source dev='/dev/input/by-id/usb-Keyboard-event-kbd' grab='all' repeat='on'/>"))
         #expect(xml.contains("<source dev='/dev/input/by-id/usb-Mouse-event-mouse' repeat='off'/>"))
         #expect(xml.contains("<vendor id='0x46d'/>") && xml.contains("<product id='0xc52b'/>"))
+        #expect(xml.contains("""
+            <hostdev mode='subsystem' type='pci' managed='yes'>
+                  <source>
+                    <address domain='0x0000' bus='0x0a' slot='0x00' function='0x3'/>
+                  </source>
+                  <alias name='ua-usbhc0'/>
+                </hostdev>
+            """), "\(xml)")
         let validation = try XMLValidator.validateDomain(xml)
         #expect(validation.status == 0, "virt-xml-validate: \(validation.output)")
 

@@ -20,6 +20,8 @@ enum GoldenDefinitions {
             [[usb]]
             bus = 3
             port = "1.4"
+            [[usb_host_controller]]
+            address = "0000:0a:00.3"
             [audio]
             server = "unix:/run/user/1000/pulse/native"
             """),

@@ -88,6 +88,8 @@ struct LookingGlassTests {
         #expect(try parser.parse("[looking_glass]\nresolution = \"3840x2160\"").lookingGlass?.sizeMiB == 128)
         #expect(try parser.parse("[looking_glass]\nenabled = false").lookingGlass == nil)
         #expect(try parser.parse("[looking_glass]\npath = \"/dev/kvmfr0\"").lookingGlass?.usesKVMFR == true)
+        #expect(try parser.parse("[[usb_host_controller]]\naddress = \"0000:0a:00.3\"").usbHostControllers
+            == [USBHostController(address: try #require(PCIAddress("0000:0a:00.3")))])
         for (text, message) in [
             ("[looking_glass]\nsize = \"48M\"", "/vm/lg.toml:2: looking_glass.size: '48M' is not a power of two"),
             ("[looking_glass]\npath = \"/tmp/lg\"", "/vm/lg.toml:2: looking_glass.path: '/tmp/lg' is neither a file directly under /dev/shm"),
@@ -95,6 +97,13 @@ struct LookingGlassTests {
             ("[[input]]\npath = \"/etc/shadow\"", "/vm/lg.toml:2: input[0].path: '/etc/shadow' is not an input device under /dev/input"),
             ("[[usb]]\ndevice = \"46d:c52b\"", "/vm/lg.toml:2: usb[0].device: '46d:c52b' is not a vendor:product pair"),
             ("[[usb]]\nbus = 1", "/vm/lg.toml:1: usb[0]: a [[usb]] needs device (vendor:product) or bus and port"),
+            ("[[usb_host_controller]]\naddress = \"0000:0a:00\"", "/vm/lg.toml:2: usb_host_controller[0].address: '0000:0a:00' is a slot, not a function"),
+            ("[[usb_host_controller]]\naddress = \"usb1\"", "/vm/lg.toml:2: usb_host_controller[0].address: 'usb1' is not a PCI function address"),
+            ("[[usb_host_controller]]\nbus = 1", "/vm/lg.toml:2: usb_host_controller[0].bus: unknown key 'bus'"),
+            ("[[gpu]]\naddress = \"0000:0a:00\"\n[[usb_host_controller]]\naddress = \"0000:0a:00.3\"",
+             "/vm/lg.toml:4: usb_host_controller[0].address: 0000:0a:00.3 is already passed through by a [[gpu]]"),
+            ("[[usb_host_controller]]\naddress = \"0000:0a:00.3\"\n[[usb_host_controller]]\naddress = \"0000:0a:00.3\"",
+             "/vm/lg.toml:4: usb_host_controller[1].address: 0000:0a:00.3 is already passed through by usb_host_controller[0]"),
         ] {
             #expect { _ = try parser.parse(text) } throws: { error in
                 "\(error)".hasPrefix(message) || { print("got: \(error)"); return false }()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HostLinux
 import QEMU
 import QMP
 import VMCore
@@ -11,8 +12,9 @@ struct USBCommand: AsyncParsableCommand {
             EXAMPLES:
               vm usb attach win11 046d:c52b
               vm usb detach win11 046d:c52b
+              vm usb controllers
             """,
-        subcommands: [USBAttachCommand.self, USBDetachCommand.self])
+        subcommands: [USBAttachCommand.self, USBDetachCommand.self, USBControllersCommand.self])
 }
 
 /// The arguments of `vm usb attach|detach`.
@@ -41,12 +43,10 @@ struct USBDeviceOptions: ParsableArguments {
         throw ValidationError("'\(device)' is neither vendor:product (046d:c52b) nor BUS-PORT (1-1.2)")
     }
 
-    /// The QEMU id of the device: one per host device, so that detach finds what attach plugged.
+    /// The QEMU id of the device: one per host device, the same as a boot `[[usb]]` device's, so
+    /// that detach finds what attach or the definition plugged.
     func deviceID() throws -> String {
-        switch try selector() {
-        case let .ids(vendor, product): "usb-\(String(vendor, radix: 16))-\(String(product, radix: 16))"
-        case let .port(bus, port): "usb-\(bus)-\(port)"
-        }
+        try selector().qemuID
     }
 
     /// The VM's QMP connection (QEMU backend only).
@@ -97,7 +97,7 @@ struct USBAttachCommand: AsyncParsableCommand {
 struct USBDetachCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detach",
-        abstract: "Take a USB device that `vm usb attach` plugged out of the running VM.",
+        abstract: "Take a USB device that `vm usb attach` or a [[usb]] plugged out of the running VM.",
         discussion: """
             EXAMPLES:
               vm usb detach win11 046d:c52b
@@ -113,10 +113,51 @@ struct USBDetachCommand: AsyncParsableCommand {
             try await client.deviceDel(id: id, timeout: .seconds(10))
         } catch {
             if case .commandFailed(_, "DeviceNotFound", _) = error {
-                throw CommandFailure("\(options.device) is not plugged into \(options.name) by vm usb attach")
+                throw CommandFailure("\(options.device) is not plugged into \(options.name) (by vm usb attach or a [[usb]] given the same way)")
             }
             throw CommandFailure("QEMU did not take out the USB device \(options.device): \(error)")
         }
         print("\(options.device) taken out of \(options.name)")
+    }
+}
+
+/// `vm usb controllers`
+struct USBControllersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "controllers",
+        abstract: "List the host's USB controllers, their IOMMU groups and what is plugged in (for [[usb_host_controller]]).",
+        discussion: """
+            A controller passed whole takes every device plugged into it away from the host for the run:
+
+              [[usb_host_controller]]
+              address = "0000:0a:00.3"
+
+            vm up takes one only when it is alone in its IOMMU group (bridges aside), as for a GPU.
+
+            EXAMPLES:
+              vm usb controllers
+              vm usb controllers --json
+            """)
+
+    @OptionGroup var options: HostOptions
+
+    func run() throws {
+        let controllers = try USBControllerReader(fileSystem: options.fileSystem()).controllers()
+        if options.json { return try HostOutput.printJSON(controllers) }
+        guard !controllers.isEmpty else {
+            print("no USB controllers (PCI class 0x0c03) in /sys/bus/pci/devices")
+            return
+        }
+        for controller in controllers {
+            let group = controller.iommuGroup.map { "IOMMU group \($0)" } ?? "no IOMMU group (the IOMMU is off)"
+            let verdict = controller.passableAlone ? "can be passed alone"
+                : controller.iommuGroup == nil ? "cannot be passed"
+                : "cannot be passed alone: the group also holds \(controller.sharesGroupWith.map(\.description).joined(separator: ", "))"
+            print("\(controller.address) [\(controller.ids)] \(controller.driver ?? "no driver"), \(group): \(verdict)")
+            for peripheral in controller.peripherals {
+                print("  \(peripheral.name) \(peripheral.ids)\(peripheral.product.map { " \"\($0)\"" } ?? "")")
+            }
+            if controller.peripherals.isEmpty { print("  nothing plugged in") }
+        }
     }
 }

@@ -14,6 +14,8 @@ struct GuestMachine: Sendable {
     var memoryMiB = 1024
     /// Virtual CPUs (a host whose CPUs `vm` isolates needs at least two).
     var cpus = 1
+    /// Further QEMU arguments after the pairs (the desk suite's xHCI controllers and USB devices).
+    var extraArguments: [String] = []
 
     /// The silent audio backend of the sound functions.
     static let audiodev = "noaudio"
@@ -37,6 +39,7 @@ struct GuestMachine: Sendable {
             "-device", "intel-iommu,intremap=on,caching-mode=on",
         ]
         for pair in pairs { arguments += pair.qemuArguments(audiodev: Self.audiodev) }
+        arguments += extraArguments
         arguments += [
             "-serial", "file:\(serialLog)",
             "-kernel", kernel, "-initrd", initrd, "-append", cmdline,

@@ -30,6 +30,8 @@ struct ScriptedGuest: Sendable {
     var extraOverlays: @Sendable (ScratchDirectory) async throws -> [String] = { _ in [] }
     var memoryMiB = 1024
     var cpus = 1
+    /// Further QEMU arguments of the first-level machine (``GuestMachine/extraArguments``).
+    var machineArguments: [String] = []
     /// Boot, unpacking, the script and power-off together; TCG on a loaded 2-core host is slow.
     var timeout: Duration = .seconds(600)
 
@@ -55,7 +57,8 @@ struct ScriptedGuest: Sendable {
         let serialLog = scratch.file("serial.log")
         let machine = GuestMachine(
             kernel: image.kernel, initrd: initrd, baseCmdline: baseCmdline, pairs: pairs,
-            scriptParameters: scriptParameters, serialLog: serialLog, memoryMiB: memoryMiB, cpus: cpus)
+            scriptParameters: scriptParameters, serialLog: serialLog, memoryMiB: memoryMiB, cpus: cpus,
+            extraArguments: machineArguments)
         let outcome: ChildOutcome
         do {
             outcome = try await TestCommand.run(try TestCommand.locate("qemu-system-x86_64"), machine.arguments, name: "qemu",
