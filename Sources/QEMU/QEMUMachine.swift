@@ -18,6 +18,8 @@ public enum UpError: Error, CustomStringConvertible {
     case supervisorFailed(log: String)
     /// `vm up` was given no definition file to hand to the supervisor.
     case noDefinitionFile
+    /// The `vm-supervisor` executable is not where `vm` looks for it (next to itself).
+    case supervisorMissing(path: String)
 
     public var description: String {
         switch self {
@@ -37,6 +39,9 @@ public enum UpError: Error, CustomStringConvertible {
                 + (text.isEmpty ? "" : ". Its log:\n\(text)")
         case .noDefinitionFile:
             return "no definition file to start the VM's supervisor with (load the VM from its NAME.toml)"
+        case .supervisorMissing(let path):
+            return "the VM's supervisor \(path) is missing or not executable: vm-supervisor belongs next to vm "
+                + "(scripts/install installs both; from a checkout: swift build --product vm-supervisor)"
         }
     }
 }
@@ -58,7 +63,7 @@ public struct QEMUMachine: VMBackend {
     public var hostCommands: any HostCommandRunner = ProcessCommandRunner()
     /// The definition file the VM's supervisor loads (nil: this machine cannot be started).
     public let definitionFile: String?
-    /// The `vm` executable that runs the VM's supervisor.
+    /// The `vm-supervisor` executable that runs the VM's supervisor.
     public let supervisorExecutable: String
     /// `host = "release"`: end the processes that still hold the card (SIGTERM, then SIGKILL)
     /// instead of refusing (`vm up --force`).
@@ -89,6 +94,7 @@ public struct QEMUMachine: VMBackend {
     /// What the VM's supervisor is told.
     func supervisorInvocation() throws(UpError) -> SupervisorInvocation {
         guard let definitionFile else { throw .noDefinitionFile }
+        guard FileManager.default.isExecutableFile(atPath: supervisorExecutable) else { throw .supervisorMissing(path: supervisorExecutable) }
         return SupervisorInvocation(executable: supervisorExecutable, definitionFile: URL(fileURLWithPath: definitionFile).path,
                                     paths: paths)
     }
@@ -169,6 +175,7 @@ public struct QEMUMachine: VMBackend {
             recovered = true
         case .clean: break
         }
+        let supervisor = try supervisorInvocation()
         if let pid = OtherBackend.libvirtQEMU(named: spec.name.rawValue) {
             throw StartRefusal.runsOnOtherBackend(name: spec.name.rawValue, place: "on the libvirt backend (its QEMU has pid \(pid))")
         }
@@ -195,7 +202,6 @@ public struct QEMUMachine: VMBackend {
 
         try PrivateDirectory.make(paths.runtimeDirectory)
         try prepareFirmwareVars()
-        let supervisor = try supervisorInvocation()
         // macvtap: create the link and open its /dev/tapN now; QEMU starts paused and its
         // supervisor hands it the descriptor over QMP (see MacvtapNIC), then starts the vCPUs.
         let tap = try openMacvtap()
@@ -601,5 +607,17 @@ public struct QEMUMachine: VMBackend {
     func stoppedNote() -> String? {
         guard let record = runRecord() else { return nil }
         return record.end?.summary ?? "QEMU (pid \(record.qemuPID)) ended while no supervisor watched it"
+    }
+}
+
+extension QEMUMachine {
+    /// The QEMU backend for `loaded` (a definition already resolved on this host) as `vm` and the
+    /// VM's supervisor drive it: QEMU from `VM_QEMU` or `PATH`, the host under `VM_HOST_ROOT`, and
+    /// the boot passthrough check (``BootPassthroughCheck``) on that host.
+    public static func onThisHost(_ loaded: LoadedDefinition, logger: Logger) throws(LaunchError) -> QEMUMachine {
+        let host = RootedFileSystem(root: .fromEnvironment())
+        let check = BootPassthroughCheck(fileSystem: host)
+        return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: try QEMULauncher.locate(), hostFileSystem: host,
+                           logger: logger, definitionFile: loaded.file, passthroughProblems: { check.problems(for: $0) })
     }
 }
