@@ -576,7 +576,9 @@ public struct QEMUMachine: VMBackend {
                 let passthroughIDs = Set(spec.gpus.indices.flatMap { index in
                     spec.gpus[index].functions.map { gpuFunctionID(gpu: index, function: $0) }
                 })
-                report.passthroughInGuest = try await client.queryPCI().map(\.qdevID).filter(passthroughIDs.contains).sorted()
+                // A VM without GPUs has none in the guest: no query-pci round trip for that.
+                report.passthroughInGuest = passthroughIDs.isEmpty
+                    ? [] : try await client.queryPCI().map(\.qdevID).filter(passthroughIDs.contains).sorted()
                 if spec.cpu.pin != nil { report.pinning = try await QEMUThreadPinner().applied(client: client, pid: pid).map(\.summary) }
             } catch {
                 report.note = "QMP did not answer (\(error)); state from the process table"

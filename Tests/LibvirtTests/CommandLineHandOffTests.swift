@@ -125,9 +125,9 @@ import Testing
         #expect(pause.status == .exited(0) && pause.output.contains(elsewhere), "\(pause.output)\(pause.error)")
         #expect(try domain.state() == .paused)
 
-        let where = "\(name) is paused on libvirt qemu:///system; `vm down \(name)` stops it"
+        let refusal = "\(name) is paused on libvirt qemu:///system; `vm down \(name)` stops it"
         let rm = try await Self.run(vm, ["rm", name, "--yes"], in: scratch)
-        #expect(rm.status == .exited(1) && rm.error.contains(where), "\(rm.output)\(rm.error)")
+        #expect(rm.status == .exited(1) && rm.error.contains(refusal), "\(rm.output)\(rm.error)")
         #expect(FileManager.default.fileExists(atPath: "\(scratch.root)/d/\(name).toml"), "rm deleted nothing")
         let snapshot = try await Self.run(vm, ["snapshot", name, "list"], in: scratch)
         #expect(snapshot.status == .exited(1) && snapshot.error.contains("\(name) is paused on libvirt qemu:///system"),

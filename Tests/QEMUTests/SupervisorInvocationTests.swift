@@ -46,8 +46,8 @@ struct SupervisorInvocationTests {
                                               arguments: ["/nonexistent/demo.toml", "--runtime-dir", "/r", "--state-dir", "/s"],
                                               output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
         #expect(result.terminationStatus == .exited(1))
-        #expect(result.standardError?.contains("vm-supervisor: --qemu-pid is missing; vm-supervisor is started by `vm up`") == true,
-                "\(result.standardError ?? "")")
+        #expect(result.standardError.contains("vm-supervisor: --qemu-pid is missing; vm-supervisor is started by `vm up`"),
+                "\(result.standardError)")
     }
 
     /// Without `vm-supervisor` next to it, `vm up` refuses before it creates anything or starts QEMU.
