@@ -175,7 +175,6 @@ public struct QEMUMachine: VMBackend {
             recovered = true
         case .clean: break
         }
-        let supervisor = try supervisorInvocation()
         if let pid = OtherBackend.libvirtQEMU(named: spec.name.rawValue) {
             throw StartRefusal.runsOnOtherBackend(name: spec.name.rawValue, place: "on the libvirt backend (its QEMU has pid \(pid))")
         }
@@ -199,6 +198,7 @@ public struct QEMUMachine: VMBackend {
         try checkSoundServer()
         if spec.cpu.pin == .auto { throw PinningError.noLayout(autoPinProblem) }
         let tpmEmulator = spec.tpm.enabled ? try TPMEmulator.locate() : nil
+        let supervisor = try supervisorInvocation()
 
         try PrivateDirectory.make(paths.runtimeDirectory)
         try prepareFirmwareVars()
