@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "vm", targets: ["vm"]),
         .executable(name: "vm-libvirt", targets: ["vm-libvirt"]),
+        .executable(name: "vm-supervisor", targets: ["vm-supervisor"]),
         .library(name: "QMP", targets: ["QMP"]),
     ],
     dependencies: [
@@ -103,6 +104,12 @@ let package = Package(
         .executableTarget(
             name: "vm-libvirt",
             dependencies: ["Commands", "LibvirtBackend", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The per-VM supervisor, which lives as long as its VM: only the QEMU backend and what it
+        // needs (no argument parser, no command tree, no libvirt), so that it stays small.
+        .executableTarget(
+            name: "vm-supervisor",
+            dependencies: ["QEMU", "VMCore", "HostLinux", .product(name: "Logging", package: "swift-log")]
         ),
         // Benchmark driver for scripts/bench (its qmp part).
         .executableTarget(name: "qmp-bench", dependencies: ["QMP"], path: "Sources/qmp-bench"),

@@ -29,7 +29,6 @@ public struct RootCommand: AsyncParsableCommand {
             HostCommand.self, GPUCommand.self,
             GuestCommand.self, ExtrasCommand.self, NetCommand.self, USBCommand.self, InputCommand.self,
             VersionCommand.self,
-            SuperviseCommand.self,
         ]
     )
 

@@ -23,49 +23,6 @@ public enum LaunchError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// What a VM's supervisor (``VMSupervisor``, the hidden `vm supervise`) is told: the definition,
-/// the folders, and which QEMU to watch.
-public struct SupervisorInvocation: Sendable, Equatable {
-    /// The `vm` executable that serves `supervise`.
-    public var executable: String
-    /// The definition file, as `vm up` loaded it.
-    public var definitionFile: String
-    public var paths: VMPaths
-
-    public init(executable: String, definitionFile: String, paths: VMPaths) {
-        self.executable = executable
-        self.definitionFile = definitionFile
-        self.paths = paths
-    }
-
-    /// The hidden subcommand.
-    public static let subcommand = "supervise"
-
-    /// `vm supervise DEFINITION --runtime-dir R --state-dir S --qemu-pid PID [--adopt]
-    /// [--tap-fd N [--resume]] [--swtpm-pid PID]`.
-    public func arguments(qemuPID: String, adopt: Bool = false, tapDescriptor: Int32? = nil, resume: Bool = false,
-                          swtpmPID: Int32? = nil) -> [String] {
-        var arguments = [executable, Self.subcommand, definitionFile, "--runtime-dir", paths.runtimeDirectory,
-                         "--state-dir", paths.stateDirectory, "--qemu-pid", qemuPID]
-        if adopt { arguments.append("--adopt") }
-        if let tapDescriptor { arguments += ["--tap-fd", String(tapDescriptor)] }
-        if resume { arguments.append("--resume") }
-        if let swtpmPID { arguments += ["--swtpm-pid", String(swtpmPID)] }
-        return arguments
-    }
-
-    /// Where ``arguments(qemuPID:adopt:tapDescriptor:resume:swtpmPID:)`` puts the QEMU pid.
-    static let pidSlot = 8
-
-    /// The `vm` executable next to the running one (`vm-libvirt` hands supervision to `vm`, which
-    /// does not load libvirt), else the running one.
-    public static var currentExecutable: String {
-        let running = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let sibling = (running as NSString).deletingLastPathComponent + "/vm"
-        return FileManager.default.isExecutableFile(atPath: sibling) ? sibling : running
-    }
-}
-
 /// Starts QEMU and its supervisor in the background as daemons are started (see
 /// `vm_spawn_supervised` in CSpawn): with argument arrays (never through a shell), in a session
 /// of their own that neither leads, in `/`, with standard input from `/dev/null`, standard output

@@ -18,6 +18,8 @@ public enum UpError: Error, CustomStringConvertible {
     case supervisorFailed(log: String)
     /// `vm up` was given no definition file to hand to the supervisor.
     case noDefinitionFile
+    /// The `vm-supervisor` executable is not where `vm` looks for it (next to itself).
+    case supervisorMissing(path: String)
 
     public var description: String {
         switch self {
@@ -37,6 +39,9 @@ public enum UpError: Error, CustomStringConvertible {
                 + (text.isEmpty ? "" : ". Its log:\n\(text)")
         case .noDefinitionFile:
             return "no definition file to start the VM's supervisor with (load the VM from its NAME.toml)"
+        case .supervisorMissing(let path):
+            return "the VM's supervisor \(path) is missing or not executable: vm-supervisor belongs next to vm "
+                + "(scripts/install installs both; from a checkout: swift build --product vm-supervisor)"
         }
     }
 }
@@ -58,7 +63,7 @@ public struct QEMUMachine: VMBackend {
     public var hostCommands: any HostCommandRunner = ProcessCommandRunner()
     /// The definition file the VM's supervisor loads (nil: this machine cannot be started).
     public let definitionFile: String?
-    /// The `vm` executable that runs the VM's supervisor.
+    /// The `vm-supervisor` executable that runs the VM's supervisor.
     public let supervisorExecutable: String
     /// `host = "release"`: end the processes that still hold the card (SIGTERM, then SIGKILL)
     /// instead of refusing (`vm up --force`).
@@ -89,6 +94,7 @@ public struct QEMUMachine: VMBackend {
     /// What the VM's supervisor is told.
     func supervisorInvocation() throws(UpError) -> SupervisorInvocation {
         guard let definitionFile else { throw .noDefinitionFile }
+        guard FileManager.default.isExecutableFile(atPath: supervisorExecutable) else { throw .supervisorMissing(path: supervisorExecutable) }
         return SupervisorInvocation(executable: supervisorExecutable, definitionFile: URL(fileURLWithPath: definitionFile).path,
                                     paths: paths)
     }
@@ -197,10 +203,10 @@ public struct QEMUMachine: VMBackend {
         try checkSoundServer()
         if spec.cpu.pin == .auto { throw PinningError.noLayout(autoPinProblem) }
         let tpmEmulator = spec.tpm.enabled ? try TPMEmulator.locate() : nil
+        let supervisor = try supervisorInvocation()
 
         try PrivateDirectory.make(paths.runtimeDirectory)
         try prepareFirmwareVars()
-        let supervisor = try supervisorInvocation()
         // macvtap: create the link and open its /dev/tapN now; QEMU starts paused and its
         // supervisor hands it the descriptor over QMP (see MacvtapNIC), then starts the vCPUs.
         let tap = try openMacvtap()
@@ -605,7 +611,9 @@ public struct QEMUMachine: VMBackend {
                 let passthroughIDs = Set(spec.gpus.indices.flatMap { index in
                     spec.gpus[index].functions.map { gpuFunctionID(gpu: index, function: $0) }
                 })
-                report.passthroughInGuest = try await client.peripheralIDs().filter(passthroughIDs.contains).sorted()
+                // A VM without GPUs has none in the guest: no round trip for that.
+                report.passthroughInGuest = passthroughIDs.isEmpty
+                    ? [] : try await client.peripheralIDs().filter(passthroughIDs.contains).sorted()
                 if spec.cpu.pin != nil { report.pinning = try await QEMUThreadPinner().applied(client: client, pid: pid).map(\.summary) }
             } catch {
                 report.note = "QMP did not answer (\(error)); state from the process table"
@@ -636,5 +644,17 @@ public struct QEMUMachine: VMBackend {
     func stoppedNote() -> String? {
         guard let record = runRecord() else { return nil }
         return record.end?.summary ?? "QEMU (pid \(record.qemuPID)) ended while no supervisor watched it"
+    }
+}
+
+extension QEMUMachine {
+    /// The QEMU backend for `loaded` (a definition already resolved on this host) as `vm` and the
+    /// VM's supervisor drive it: QEMU from `VM_QEMU` or `PATH`, the host under `VM_HOST_ROOT`, and
+    /// the boot passthrough check (``BootPassthroughCheck``) on that host.
+    public static func onThisHost(_ loaded: LoadedDefinition, logger: Logger) throws(LaunchError) -> QEMUMachine {
+        let host = RootedFileSystem(root: .fromEnvironment())
+        let check = BootPassthroughCheck(fileSystem: host)
+        return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: try QEMULauncher.locate(), hostFileSystem: host,
+                           logger: logger, definitionFile: loaded.file, passthroughProblems: { check.problems(for: $0) })
     }
 }

@@ -57,7 +57,8 @@ extension BackendSelection {
         }
     }
 
-    /// The backend that runs VM `name` now, for `vm status`, `list`, `down` and `gpu` when the
+    /// The backend that runs VM `name` now, for the verbs on a VM (`vm status`, `list`, `down`, `gpu`,
+    /// `pause`, `resume`, `reboot`, `snapshot`, `rm`, `export`) when the
     /// command line chose none: the definition's, unless the VM runs on the other backend. The
     /// QEMU backend's QEMU (`qemuBackendRuns`, from its run record) wins for any definition; a
     /// definition that says qemu and whose QEMU does not run is looked for as an active libvirt

@@ -103,8 +103,7 @@ private func shellWords(_ line: Substring) -> [String] {
 }
 
 @Test func everyCommandShowsExamplesThatParse() throws {
-    // Hidden commands (`vm supervise`, run by `vm up` itself) are not for people to type.
-    for (path, command) in allCommands() where command.configuration.shouldDisplay {
+    for (path, command) in allCommands() {
         let lines = examples(of: command)
         let name = path.joined(separator: " ")
         #expect(!lines.isEmpty, "\(name) has no EXAMPLES: in its help")

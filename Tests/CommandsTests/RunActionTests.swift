@@ -25,7 +25,7 @@ func pauseResumeAndRebootARunningGuest() async throws {
     try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY", count: 2)
 
     let rm = try await VMRun.run(["rm", "ctl", "--yes"], in: scratch)
-    #expect(rm.status == .exited(1) && rm.error.contains("ctl is running; `vm down ctl` stops it"), "\(rm.error)")
+    #expect(rm.status == .exited(1) && rm.error.contains("ctl is running on qemu; `vm down ctl` stops it"), "\(rm.error)")
     #expect(FileManager.default.fileExists(atPath: loaded.file))
 
     #expect(try await VMRun.run(["down", "ctl", "--force"], in: scratch).status == .exited(3))

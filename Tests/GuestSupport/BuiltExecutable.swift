@@ -1,7 +1,7 @@
 import Foundation
 
-/// An executable of this package built before the tests (`swift build --product vm` and
-/// `--product vm-libvirt`; scripts/test does both).
+/// An executable of this package built before the tests (`swift build --product vm`,
+/// `--product vm-libvirt` and `--product vm-supervisor`; scripts/test builds all three).
 public enum BuiltExecutable {
     /// The path of executable `name` in the debug build folder or next to the test bundle.
     public static func path(_ name: String) throws -> String {

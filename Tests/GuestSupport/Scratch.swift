@@ -33,14 +33,14 @@ public final class Scratch: @unchecked Sendable {
     }
 
     /// A QEMU machine for `loaded`, launched with `qemu` (default: from PATH) and supervised by
-    /// `supervisor` (default: the built `vm`), with no passthrough check unless one is given.
+    /// `supervisor` (default: the built `vm-supervisor`), with no passthrough check unless one is given.
     public func machine(_ loaded: LoadedDefinition, qemu: String? = nil, supervisor: String? = nil,
                         passthroughProblems: @escaping @Sendable (VMSpec) -> [String] = { _ in [] }) throws -> QEMUMachine {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let launcher = try qemu.map(QEMULauncher.init(executable:)) ?? QEMULauncher.locate()
         return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: launcher, logger: logger,
-                           definitionFile: loaded.file, supervisorExecutable: try supervisor ?? BuiltExecutable.path("vm"),
+                           definitionFile: loaded.file, supervisorExecutable: try supervisor ?? BuiltExecutable.path("vm-supervisor"),
                            passthroughProblems: passthroughProblems)
     }
 

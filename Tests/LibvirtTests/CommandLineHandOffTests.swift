@@ -76,7 +76,8 @@ import Testing
     }
 
     /// A definition that says qemu (no `backend` key) started on libvirt with `--backend libvirt`:
-    /// `vm status`, `list`, `gpu recover` and `down` find it there without `--backend`, and say so.
+    /// `vm status`, `list`, `gpu recover`, `resume`, `reboot`, `pause` and `down` find it there without
+    /// `--backend`, and say so; `rm` and `snapshot` are refused there and say where it runs.
     @Test(.timeLimit(.minutes(5)))
     func verbsFindALibvirtRunVMWhoseDefinitionSaysQEMU() async throws {
         _ = try await LibvirtDaemon.shared.systemConnection()
@@ -114,6 +115,24 @@ import Testing
         #expect(recover.status == .exited(0), "\(recover.error)")
         #expect(recover.output.contains(elsewhere) && recover.output.contains("nothing to recover"), "\(recover.output)")
 
+        let domain = try LibvirtConnection(uri: "qemu:///system").domain(named: name)
+        let resume = try await Self.run(vm, ["resume", name], in: scratch)
+        #expect(resume.status == .exited(0) && resume.output.contains(elsewhere), "\(resume.output)\(resume.error)")
+        #expect(try domain.state() == .running)
+        let reboot = try await Self.run(vm, ["reboot", name], in: scratch)
+        #expect(reboot.status == .exited(0) && reboot.output.contains(elsewhere), "\(reboot.output)\(reboot.error)")
+        let pause = try await Self.run(vm, ["pause", name], in: scratch)
+        #expect(pause.status == .exited(0) && pause.output.contains(elsewhere), "\(pause.output)\(pause.error)")
+        #expect(try domain.state() == .paused)
+
+        let refusal = "\(name) is paused on libvirt qemu:///system; `vm down \(name)` stops it"
+        let rm = try await Self.run(vm, ["rm", name, "--yes"], in: scratch)
+        #expect(rm.status == .exited(1) && rm.error.contains(refusal), "\(rm.output)\(rm.error)")
+        #expect(FileManager.default.fileExists(atPath: "\(scratch.root)/d/\(name).toml"), "rm deleted nothing")
+        let snapshot = try await Self.run(vm, ["snapshot", name, "list"], in: scratch)
+        #expect(snapshot.status == .exited(1) && snapshot.error.contains("\(name) is paused on libvirt qemu:///system"),
+                "\(snapshot.output)\(snapshot.error)")
+
         let down = try await Self.run(vm, ["down", name, "--force"], in: scratch)
         #expect(down.status == .exited(5), "libvirt destroyed it: \(down.output)\(down.error)")
         #expect(down.output.contains(elsewhere), "\(down.output)")
@@ -125,7 +144,8 @@ import Testing
     }
 
     /// The other way round: a libvirt-backed definition started on the QEMU backend is found
-    /// there by `vm status` and `vm down` without `--backend` (from its run record).
+    /// there by `vm status`, `rm` (refused), `resume`, `pause` and `vm down` without `--backend` (from
+    /// its run record).
     @Test(.timeLimit(.minutes(5)))
     func verbsFindAQEMURunVMWhoseDefinitionSaysLibvirt() async throws {
         try await Self.withLibvirtBackedVM(prefix: "vmh") { scratch, name in
@@ -139,6 +159,19 @@ import Testing
             #expect(status.output.hasPrefix("\(name): paused"), "\(status.output)\(status.error)")
             #expect(status.output.contains(elsewhere), "\(status.output)")
             #expect(!status.output.contains("libvirt:      "), "\(status.output)")
+
+            let rm = try await Self.run(vm, ["rm", name, "--yes"], in: scratch)
+            #expect(rm.status == .exited(1) && rm.error.contains("\(name) is paused on qemu; `vm down \(name)` stops it"),
+                    "\(rm.output)\(rm.error)")
+            #expect(FileManager.default.fileExists(atPath: "\(scratch.root)/d/\(name).toml"), "rm deleted nothing")
+            let resume = try await Self.run(vm, ["resume", name], in: scratch)
+            #expect(resume.status == .exited(0) && resume.output.contains(elsewhere), "\(resume.output)\(resume.error)")
+            let running = try await Self.run(vm, ["status", name], in: scratch)
+            #expect(running.output.hasPrefix("\(name): running"), "\(running.output)\(running.error)")
+            let pause = try await Self.run(vm, ["pause", name], in: scratch)
+            #expect(pause.status == .exited(0) && pause.output.contains(elsewhere), "\(pause.output)\(pause.error)")
+            let paused = try await Self.run(vm, ["status", name], in: scratch)
+            #expect(paused.output.hasPrefix("\(name): paused"), "\(paused.output)\(paused.error)")
 
             let down = try await Self.run(vm, ["down", name, "--force"], in: scratch)
             #expect(down.status == .exited(3), "QMP quit ended it: \(down.output)\(down.error)")

@@ -65,7 +65,7 @@ struct BackgroundLaunchTests {
     @Test func aBinaryThatCannotRunIsRefusedAtOnce() async throws {
         let scratch = try Scratch()
         let log = "\(scratch.root)/q.log"
-        let supervisor = SupervisorInvocation(executable: try BuiltExecutable.path("vm"), definitionFile: "\(scratch.root)/x.toml",
+        let supervisor = SupervisorInvocation(executable: try BuiltExecutable.path("vm-supervisor"), definitionFile: "\(scratch.root)/x.toml",
                                               paths: VMPaths(runtimeDirectory: "\(scratch.root)/r", stateDirectory: scratch.root))
         #expect(throws: LaunchError.spawnFailed(executable: "/nonexistent/qemu", errno: ENOENT)) {
             try QEMULauncher(executable: "/nonexistent/qemu").start(arguments: [], logFile: log, supervisor: supervisor)

@@ -28,11 +28,15 @@ public enum RunAction: String, Sendable, CaseIterable {
         }
     }
 
-    /// Does it to VM `name` on the backend the definition or `backendOptions` chose.
+    /// Does it to VM `name` wherever it runs (``BackendOptions/location(of:)``: `--backend`, or
+    /// where it is found running, or its definition's backend); says so when that is not where its
+    /// definition says.
     func perform(on name: String, backendOptions: BackendOptions, global: GlobalOptions) async throws {
         let loaded = try CommandSupport.loader.load(name)
         let vm = loaded.spec.name.rawValue
-        switch try backendOptions.resolve(loaded.spec.backend) {
+        let location = try backendOptions.location(of: loaded)
+        if let note = location.note, !global.json { print("\(vm) \(note)") }
+        switch location.backend {
         case .qemu:
             let client = try await CommandSupport.qmp(loaded, debug: global.debug)
             defer { client.close() }

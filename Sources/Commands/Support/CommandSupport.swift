@@ -23,32 +23,8 @@ enum CommandSupport {
         return LoadedDefinition(file: loaded.file, spec: resolve(loaded.spec), paths: loaded.paths)
     }
 
-    /// Fills in firmware from this machine, expands GPU slots from sysfs under the host root,
-    /// points `[audio]` at the desktop user's sound server (the user who ran `sudo`), exposes
-    /// `topoext` to an AMD guest with SMT threads, reads the host's SMBIOS for `smbios = "host"`,
-    /// and turns
-    /// `[cpu] pin = "auto"` into this host's layout (left as it is when there is none: the backend
-    /// then says why).
-    static func resolve(_ spec: VMSpec) -> VMSpec {
-        let devices = PCIDeviceReader(fileSystem: hostFileSystem)
-        var resolved = spec.resolvedForLaunch(
-            exists: { FileManager.default.fileExists(atPath: $0) },
-            functionsOfSlot: { slot in ((try? devices.functions(of: slot)) ?? []).map(\.address) })
-        if var audio = spec.audio, audio.backend == .pulseaudio, audio.server == nil,
-           let uid = ProcessEnvironment.current["SUDO_UID"], UInt32(uid) != nil {
-            audio.server = AudioSpec.userServer(uid: uid)
-            resolved.audio = audio
-        }
-        if spec.cpu.pin == .auto, let topology = try? CPUTopologyReader(fileSystem: hostFileSystem).read(),
-           let cpu = try? spec.cpu.resolvingAutoPin(on: topology) {
-            resolved.cpu = cpu
-        }
-        if let flags = try? CPUFlags.read(hostFileSystem), flags.exposesTopoext(to: resolved.cpu) { resolved.cpu.topoext = true }
-        if spec.windows.smbiosFromHost {
-            resolved.windows.smbios = SMBIOSField.fromHost { hostFileSystem.readTextIfPresent("/sys/class/dmi/id/\($0)") }
-        }
-        return resolved
-    }
+    /// `spec` with what this host provides filled in (``VMSpec/resolvedOnHost(_:environment:)``).
+    static func resolve(_ spec: VMSpec) -> VMSpec { spec.resolvedOnHost(hostFileSystem) }
 
     /// The QEMU backend for a resolved definition; refused for a VM that libvirt runs (the
     /// commands that call this drive QEMU themselves).
@@ -59,12 +35,10 @@ enum CommandSupport {
         return try qemuMachine(loaded, logger: logger)
     }
 
-    /// The QEMU backend for a resolved definition, whatever backend it names (`vm supervise` runs
-    /// the QEMU that `vm up --backend qemu` started for a libvirt-backed definition too).
+    /// The QEMU backend for a resolved definition, whatever backend it names (`vm up --backend
+    /// qemu` runs a libvirt-backed definition on vm's own QEMU too).
     static func qemuMachine(_ loaded: LoadedDefinition, logger: Logger) throws -> QEMUMachine {
-        let check = BootPassthroughCheck(fileSystem: hostFileSystem)
-        return QEMUMachine(spec: loaded.spec, paths: loaded.paths, launcher: try QEMULauncher.locate(), logger: logger,
-                           definitionFile: loaded.file, passthroughProblems: { check.problems(for: $0) })
+        try QEMUMachine.onThisHost(loaded, logger: logger)
     }
 
     /// The backend that runs `loaded`: `vm` launching QEMU, or libvirtd at a URI. `redefine` lets

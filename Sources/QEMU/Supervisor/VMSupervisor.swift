@@ -5,8 +5,8 @@ import QMP
 import Synchronization
 import VMCore
 
-/// The process that owns a QEMU-backend VM from `vm up` until QEMU exits (`vm supervise`,
-/// hidden; see the README's "The supervisor").
+/// The process that owns a QEMU-backend VM from `vm up` until QEMU exits (the `vm-supervisor`
+/// executable; see the README's "The supervisor").
 ///
 /// - **Start.** `vm up` starts it together with QEMU (``QEMULauncher``): it is QEMU's parent, so
 ///   `waitpid` tells it how QEMU ended. It holds `supervisor.lock` (`flock`) in the runtime folder
