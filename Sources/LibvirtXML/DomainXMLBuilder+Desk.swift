@@ -2,9 +2,9 @@ import VMCore
 
 extension DomainXMLBuilder {
     /// The desk as libvirt devices: `<shmem>` (IVSHMEM) for Looking Glass, an evdev `<input>`
-    /// for each `[[input]]`, an ich9 `<sound>` on its `<audio>` backend, a USB `<hostdev>` for
-    /// each `[[usb]]` (behind the domain's xHCI controller), a managed PCI `<hostdev>` for each
-    /// `[[usb_host_controller]]`.
+    /// for each `[[input]]` (and a virtio keyboard and mouse for `input_bus = "virtio"`), an ich9
+    /// `<sound>` on its `<audio>` backend, a USB `<hostdev>` for each `[[usb]]` (behind the
+    /// domain's xHCI controller), a managed PCI `<hostdev>` for each `[[usb_host_controller]]`.
     func deskDevices() throws(DomainXMLError) -> [XMLTag] {
         var tags: [XMLTag] = []
         if let lookingGlass = spec.lookingGlass {
@@ -20,6 +20,9 @@ extension DomainXMLBuilder {
             if input.grabAll { source.append(("grab", "all")) }
             source.append(("repeat", input.repeats ? "on" : "off"))
             tags.append(XMLTag("input", [("type", "evdev")], children: [XMLTag("source", source)]))
+        }
+        if !spec.inputs.isEmpty, spec.inputBus == .virtio {
+            tags += ["keyboard", "mouse"].map { XMLTag("input", [("type", $0), ("bus", "virtio")]) }
         }
         if let audio = spec.audio {
             tags.append(XMLTag("sound", [("model", "ich9")], children: [XMLTag("audio", [("id", "1")])]))

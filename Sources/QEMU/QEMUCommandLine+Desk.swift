@@ -7,7 +7,7 @@ extension QEMUCommandLine {
     public static let usbControllerID = "xhci"
 
     /// The desk: the Looking Glass IVSHMEM device on its shared memory, evdev inputs
-    /// (`input-linux`), an HD-audio card on the host's sound server, and an xHCI controller (with
+    /// (`input-linux`, with a virtio keyboard and mouse for `input_bus = "virtio"`), an HD-audio card on the host's sound server, and an xHCI controller (with
     /// `[[usb]]` or `usb_controller`) with the host USB devices.
     static func desk(_ spec: VMSpec) -> [String] {
         var args: [String] = []
@@ -20,6 +20,9 @@ extension QEMUCommandLine {
         for (index, input) in spec.inputs.enumerated() {
             args += ["-object", "input-linux,id=input\(index),evdev=\(escape(input.path))"
                 + ",grab_all=\(input.grabAll ? "on" : "off"),repeat=\(input.repeats ? "on" : "off")"]
+        }
+        if !spec.inputs.isEmpty, spec.inputBus == .virtio {
+            args += ["-device", "virtio-keyboard-pci,id=input-keyboard", "-device", "virtio-mouse-pci,id=input-mouse"]
         }
         if let audio = spec.audio {
             let backend = switch audio.backend {

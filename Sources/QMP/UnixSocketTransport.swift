@@ -33,6 +33,7 @@ public final class UnixSocketTransport: ByteTransport {
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw .ioFailed(operation: "socket", errno: errno) }
         let deadline = ContinuousClock.now.advanced(by: timeout)
+        var retries = 0
         while true {
             let result = address.withSockaddr { Glibc.connect(fd, $0, $1) }
             if result == 0 { break }
@@ -45,7 +46,10 @@ public final class UnixSocketTransport: ByteTransport {
                     _ = Glibc.close(fd)
                     throw listenerMissing ? .connectFailed(path: path, errno: code) : .connectTimedOut(path: path)
                 }
-                try? await Task.sleep(for: .milliseconds(5))
+                // A process that is starting usually listens within tens of milliseconds: look
+                // every millisecond for the first 100 tries, then every 5 ms.
+                retries += 1
+                try? await Task.sleep(for: .milliseconds(retries <= 100 ? 1 : 5))
                 continue
             }
             _ = Glibc.close(fd)

@@ -1,12 +1,19 @@
-/// The desk: `[looking_glass]`, `[[input]]`, `[[usb]]`, `usb_controller`, `[[usb_host_controller]]`
+/// The desk: `[looking_glass]`, `[[input]]`, `input_bus`, `[[usb]]`, `usb_controller`, `[[usb_host_controller]]`
 /// and `[audio]`.
 extension DefinitionParser {
-    static let deskKeys = ["looking_glass", "input", "usb", "usb_controller", "usb_host_controller", "audio"]
+    static let deskKeys = ["looking_glass", "input", "input_bus", "usb", "usb_controller", "usb_host_controller", "audio"]
 
     /// Reads the desk tables of `top` into `spec`.
     func readDesk(_ top: TableReader, into spec: inout VMSpec) {
         if let table = top.table("looking_glass") { spec.lookingGlass = lookingGlass(table) }
         spec.inputs = top.tables("input").compactMap(evdevInput)
+        if let bus = top.choice("input_bus", of: InputBus.self) {
+            spec.inputBus = bus
+            if spec.inputs.isEmpty {
+                top.issues.report(top.keyPath("input_bus"), "input_bus says how [[input]] devices reach the guest, and there is none",
+                                  fix: "add an [[input]] with the evdev device's path, or remove input_bus")
+            }
+        }
         spec.usbDevices = top.tables("usb").compactMap(usbDevice)
         if let controller = top.boolean("usb_controller") { spec.usbController = controller }
         var seen: [PCIAddress: String] = [:]

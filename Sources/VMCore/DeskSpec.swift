@@ -43,6 +43,16 @@ public struct EvdevInput: Sendable, Equatable {
     }
 }
 
+/// The emulated devices through which `[[input]]` events reach the guest.
+public enum InputBus: String, Sendable, CaseIterable {
+    /// A virtio keyboard and mouse besides q35's PS/2 pair: a new keyboard and mouse in the guest,
+    /// which take the input once the guest's virtio-input driver runs (Linux: `virtio_input`;
+    /// Windows: vioinput from the virtio-win ISO). Until then the PS/2 pair gets it.
+    case virtio
+    /// q35's PS/2 keyboard and mouse only.
+    case ps2
+}
+
 /// A host USB device given to the guest (QEMU's `usb-host` behind an xHCI controller).
 public struct USBDevice: Sendable, Equatable {
     /// How the host device is found.

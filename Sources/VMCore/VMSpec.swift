@@ -37,6 +37,8 @@ public struct VMSpec: Sendable, Equatable {
     public var lookingGlass: LookingGlassSpec?
     /// Host keyboards, mice and controllers given to the guest through evdev.
     public var inputs: [EvdevInput] = []
+    /// The emulated devices through which the `inputs` reach the guest.
+    public var inputBus: InputBus = .virtio
     /// Host USB devices given to the guest at boot.
     public var usbDevices: [USBDevice] = []
     /// An xHCI controller even without `[[usb]]` devices, for `vm usb attach` while the VM runs.

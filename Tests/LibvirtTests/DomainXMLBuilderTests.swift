@@ -89,6 +89,7 @@ import VMCore
         #expect(xml.contains("<shmem name='looking-glass'>\n      <model type='ivshmem-plain'/>\n      <size unit='M'>64</size>\n    </shmem>"), "\(xml)")
         #expect(xml.contains("<source dev='/dev/input/by-id/usb-Keyboard-event-kbd' grab='all' repeat='on'/>"))
         #expect(xml.contains("<source dev='/dev/input/by-id/usb-Mouse-event-mouse' repeat='off'/>"))
+        #expect(xml.contains("<input type='keyboard' bus='virtio'/>") && xml.contains("<input type='mouse' bus='virtio'/>"), "\(xml)")
         #expect(xml.contains("<vendor id='0x46d'/>") && xml.contains("<product id='0xc52b'/>"))
         #expect(xml.contains("""
             <hostdev mode='subsystem' type='pci' managed='yes'>
@@ -101,6 +102,8 @@ import VMCore
         let validation = try XMLValidator.validateDomain(xml)
         #expect(validation.status == 0, "virt-xml-validate: \(validation.output)")
 
+        spec.inputBus = .ps2
+        #expect(try !domainXML(for: spec, paths: Fixtures.paths).contains("<input type='keyboard'"))
         spec.usbDevices = [USBDevice(selector: .port(bus: 1, port: "1.2"))]
         #expect(throws: DomainXMLError.usbByPort("bus 1 port 1.2")) { try domainXML(for: spec, paths: Fixtures.paths) }
         spec.usbDevices = []

@@ -85,3 +85,15 @@ func escapeDoublesEveryComma(value: String, escaped: String) {
     spec.accelerator = .kvm
     #expect(QEMUCommandLine.cpu(spec).contains("hv_vpindex,hv_synic,hv_stimer"))
 }
+
+@Test func evdevInputsTypeIntoVirtioDevicesUnlessInputBusIsPS2() throws {
+    var spec = VMSpec(name: try VMName("keys"))
+    spec.firmware.kind = .bios
+    let paths = VMPaths(runtimeDirectory: "/r", stateDirectory: "/s")
+    #expect(try !QEMUCommandLine.arguments(for: spec, paths: paths).contains { $0.hasPrefix("virtio-keyboard-pci") })
+    spec.inputs = [EvdevInput(path: "/dev/input/by-id/usb-Keyboard-event-kbd")]
+    let argv = try QEMUCommandLine.arguments(for: spec, paths: paths)
+    #expect(argv.contains("virtio-keyboard-pci,id=input-keyboard") && argv.contains("virtio-mouse-pci,id=input-mouse"))
+    spec.inputBus = .ps2
+    #expect(try !QEMUCommandLine.arguments(for: spec, paths: paths).contains { $0.hasPrefix("virtio-") && $0.contains("input-") })
+}

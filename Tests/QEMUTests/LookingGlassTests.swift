@@ -88,6 +88,9 @@ struct LookingGlassTests {
         #expect(try parser.parse("[looking_glass]\nresolution = \"3840x2160\"").lookingGlass?.sizeMiB == 128)
         #expect(try parser.parse("[looking_glass]\nenabled = false").lookingGlass == nil)
         #expect(try parser.parse("[looking_glass]\npath = \"/dev/kvmfr0\"").lookingGlass?.usesKVMFR == true)
+        let keyboard = "[[input]]\npath = \"/dev/input/by-id/usb-Keyboard-event-kbd\"\n"
+        #expect(try parser.parse(keyboard).inputBus == .virtio)
+        #expect(try parser.parse("input_bus = \"ps2\"\n" + keyboard).inputBus == .ps2)
         #expect(try parser.parse("[[usb_host_controller]]\naddress = \"0000:0a:00.3\"").usbHostControllers
             == [USBHostController(address: try #require(PCIAddress("0000:0a:00.3")))])
         for (text, message) in [
@@ -95,6 +98,8 @@ struct LookingGlassTests {
             ("[looking_glass]\npath = \"/tmp/lg\"", "/vm/lg.toml:2: looking_glass.path: '/tmp/lg' is neither a file directly under /dev/shm"),
             ("[looking_glass]\nresolution = \"big\"", "/vm/lg.toml:2: looking_glass.resolution: 'big' is not a resolution"),
             ("[[input]]\npath = \"/etc/shadow\"", "/vm/lg.toml:2: input[0].path: '/etc/shadow' is not an input device under /dev/input"),
+            ("input_bus = \"virtio\"", "/vm/lg.toml:1: input_bus: input_bus says how [[input]] devices reach the guest, and there is none"),
+            ("input_bus = \"usb\"\n[[input]]\npath = \"/dev/input/event3\"", "/vm/lg.toml:1: input_bus: 'usb' is not one of virtio, ps2"),
             ("[[usb]]\ndevice = \"46d:c52b\"", "/vm/lg.toml:2: usb[0].device: '46d:c52b' is not a vendor:product pair"),
             ("[[usb]]\nbus = 1", "/vm/lg.toml:1: usb[0]: a [[usb]] needs device (vendor:product) or bus and port"),
             ("[[usb_host_controller]]\naddress = \"0000:0a:00\"", "/vm/lg.toml:2: usb_host_controller[0].address: '0000:0a:00' is a slot, not a function"),

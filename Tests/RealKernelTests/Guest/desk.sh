@@ -35,15 +35,18 @@ SERIAL=$VM_STATE_DIR/$NAME/serial.log
 lines() { cat "$SERIAL" 2>/dev/null | wc -l; }
 
 # l2_wait MARK PATTERN COUNT SECONDS: waits until COUNT lines after line MARK of the second-level
-# serial log start with PATTERN, then prints the VMTEST- lines after MARK. Non-zero on time-out.
+# serial log start with PATTERN, then prints the VMTEST- lines after MARK. Non-zero when they did
+# not come (time-out, or QEMU gone).
 l2_wait() {
 	n=$(($4 * 2))
-	while [ "$(tail -n +$(($1 + 1)) "$SERIAL" 2>/dev/null | grep -c "^$2")" -lt "$3" ] && [ $n -gt 0 ]; do
+	# Nothing more arrives once no QEMU runs (vm up failed, or the VM ended).
+	while [ "$(tail -n +$(($1 + 1)) "$SERIAL" 2>/dev/null | grep -c "^$2")" -lt "$3" ] && [ $n -gt 0 ] &&
+		pidof qemu-system-x86_64 >/dev/null; do
 		usleep 500000
 		n=$((n - 1))
 	done
 	tail -n +$(($1 + 1)) "$SERIAL" 2>/dev/null | tr -d '\r' | grep '^VMTEST-'
-	[ $n -gt 0 ]
+	[ "$(tail -n +$(($1 + 1)) "$SERIAL" 2>/dev/null | grep -c "^$2")" -ge "$3" ]
 }
 
 # usb_name VID:PID: the sysfs name (BUS-PORT) of the USB device with those ids here, or nothing.
@@ -134,7 +137,7 @@ run controller/list "$VM" usb controllers --json
 	printf 'accelerator = "tcg"\nmemory = "192M"\n\n[cpu]\nmodel = "max"\ncores = 1\n\n'
 	printf '[firmware]\ntype = "bios"\n\n[boot]\nkernel = "%s"\ninitrd = "%s"\nappend = "%s"\n\n' \
 		"$L2/kernel" "$L2/initrd.gz" \
-		"$(cat "$L2/cmdline") vmtest.hostdrivers=0 vmtest.modules=xhci_pci,usbhid,hid_generic vmtest.run=/usr/share/vmtest/desk-l2.sh"
+		"$(cat "$L2/cmdline") vmtest.hostdrivers=0 vmtest.modules=xhci_pci,usbhid,hid_generic,virtio_input vmtest.run=/usr/share/vmtest/desk-l2.sh"
 	printf '[network]\nmode = "none"\n\n'
 	printf '[[input]]\npath = "/dev/input/by-id/virtual-vmtest-kbd-event-kbd"\ngrab_all = true\n\n'
 	printf '[[usb]]\ndevice = "%s"\n\n' "$USBID"
