@@ -20,7 +20,7 @@ struct RealNetworkTests {
                                                              extra: "guest_agent = true", network: network))
         // QEMU and its supervisor (which removes the macvtap link when QEMU ends) run in the namespace.
         var machine = try scratch.machine(loaded, qemu: try namespace.qemuWrapper(in: scratch.root),
-                                          supervisor: try namespace.wrapper(for: try BuiltExecutable.path("vm"), named: "vm", in: scratch.root))
+                                          supervisor: try namespace.wrapper(for: try BuiltExecutable.path("vm-supervisor"), named: "vm-supervisor", in: scratch.root))
         machine.hostCommands = namespace.commandRunner
         machine.hostFileSystem = RootedFileSystem(root: HostRoot(namespace.hostRoot))
         _ = try await machine.up()

@@ -32,23 +32,6 @@ export VM_HOME=/etc/vm VM_STATE_DIR=/var/lib/vm VM_RUNTIME_DIR=/run/vm
 mkdir -p "$VM_HOME"
 SERIAL=$VM_STATE_DIR/$NAME/serial.log
 
-lines() { cat "$SERIAL" 2>/dev/null | wc -l; }
-
-# l2_wait MARK PATTERN COUNT SECONDS: waits until COUNT lines after line MARK of the second-level
-# serial log start with PATTERN, then prints the VMTEST- lines after MARK. Non-zero when they did
-# not come (time-out, or QEMU gone).
-l2_wait() {
-	n=$(($4 * 2))
-	# Nothing more arrives once no QEMU runs (vm up failed, or the VM ended).
-	while [ "$(tail -n +$(($1 + 1)) "$SERIAL" 2>/dev/null | grep -c "^$2")" -lt "$3" ] && [ $n -gt 0 ] &&
-		pidof qemu-system-x86_64 >/dev/null; do
-		usleep 500000
-		n=$((n - 1))
-	done
-	tail -n +$(($1 + 1)) "$SERIAL" 2>/dev/null | tr -d '\r' | grep '^VMTEST-'
-	[ "$(tail -n +$(($1 + 1)) "$SERIAL" 2>/dev/null | grep -c "^$2")" -ge "$3" ]
-}
-
 # usb_name VID:PID: the sysfs name (BUS-PORT) of the USB device with those ids here, or nothing.
 usb_name() {
 	for u in /sys/bus/usb/devices/*; do
@@ -97,13 +80,6 @@ keys() {
 	run "$step" cat /tmp/keys.out
 }
 
-progress() {
-	while sleep 60; do
-		echo "RK-PROGRESS uptime=$(cut -d' ' -f1 /proc/uptime) qemu=$(pidof qemu-system-x86_64)" \
-			"serial=$(tail -n1 "$SERIAL" 2>/dev/null | tr -d '\r')" \
-			"log=$(tail -n1 "$VM_STATE_DIR/$NAME/qemu.log" 2>/dev/null)"
-	done
-}
 progress &
 PROGRESS=$!
 

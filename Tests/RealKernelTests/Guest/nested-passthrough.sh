@@ -53,21 +53,6 @@ gpu() {
 # The second-level serial log the l2 steps read (of the VM that runs now).
 SERIAL=$VM_STATE_DIR/$NAME/serial.log
 
-# lines: how many lines the second-level serial log has now.
-lines() { cat "$SERIAL" 2>/dev/null | wc -l; }
-
-# l2_wait MARK PATTERN COUNT SECONDS: waits until COUNT lines after line MARK of the second-level
-# serial log start with PATTERN, then prints the VMTEST- lines after MARK. Non-zero on time-out.
-l2_wait() {
-	n=$(($4 * 2))
-	while [ "$(tail -n +$(($1 + 1)) "$SERIAL" 2>/dev/null | grep -c "^$2")" -lt "$3" ] && [ $n -gt 0 ]; do
-		usleep 500000
-		n=$((n - 1))
-	done
-	tail -n +$(($1 + 1)) "$SERIAL" 2>/dev/null | tr -d '\r' | grep '^VMTEST-'
-	[ $n -gt 0 ]
-}
-
 # card STEP SLOT: the DRM card node of SLOT's display function when it is there now (RK-OUT STEP
 # /dev/dri/cardN: the kernel names it in sysfs and the node exists), else nothing.
 card() {
@@ -76,15 +61,6 @@ card() {
 	run "$1" echo "$node"
 }
 
-# progress: every 60 s, how far the second level got (for failure messages; the tests ignore it):
-# RK-PROGRESS uptime=S qemu=PIDS serial=<its last line> log=<QEMU's last line>.
-progress() {
-	while sleep 60; do
-		echo "RK-PROGRESS uptime=$(cut -d' ' -f1 /proc/uptime) qemu=$(pidof qemu-system-x86_64)" \
-			"serial=$(tail -n1 "$SERIAL" 2>/dev/null | tr -d '\r')" \
-			"log=$(tail -n1 "$VM_STATE_DIR/$NAME/qemu.log" 2>/dev/null)"
-	done
-}
 progress &
 PROGRESS=$!
 

@@ -110,7 +110,7 @@ n=0
 while [ $n -lt 600 ] && [ ! -e $R/seen ]; do usleep 100000; n=$((n + 1)); done
 cat $R/seen
 ps -o pid,ppid,stat,args | grep -v '\[' | awk '{ print "RK-OUT crash/ps " $0 }'
-for p in $(pidof vm) $(cat $R/qemu.pid); do kill -9 "$p"; done
+for p in $(pidof vm) $(pidof vm-supervisor) $(cat $R/qemu.pid); do kill -9 "$p"; done
 usleep 500000
 awk '{ print "RK-OUT crash/up " $0 }' $R/up2.out
 show crash/killed
@@ -153,19 +153,6 @@ L2=/usr/share/vmtest/l2
 awk '{ print } /^host = "release"$/ { print "plug = \"hot\"" }' $R/solo.toml >$R/hotp.toml
 
 SERIAL=/var/lib/vm/hot/serial.log
-# lines: how many lines the second-level serial log has now.
-lines() { cat "$SERIAL" 2>/dev/null | wc -l; }
-# l2_wait MARK PATTERN COUNT SECONDS: waits until COUNT lines after line MARK of the second-level
-# serial log start with PATTERN, then prints the VMTEST- lines after MARK. Non-zero on time-out.
-l2_wait() {
-	n=$(($4 * 2))
-	while [ "$(tail -n +$(($1 + 1)) "$SERIAL" 2>/dev/null | grep -c "^$2")" -lt "$3" ] && [ $n -gt 0 ]; do
-		usleep 500000
-		n=$((n - 1))
-	done
-	tail -n +$(($1 + 1)) "$SERIAL" 2>/dev/null | tr -d '\r' | grep '^VMTEST-'
-	[ $n -gt 0 ]
-}
 
 run hot/up env -u VM_QEMU "$VM" up $R/hot.toml
 show hot/up
@@ -210,7 +197,7 @@ show hotdown/after
 run hotcrash/up env -u VM_QEMU "$VM" up $R/hotp.toml --paused
 run hotcrash/attach "$VM" gpu attach $R/hotp.toml
 show hotcrash/attached
-for p in $(pidof vm) $(pidof qemu-system-x86_64); do kill -9 "$p"; done
+for p in $(pidof vm) $(pidof vm-supervisor) $(pidof qemu-system-x86_64); do kill -9 "$p"; done
 usleep 500000
 show hotcrash/killed
 run hotcrash/recover "$VM" gpu recover $R/hotp.toml

@@ -79,3 +79,34 @@ hold() {
 	kill "$holder"
 	wait "$holder" 2>/dev/null
 }
+
+# --- the second level (the nested suites); the script sets SERIAL, the second-level guest's serial
+# log (and NAME and VM_STATE_DIR for progress).
+
+# lines: how many lines the second-level serial log has now.
+lines() { cat "$SERIAL" 2>/dev/null | wc -l; }
+
+# l2_wait MARK PATTERN COUNT SECONDS: waits until COUNT lines after line MARK of the second-level
+# serial log start with PATTERN, then prints the VMTEST- lines after MARK. Non-zero when they did
+# not come (time-out, or QEMU gone).
+l2_wait() {
+	n=$(($4 * 2))
+	# Nothing more arrives once no QEMU runs (vm up failed, or the VM ended).
+	while [ "$(tail -n +$(($1 + 1)) "$SERIAL" 2>/dev/null | grep -c "^$2")" -lt "$3" ] && [ $n -gt 0 ] &&
+		pidof qemu-system-x86_64 >/dev/null; do
+		usleep 500000
+		n=$((n - 1))
+	done
+	tail -n +$(($1 + 1)) "$SERIAL" 2>/dev/null | tr -d '\r' | grep '^VMTEST-'
+	[ "$(tail -n +$(($1 + 1)) "$SERIAL" 2>/dev/null | grep -c "^$2")" -ge "$3" ]
+}
+
+# progress: every 60 s, how far the second level got (for failure messages; the tests ignore it):
+# RK-PROGRESS uptime=S qemu=PIDS serial=<its last line> log=<QEMU's last line>.
+progress() {
+	while sleep 60; do
+		echo "RK-PROGRESS uptime=$(cut -d' ' -f1 /proc/uptime) qemu=$(pidof qemu-system-x86_64)" \
+			"serial=$(tail -n1 "$SERIAL" 2>/dev/null | tr -d '\r')" \
+			"log=$(tail -n1 "$VM_STATE_DIR/$NAME/qemu.log" 2>/dev/null)"
+	done
+}
