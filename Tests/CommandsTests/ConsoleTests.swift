@@ -45,6 +45,18 @@ final class TypedProcess: @unchecked Sendable {
         return text.contains(marker)
     }
 
+    /// Waits until the line holding the last `marker` has ended (the rest of a line may come in a
+    /// later read than its start); false when `timeout` passed first.
+    func waitForLineEnd(after marker: String, timeout: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let text = self.text
+            if let range = text.range(of: marker, options: .backwards), text[range.upperBound...].contains("\n") { return true }
+            guard ContinuousClock.now < deadline else { return false }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     /// The exit status, once the process ended within `timeout` (else it is killed: nil).
     func exitStatus(timeout: Duration) async throws -> Int32? {
         guard let exit = await process.awaitExit(within: timeout) else {

@@ -20,6 +20,7 @@ private func typeInTheGuest(_ command: String, until marker: String, scratch: Sc
     let console = try TypedProcess(try BuiltExecutable.path("vm"), ["console", "snap"], scratch: scratch)
     console.type(Array("\(command)\n".utf8))
     #expect(try await console.waitFor(marker, timeout: .seconds(60)), "\(console.text)")
+    #expect(try await console.waitForLineEnd(after: marker, timeout: .seconds(10)), "\(console.text)")
     console.type([ConsoleCommand.detachKey])
     _ = try await console.exitStatus(timeout: .seconds(30))
     return console.text
