@@ -229,6 +229,14 @@ func zshAndFishCompletionAskVMForNames(shell: String) async throws {
     #expect(script.output.contains("qemu") && script.output.contains("libvirt"))
 }
 
+/// The built `vm` with `arguments`, on the fake single-GPU desktop `host` (`VM_HOST_ROOT`).
+private func vmOnDesktop(_ arguments: [String], scratch: Scratch, host: SingleGPUDesktop) async throws -> VMRun {
+    let result = try await Subprocess.run(.path(FilePath(try BuiltExecutable.path("vm"))), arguments: Arguments(arguments),
+                                          environment: scratch.environment.updating(["VM_HOST_ROOT": host.tree.rootPath]),
+                                          output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
+    return VMRun(status: result.terminationStatus, output: result.standardOutput, error: result.standardError)
+}
+
 /// `vm gpu release-plan` reads the host (a fake single-GPU desktop) and prints every step in order, then the way back.
 @Test func releasePlanPrintsTheStepsInOrder() async throws {
     let scratch = try Scratch()
@@ -242,15 +250,13 @@ func zshAndFishCompletionAskVMForNames(shell: String) async throws {
         unload_nvidia = true
         """)
     let desktop = try SingleGPUDesktop()
-    let result = try await Subprocess.run(.path(FilePath(try BuiltExecutable.path("vm"))), arguments: ["gpu", "release-plan", "solo"],
-                                          environment: scratch.environment.updating(["VM_HOST_ROOT": desktop.tree.rootPath]),
-                                          output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
-    let lines = result.standardOutput.split(separator: "\n").map(String.init)
+    let result = try await vmOnDesktop(["gpu", "release-plan", "solo"], scratch: scratch, host: desktop)
+    let lines = result.output.split(separator: "\n").map(String.init)
     #expect(lines.prefix(5) == ["1. stop the desktop: systemctl stop gdm3.service",
                                 "2. wait up to 10 s for processes to close the card's device nodes (refuse and name them if they do not)",
                                 "3. unbind virtual console vtcon1 from the framebuffer (echo 0 > /sys/class/vtconsole/vtcon1/bind)",
                                 "4. unbind the boot framebuffer efi-framebuffer.0 from efi-framebuffer",
-                                "5. unload nvidia_drm (modprobe -r nvidia_drm)"], "\(result.standardOutput)\(result.standardError)")
+                                "5. unload nvidia_drm (modprobe -r nvidia_drm)"], "\(result.output)\(result.error)")
     #expect(lines.count == 11 && lines[9] == "10. bind 0000:01:00.1 to vfio-pci (it is on snd_hda_intel)")
     #expect(lines.last?.hasSuffix("start the desktop: systemctl start gdm3.service") == true)
     #expect(try desktop.facts().functions.map(\.driver) == ["nvidia", "snd_hda_intel"], "nothing changed")
@@ -270,12 +276,7 @@ func zshAndFishCompletionAskVMForNames(shell: String) async throws {
         host = "release"
         """)
     let desktop = try SingleGPUDesktop()
-    func vm(_ arguments: [String]) async throws -> VMRun {
-        let result = try await Subprocess.run(.path(FilePath(try BuiltExecutable.path("vm"))), arguments: Arguments(arguments),
-                                              environment: scratch.environment.updating(["VM_HOST_ROOT": desktop.tree.rootPath]),
-                                              output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
-        return VMRun(status: result.terminationStatus, output: result.standardOutput, error: result.standardError)
-    }
+    func vm(_ arguments: [String]) async throws -> VMRun { try await vmOnDesktop(arguments, scratch: scratch, host: desktop) }
     let plan = try await vm(["gpu", "attach", "solo", "--dry-run"])
     let lines = plan.output.split(separator: "\n").map(String.init)
     #expect(plan.status == .exited(0), "\(plan.error)")
