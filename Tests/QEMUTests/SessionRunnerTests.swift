@@ -36,8 +36,8 @@ struct SessionRunnerTests {
             action = "up"
             [[step]]
             action = "wait"
-            serial = "^VMTEST-READY"
-            timeout = 90
+            serial = "VMTEST-READY"
+            timeout = 240
             [[step]]
             action = "gpu-attach"
             [[step]]
@@ -56,7 +56,7 @@ struct SessionRunnerTests {
         let (outcome, events) = await Self.run(session, on: try scratch.machine(loaded))
         #expect(outcome.status == .completed)
         #expect(outcome.exitCode == 0)
-        #expect(outcome.steps.map(\.status) == Array(repeating: .ok, count: 7))
+        #expect(outcome.steps.map(\.status) == Array(repeating: .ok, count: 7), "\(outcome.steps)")
         #expect(outcome.steps[6].message == "powered-off")
         #expect(outcome.cleanup.isEmpty)
         #expect(try String(contentsOfFile: "\(scratch.root)/host.txt", encoding: .utf8) == "from-host\n")
@@ -74,8 +74,8 @@ struct SessionRunnerTests {
             action = "up"
             [[step]]
             action = "wait"
-            serial = "^VMTEST-READY"
-            timeout = 90
+            serial = "VMTEST-READY"
+            timeout = 240
             [[step]]
             action = "gpu-attach"
             [[step]]
@@ -87,7 +87,7 @@ struct SessionRunnerTests {
         let machine = try scratch.machine(loaded)
         let (outcome, _) = await Self.run(session, on: machine)
         #expect(outcome.status == .failed)
-        #expect(outcome.steps.map(\.status) == [.ok, .ok, .ok, .failed, .skipped])
+        #expect(outcome.steps.map(\.status) == [.ok, .ok, .ok, .failed, .skipped], "\(outcome.steps)")
         #expect(outcome.steps[3].message == "exited with 1, expected 0")
         #expect(outcome.cleanup.first == "gpu[0] detached and returned to the host")
         #expect(outcome.cleanup.last == "VM down: powered-off")
@@ -150,8 +150,8 @@ struct SessionRunnerTests {
             action = "up"
             [[step]]
             action = "wait"
-            serial = "^VMTEST-READY"
-            timeout = 90
+            serial = "VMTEST-READY"
+            timeout = 240
             [[step]]
             action = "gpu-attach"
             [[step]]
@@ -227,7 +227,7 @@ struct SessionGuestAgentTests {
             [[step]]
             action = "wait"
             agent = true
-            timeout = 90
+            timeout = 240
             [[step]]
             action = "exec"
             guest = ["/bin/sh", "-c", "echo guest-says-hi; ls /sys/bus/pci/devices | wc -l"]
@@ -245,7 +245,7 @@ struct SessionGuestAgentTests {
         let outcome = await runner.run()
         #expect(outcome.status == .completed)
         #expect(outcome.exitCode == 1, "a step failed (with on_failure = continue)")
-        #expect(outcome.steps.map(\.status) == [.ok, .ok, .ok, .failed, .ok])
+        #expect(outcome.steps.map(\.status) == [.ok, .ok, .ok, .failed, .ok], "\(outcome.steps)")
         #expect(outcome.steps[3].message == "exited with 1, expected 0")
         let output = try String(contentsOfFile: "\(scratch.root)/guest.txt", encoding: .utf8)
         #expect(output.hasPrefix("guest-says-hi\n"))

@@ -68,9 +68,11 @@ hold() {
 	fi
 	sleep 1000 <"$node" &
 	holder=$!
-	# Let the child open the node before vm scans /proc/*/fd.
+	# Let the child open the node and become sleep (the shell's fork opens the redirect before it
+	# execs) before vm scans /proc/*/fd.
 	n=0
-	while [ $n -lt 50 ] && ! ls -l "/proc/$holder/fd" 2>/dev/null | grep -q " $node\$"; do
+	while [ $n -lt 50 ] && { ! ls -l "/proc/$holder/fd" 2>/dev/null | grep -q " $node\$" ||
+		[ "$(cat "/proc/$holder/comm" 2>/dev/null)" != sleep ]; }; do
 		usleep 100000
 		n=$((n + 1))
 	done
