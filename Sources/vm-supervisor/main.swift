@@ -28,8 +28,16 @@ enum SupervisorMain {
             let text = (try? String(contentsOfFile: loaded.file, encoding: .utf8)) ?? ""
             let role: VMSupervisor.Role = request.adopt
                 ? .adopting : .starting(tapDescriptor: request.tapDescriptor, resume: request.resume, swtpmPID: request.swtpmPID)
+            // It runs for as long as the VM: a second after it serves (`vm up`'s own request
+            // answered), the code it ran only to start need not stay mapped (docs/bench.md, the
+            // supervisor's resident size).
             return await VMSupervisor.run(machine: machine, qemuPID: request.qemuPID, role: role,
-                                          fingerprint: DefinitionFingerprint(text: text).description)
+                                          fingerprint: DefinitionFingerprint(text: text).description) {
+                Task {
+                    try? await Task.sleep(for: .seconds(1))
+                    if let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) { ResidentCode.release(mapsText: maps) }
+                }
+            }
         } catch {
             FileHandle.standardError.write(Data("vm-supervisor: \(error)\n".utf8))
             return 1

@@ -9,6 +9,7 @@ rotating order, so that load moves both alike): `vm up NAME` of the booted test-
               dirty), its threads, and the executable it runs (/proc/PID/exe)
   idle CPU    the supervisor's utime + stime (/proc/PID/stat) over IDLE seconds of an idle guest
   vm status   STATUS runs of `vm status NAME`, each timed from spawn to exit
+  RSS served  VmRSS again after those runs (the code requests run is mapped again)
 then `vm down NAME --force` (untimed). The supervisor's pid comes from the run record
 (STATE/NAME/run.json).
 
@@ -79,6 +80,8 @@ def measure(vm, label, args):
         time.sleep(args.idle)
         sample["idle_ticks"] = cpu_ticks(pid) - before
         sample["status"] = [timed([vm, "status", NAME])[0] for _ in range(args.status)]
+        # After serving clients: the code a request runs is mapped again (and stays).
+        sample["rss_served"] = int(status_field(pid, "VmRSS")) / 1024
         print(f"  {label}: RSS {sample['rss']:.1f} MiB, status median {median(sample['status']):.1f} ms", file=sys.stderr)
         return sample
     finally:
@@ -113,17 +116,18 @@ def main():
 
     print(f"Booted test-bed guest (TCG, 1 vCPU, 256 MiB, no NIC), {args.rounds} rounds"
           + (f", the builds interleaved in rotating order" if len(builds) > 1 else "")
-          + f"; per round: RSS after {args.settle:g} s, CPU over {args.idle:g} s idle, {args.status} `vm status` runs."
+          + f"; per round: RSS after {args.settle:g} s, CPU over {args.idle:g} s idle, {args.status} `vm status` runs,"
+          + " RSS again after them (served)."
           + f" Load average before: {load_before}; after: {load_after}.\n")
-    print("| build | supervisor RSS MiB (median) | anonymous | file-backed | private dirty | threads "
+    print("| build | supervisor RSS MiB (median) | anonymous | file-backed | private dirty | RSS served | threads "
           "| idle CPU ticks | `vm status` median ms | p90 ms | all status runs (ms) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for label, _ in builds:
         rows = samples[label]
         status = [value for row in rows for value in row["status"]]
         pick = lambda key: median([row[key] for row in rows])  # noqa: E731
         print(f"| {label} (`{os.path.basename(rows[0]['exe'])}`) | {pick('rss'):.1f} | {pick('anon'):.1f} | {pick('file'):.1f} "
-              f"| {pick('dirty'):.1f} | {pick('threads'):g} | {sum(row['idle_ticks'] for row in rows)} "
+              f"| {pick('dirty'):.1f} | {pick('rss_served'):.1f} | {pick('threads'):g} | {sum(row['idle_ticks'] for row in rows)} "
               f"| {ms(median(status))} | {ms(p90(status))} | {' '.join(f'{value:.0f}' for value in status)} |")
 
 

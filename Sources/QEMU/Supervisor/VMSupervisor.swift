@@ -95,18 +95,23 @@ public final class VMSupervisor: Sendable {
     }
 
     /// Runs the supervisor of `machine`'s QEMU (`qemuPID`) until QEMU has ended and everything is
-    /// torn down; returns the process's exit status.
-    public static func run(machine: QEMUMachine, qemuPID: Int32, role: Role, fingerprint: String) async -> Int32 {
+    /// torn down; returns the process's exit status. `serving` runs once, when the VM's QMP socket
+    /// takes clients (start-up is over).
+    public static func run(machine: QEMUMachine, qemuPID: Int32, role: Role, fingerprint: String,
+                           serving: @Sendable () -> Void = {}) async -> Int32 {
         let lock = open(machine.paths.supervisorLock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
             machine.logger.notice("another supervisor watches \(machine.spec.name); this one gives way")
             return 0
         }
         defer { close(lock) }
-        return await VMSupervisor(machine: machine, qemuPID: qemuPID, role: role, fingerprint: fingerprint).run()
+        return await VMSupervisor(machine: machine, qemuPID: qemuPID, role: role, fingerprint: fingerprint).run(serving: serving)
     }
 
-    private func run() async -> Int32 {
+    private func run(serving: @Sendable () -> Void) async -> Int32 {
+        // The record first, while QEMU is still starting: its writes (and their fsyncs) are then
+        // not between QEMU's first answer and the VM's socket taking clients.
+        startRecord()
         let monitor: QEMUMachine.MonitorSession
         switch await connectMonitor() {
         case .some(let session): monitor = session
@@ -129,7 +134,6 @@ public final class VMSupervisor: Sendable {
                 return 1
             }
         }
-        startRecord()
         watchTPMEmulator(client: monitor.client)
         let server = QMPServer(greeting: Self.greeting(monitor.client.version)) { [self] command, arguments in
             await handle(command, arguments, client: monitor.client)
@@ -147,6 +151,7 @@ public final class VMSupervisor: Sendable {
             logger.error("cannot serve \(machine.qmpSocket): \(error); QEMU runs on, the next vm command starts a new supervisor")
             return 1
         }
+        serving()
         let ended = await exit.value
         // QEMU's exit closes the monitor and so ends the relay: the events QEMU sent just before
         // it exited are in the record before the end is.
