@@ -46,6 +46,19 @@ public enum UpError: Error, CustomStringConvertible {
     }
 }
 
+/// The VM's supervisor runs and takes connections but sent no QMP greeting in time (stopped with
+/// SIGSTOP, or stuck). QEMU runs on; `vm down --force` replaces the supervisor.
+public struct UnresponsiveSupervisor: Error, CustomStringConvertible {
+    public let vm: String
+    public let pid: Int32
+    public let waited: Duration
+
+    public var description: String {
+        "the supervisor of \(vm) (pid \(pid)) did not answer within \(waited.components.seconds) s; QEMU runs on. "
+            + "If it was stopped, `kill -CONT \(pid)` wakes it; `vm down --force \(vm)` ends it and stops the VM"
+    }
+}
+
 /// A QEMU-backed VM: brings it up with a command line we build, and down and inspects it over QMP.
 public struct QEMUMachine: VMBackend {
     /// The resolved definition (firmware found, GPU functions expanded).
@@ -460,7 +473,7 @@ public struct QEMUMachine: VMBackend {
     public func down(timeout: Duration, force: Bool, keepGPUOnVFIO: Bool) async throws -> DownOutcome {
         for _ in 0..<2 {
             guard case .alive(let pid) = probe() else { return try await cleanUpStopped(keepGPUOnVFIO: keepGPUOnVFIO) }
-            let client = try await supervisorClient(pid: pid)
+            let client = try await supervisorClient(pid: pid, replacingUnresponsive: force)
             defer { client.close() }
             // Subscribed to nothing: the stream finishes when the supervisor disconnects, after its teardown.
             let disconnected = client.events(matching: .named(Set<String>()))
@@ -539,8 +552,11 @@ public struct QEMUMachine: VMBackend {
 
     /// A QMP connection to the VM through its supervisor. When QEMU (`pid`) runs but its
     /// supervisor is gone (killed, out of memory), starts a supervisor that adopts QEMU first.
-    func supervisorClient(pid: Int32, timeout: Duration = .seconds(5)) async throws -> QMPClient {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
+    /// A supervisor that takes the connection but sends no greeting within `timeout` (stopped,
+    /// stuck) is ``UnresponsiveSupervisor``; with `replacingUnresponsive` it is killed and
+    /// replaced by one that adopts QEMU instead.
+    func supervisorClient(pid: Int32, timeout: Duration = .seconds(5), replacingUnresponsive: Bool = false) async throws -> QMPClient {
+        var deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
             let failure: QMPError
             do {
@@ -557,6 +573,16 @@ public struct QEMUMachine: VMBackend {
                 // then drops it. Once they are gone the socket refuses, and an adopter starts.
                 logger.debug("the supervisor of \(spec.name) is ending (\(why)); connecting again")
                 try await Task.sleep(for: .milliseconds(10))
+            case .greetingFailed where ContinuousClock.now >= deadline:
+                // The whole wait went by without a greeting (not a connection closed at once).
+                guard let supervisor = runRecord()?.supervisorPID, processes.isAlive(supervisor) else { throw failure }
+                guard replacingUnresponsive else { throw UnresponsiveSupervisor(vm: spec.name.rawValue, pid: supervisor, waited: timeout) }
+                logger.notice("the supervisor of \(spec.name) (pid \(supervisor)) does not answer; ending it")
+                processes.send(SIGKILL, to: supervisor)
+                guard await waitForExit(pid: supervisor, timeout: .seconds(10)) else { throw failure }
+                // Connect again as after any killed supervisor: refused once its socket is
+                // closed, and then an adopter starts.
+                deadline = ContinuousClock.now.advanced(by: timeout)
             default:
                 throw failure
             }

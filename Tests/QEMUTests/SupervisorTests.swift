@@ -158,6 +158,35 @@ struct SupervisorTests {
         #expect(!FileManager.default.fileExists(atPath: loaded.paths.runtimeDirectory))
     }
 
+    @Test("a stopped supervisor: vm status and vm down name it and QEMU runs on; vm down --force replaces it and ends the VM")
+    func aStoppedSupervisorIsReplacedByDownForce() async throws {
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let loaded = try scratch.define("frozen", Self.definition(bed))
+        let machine = try scratch.machine(loaded)
+        let pid = try #require(try await machine.up().pid)
+        let stopped = try #require(machine.runRecord()).supervisorPID
+        kill(stopped, SIGSTOP)
+        defer { kill(stopped, SIGKILL) }
+
+        let status = await machine.status()
+        #expect(status.state == .running && status.pid == pid)
+        #expect(status.note?.contains("the supervisor of frozen (pid \(stopped)) did not answer within 5 s") == true, "\(status.note ?? "no note")")
+        await #expect(throws: UnresponsiveSupervisor.self) {
+            try await machine.down(timeout: .seconds(30), force: false, keepGPUOnVFIO: false)
+        }
+        #expect(SystemProcessTable().isAlive(pid), "QEMU runs on")
+
+        #expect(try await machine.down(timeout: .seconds(30), force: true, keepGPUOnVFIO: false) == .quit)
+        #expect(!SystemProcessTable().isAlive(stopped))
+        #expect(!SystemProcessTable().isAlive(pid))
+        let record = try #require(machine.runRecord())
+        #expect(record.supervisorPID != stopped)
+        #expect(record.events.map(\.name).contains("SUPERVISOR_ADOPTED"))
+        #expect(record.end?.requestedBy == .downQuit, "\(String(describing: record.end))")
+        #expect(!FileManager.default.fileExists(atPath: loaded.paths.runtimeDirectory))
+    }
+
     @Test func followersStatusAndDownAtOnce() async throws {
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()
