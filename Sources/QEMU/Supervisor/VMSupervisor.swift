@@ -112,6 +112,15 @@ public final class VMSupervisor: Sendable {
         // The record first, while QEMU is still starting: its writes (and their fsyncs) are then
         // not between QEMU's first answer and the VM's socket taking clients.
         startRecord()
+        // The VM's socket listens from now on: a client that comes while QEMU still starts (`vm
+        // up` itself) waits in the backlog for its greeting instead of polling for the socket.
+        let listener: UnixSocketListener
+        do {
+            listener = try UnixSocketListener(path: machine.qmpSocket)
+        } catch {
+            logger.error("cannot serve \(machine.qmpSocket): \(error); QEMU runs on, the next vm command starts a new supervisor")
+            return 1
+        }
         let monitor: QEMUMachine.MonitorSession
         switch await connectMonitor() {
         case .some(let session): monitor = session
@@ -145,12 +154,7 @@ public final class VMSupervisor: Sendable {
                 server.broadcast(event)
             }
         }
-        do {
-            server.serve(try UnixSocketListener(path: machine.qmpSocket), allowedUID: getuid())
-        } catch {
-            logger.error("cannot serve \(machine.qmpSocket): \(error); QEMU runs on, the next vm command starts a new supervisor")
-            return 1
-        }
+        server.serve(listener, allowedUID: getuid())
         serving()
         let ended = await exit.value
         // QEMU's exit closes the monitor and so ends the relay: the events QEMU sent just before
