@@ -46,8 +46,8 @@ public enum UpError: Error, CustomStringConvertible {
     }
 }
 
-/// The VM's supervisor runs and takes connections but sent no QMP greeting in time (stopped with
-/// SIGSTOP, or stuck). QEMU runs on; `vm down --force` replaces the supervisor.
+/// The VM's supervisor runs and takes connections but did not greet and negotiate QMP in time
+/// (stopped with SIGSTOP, or stuck). QEMU runs on; `vm down --force` replaces the supervisor.
 public struct UnresponsiveSupervisor: Error, CustomStringConvertible {
     public let vm: String
     public let pid: Int32
@@ -552,8 +552,8 @@ public struct QEMUMachine: VMBackend {
 
     /// A QMP connection to the VM through its supervisor. When QEMU (`pid`) runs but its
     /// supervisor is gone (killed, out of memory), starts a supervisor that adopts QEMU first.
-    /// A supervisor that takes the connection but sends no greeting within `timeout` (stopped,
-    /// stuck) is ``UnresponsiveSupervisor``; with `replacingUnresponsive` it is killed and
+    /// A supervisor that takes the connection but does not greet and negotiate within `timeout`
+    /// (stopped, stuck) is ``UnresponsiveSupervisor``; with `replacingUnresponsive` it is killed and
     /// replaced by one that adopts QEMU instead.
     func supervisorClient(pid: Int32, timeout: Duration = .seconds(5), replacingUnresponsive: Bool = false) async throws -> QMPClient {
         var deadline = ContinuousClock.now.advanced(by: timeout)
@@ -573,8 +573,9 @@ public struct QEMUMachine: VMBackend {
                 // then drops it. Once they are gone the socket refuses, and an adopter starts.
                 logger.debug("the supervisor of \(spec.name) is ending (\(why)); connecting again")
                 try await Task.sleep(for: .milliseconds(10))
-            case .greetingFailed where ContinuousClock.now >= deadline:
-                // The whole wait went by without a greeting (not a connection closed at once).
+            case .greetingFailed where ContinuousClock.now >= deadline, .negotiationFailed where ContinuousClock.now >= deadline:
+                // The whole wait went by without a greeting or an answer to `qmp_capabilities`
+                // (not a connection closed at once).
                 guard let supervisor = runRecord()?.supervisorPID, processes.isAlive(supervisor) else { throw failure }
                 guard replacingUnresponsive else { throw UnresponsiveSupervisor(vm: spec.name.rawValue, pid: supervisor, waited: timeout) }
                 logger.notice("the supervisor of \(spec.name) (pid \(supervisor)) does not answer; ending it")

@@ -168,6 +168,10 @@ struct SupervisorTests {
         let stopped = try #require(machine.runRecord()).supervisorPID
         kill(stopped, SIGSTOP)
         defer { kill(stopped, SIGKILL) }
+        // A signal stops every thread only as each one next runs: wait until the process shows as stopped.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while Self.processState(stopped) != "T", ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(Self.processState(stopped) == "T")
 
         let status = await machine.status()
         #expect(status.state == .running && status.pid == pid)
@@ -185,6 +189,11 @@ struct SupervisorTests {
         #expect(record.events.map(\.name).contains("SUPERVISOR_ADOPTED"))
         #expect(record.end?.requestedBy == .downQuit, "\(String(describing: record.end))")
         #expect(!FileManager.default.fileExists(atPath: loaded.paths.runtimeDirectory))
+    }
+
+    /// The state letter in `/proc/PID/stat`, or nil when the process is gone.
+    static func processState(_ pid: Int32) -> Character? {
+        (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)).flatMap(SystemProcessTable.state(fromStat:))
     }
 
     @Test func followersStatusAndDownAtOnce() async throws {
