@@ -21,7 +21,7 @@ extension DomainXMLBuilder {
             source.append(("repeat", input.repeats ? "on" : "off"))
             tags.append(XMLTag("input", [("type", "evdev")], children: [XMLTag("source", source)]))
         }
-        if !spec.inputs.isEmpty, spec.inputBus == .virtio {
+        if spec.hasVirtioInput {
             tags += ["keyboard", "mouse"].map { XMLTag("input", [("type", $0), ("bus", "virtio")]) }
         }
         if let audio = spec.audio {

@@ -7,8 +7,9 @@ extension QEMUCommandLine {
     public static let usbControllerID = "xhci"
 
     /// The desk: the Looking Glass IVSHMEM device on its shared memory, evdev inputs
-    /// (`input-linux`, with a virtio keyboard and mouse for `input_bus = "virtio"`), an HD-audio card on the host's sound server, and an xHCI controller (with
-    /// `[[usb]]` or `usb_controller`) with the host USB devices.
+    /// (`input-linux`, with a virtio keyboard and mouse for `input_bus = "virtio"`), an HD-audio
+    /// card on the host's sound server, and an xHCI controller (with `[[usb]]` or
+    /// `usb_controller`) with the host USB devices.
     static func desk(_ spec: VMSpec) -> [String] {
         var args: [String] = []
         if let lookingGlass = spec.lookingGlass {
@@ -21,7 +22,7 @@ extension QEMUCommandLine {
             args += ["-object", "input-linux,id=input\(index),evdev=\(escape(input.path))"
                 + ",grab_all=\(input.grabAll ? "on" : "off"),repeat=\(input.repeats ? "on" : "off")"]
         }
-        if !spec.inputs.isEmpty, spec.inputBus == .virtio {
+        if spec.hasVirtioInput {
             args += ["-device", "virtio-keyboard-pci,id=input-keyboard", "-device", "virtio-mouse-pci,id=input-mouse"]
         }
         if let audio = spec.audio {

@@ -39,6 +39,9 @@ public struct VMSpec: Sendable, Equatable {
     public var inputs: [EvdevInput] = []
     /// The emulated devices through which the `inputs` reach the guest.
     public var inputBus: InputBus = .virtio
+    /// Whether the guest gets a virtio keyboard and mouse for the `inputs` (there are some, and
+    /// `inputBus` is virtio); both backends' builders go by it.
+    public var hasVirtioInput: Bool { !inputs.isEmpty && inputBus == .virtio }
     /// Host USB devices given to the guest at boot.
     public var usbDevices: [USBDevice] = []
     /// An xHCI controller even without `[[usb]]` devices, for `vm usb attach` while the VM runs.
