@@ -37,21 +37,23 @@ final class TypedProcess: @unchecked Sendable {
 
     /// Waits until the output holds `marker`; false when `timeout` passed first.
     func waitFor(_ marker: String, timeout: Duration) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if text.contains(marker) { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return text.contains(marker)
+        try await waitUntil(timeout: timeout) { $0.contains(marker) }
     }
 
     /// Waits until the line holding the last `marker` has ended (the rest of a line may come in a
     /// later read than its start); false when `timeout` passed first.
     func waitForLineEnd(after marker: String, timeout: Duration) async throws -> Bool {
+        try await waitUntil(timeout: timeout) { text in
+            guard let range = text.range(of: marker, options: .backwards) else { return false }
+            return text[range.upperBound...].contains("\n")
+        }
+    }
+
+    /// Looks at the output every 50 ms until `holds` says yes; false when `timeout` passed first.
+    private func waitUntil(timeout: Duration, _ holds: (String) -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let text = self.text
-            if let range = text.range(of: marker, options: .backwards), text[range.upperBound...].contains("\n") { return true }
+            if holds(text) { return true }
             guard ContinuousClock.now < deadline else { return false }
             try await Task.sleep(for: .milliseconds(50))
         }
