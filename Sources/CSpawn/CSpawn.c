@@ -5,7 +5,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <pthread.h>
+#include <sched.h>
 #include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,15 +81,85 @@ static void format_pid(char *buffer, pid_t value) {
     buffer[count] = '\0';
 }
 
-/// The daemon program, and optionally a child it forks before its own exec.
+/// The daemon program, and optionally a child it starts before its own exec.
 struct program {
     const char *path;
     char *const *argv;
     const char *log_path;
 };
 
-/// The shared double fork: `daemon` runs in a new session it does not lead; when `child` is
-/// given, the daemon's process forks it first and puts its pid into `daemon->argv[pid_slot]`.
+/// Each process of the chain runs on a stack of its own in the caller's memory.
+enum { STACK_SIZE = 64 * 1024 };
+
+/// What the processes of one start share: they run in the caller's memory (`CLONE_VM`), each on
+/// its own stack, while the process that started it waits (`CLONE_VFORK`) until it execs or exits,
+/// so the whole chain costs no copy of the caller's address space (a large Swift process: three
+/// forks of it took about 2 ms before QEMU could exec).
+struct chain {
+    const struct program *daemon, *child;
+    char **daemon_argv;      /// the daemon's argument array, a copy whose `pid_slot` the daemon fills
+    int pid_slot, keep_fd, report_fd, devnull, daemon_log, child_log;
+    char *const *envp;
+    char *stacks;            /// STACK_SIZE each for the leader, the daemon's process and the child's
+    char pid_text[12];
+};
+
+/// Starts `entry` in a new process that shares this memory, on the stack that ends at `stack_top`;
+/// returns once it has exec'd or exited.
+static pid_t start_sharing_memory(int (*entry)(void *), char *stack_top, struct chain *chain) {
+    return clone(entry, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, chain);
+}
+
+/// The child program's process (QEMU's): a daemon that execs at once.
+static int run_child(void *argument) {
+    struct chain *chain = argument;
+    become_daemon(chain->devnull, chain->child_log, chain->report_fd, -1, ROLE_CHILD);
+    execve(chain->child->path, chain->child->argv, chain->envp);
+    send_report(chain->report_fd, ROLE_CHILD, 0, errno);
+    _exit(127);
+}
+
+/// The daemon's process: starts the child first (when there is one), then execs the daemon.
+static int run_daemon(void *argument) {
+    struct chain *chain = argument;
+    if (chain->child) {
+        pid_t started = start_sharing_memory(run_child, chain->stacks + 3 * STACK_SIZE, chain);
+        send_report(chain->report_fd, ROLE_CHILD, started > 0 ? started : 0, started > 0 ? 0 : errno);
+        if (started < 0) _exit(1);
+        format_pid(chain->pid_text, started);
+        chain->daemon_argv[chain->pid_slot] = chain->pid_text;
+    }
+    if (chain->keep_fd >= 0) fcntl(chain->keep_fd, F_SETFD, 0);
+    become_daemon(chain->devnull, chain->daemon_log, chain->report_fd, chain->keep_fd, ROLE_DAEMON);
+    execve(chain->daemon->path, chain->daemon_argv, chain->envp);
+    send_report(chain->report_fd, ROLE_DAEMON, 0, errno);
+    _exit(127);
+}
+
+/// The session's leader: a new session, the daemon's process in it, then gone, so that init (or
+/// the caller's subreaper) becomes the daemon's parent.
+static int run_leader(void *argument) {
+    struct chain *chain = argument;
+    if (setsid() < 0) {
+        send_report(chain->report_fd, ROLE_DAEMON, 0, errno);
+        _exit(1);
+    }
+    pid_t started = start_sharing_memory(run_daemon, chain->stacks + 2 * STACK_SIZE, chain);
+    send_report(chain->report_fd, ROLE_DAEMON, started > 0 ? started : 0, started > 0 ? 0 : errno);
+    _exit(started > 0 ? 0 : 1);
+}
+
+/// A copy of `argv` (NULL-terminated) that the daemon may change, or NULL.
+static char **copy_arguments(char *const argv[]) {
+    size_t count = 0;
+    while (argv[count]) count++;
+    char **copy = malloc((count + 1) * sizeof *copy);
+    if (copy) memcpy(copy, argv, (count + 1) * sizeof *copy);
+    return copy;
+}
+
+/// The shared start: `daemon` runs in a new session it does not lead; when `child` is given, the
+/// daemon's process starts it first and puts its pid into the daemon's `argv[pid_slot]`.
 static int spawn(const struct program *daemon, const struct program *child, int pid_slot, int keep_fd,
                  char *const envp[], pid_t *daemon_pid, pid_t *child_pid) {
     if (keep_fd >= 0 && keep_fd <= 2) return EBADF;
@@ -98,48 +173,34 @@ static int spawn(const struct program *daemon, const struct program *child, int 
         if (pipe_ends[1] >= 0) close(pipe_ends[1]);
         return saved;
     }
-    int devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
-    int daemon_log = devnull < 0 ? -1 : above_stdio(open(daemon->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-    int child_log = (!child || daemon_log < 0) ? -1 : above_stdio(open(child->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-    int error = (devnull < 0 || daemon_log < 0 || (child && child_log < 0)) ? errno : 0;
-    pid_t leader = error ? -1 : fork();
-    if (!error && leader < 0) error = errno;
-    if (leader == 0) {
-        close(pipe_ends[0]);
-        if (setsid() < 0) {
-            send_report(pipe_ends[1], ROLE_DAEMON, 0, errno);
-            _exit(1);
-        }
-        pid_t started = fork();
-        if (started != 0) {
-            send_report(pipe_ends[1], ROLE_DAEMON, started > 0 ? started : 0, started > 0 ? 0 : errno);
-            _exit(started > 0 ? 0 : 1);
-        }
-        if (child) {
-            pid_t forked = fork();
-            if (forked == 0) {
-                become_daemon(devnull, child_log, pipe_ends[1], -1, ROLE_CHILD);
-                execve(child->path, child->argv, envp);
-                send_report(pipe_ends[1], ROLE_CHILD, 0, errno);
-                _exit(127);
-            }
-            send_report(pipe_ends[1], ROLE_CHILD, forked > 0 ? forked : 0, forked > 0 ? 0 : errno);
-            if (forked < 0) _exit(1);
-            // This process's own copy of the argument array.
-            static char pid_text[12];
-            format_pid(pid_text, forked);
-            ((char **) daemon->argv)[pid_slot] = pid_text;
-        }
-        if (keep_fd >= 0) fcntl(keep_fd, F_SETFD, 0);
-        become_daemon(devnull, daemon_log, pipe_ends[1], keep_fd, ROLE_DAEMON);
-        execve(daemon->path, daemon->argv, envp);
-        send_report(pipe_ends[1], ROLE_DAEMON, 0, errno);
-        _exit(127);
+    struct chain chain = { .daemon = daemon, .child = child, .pid_slot = pid_slot, .keep_fd = keep_fd,
+                           .report_fd = pipe_ends[1], .envp = envp, .devnull = -1, .daemon_log = -1, .child_log = -1 };
+    chain.devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (chain.devnull >= 0) chain.daemon_log = above_stdio(open(daemon->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    if (child && chain.daemon_log >= 0) chain.child_log = above_stdio(open(child->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    int error = (chain.devnull < 0 || chain.daemon_log < 0 || (child && chain.child_log < 0)) ? errno : 0;
+    if (!error && !(chain.daemon_argv = copy_arguments(daemon->argv))) error = ENOMEM;
+    void *stacks = MAP_FAILED;
+    if (!error) {
+        stacks = mmap(NULL, 3 * STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stacks == MAP_FAILED) error = errno;
+        chain.stacks = stacks;
+    }
+    pid_t leader = -1;
+    if (!error) {
+        // No handler of the caller's may run in a process that shares its memory: every signal
+        // stays blocked until each process has reset the dispositions (become_daemon).
+        sigset_t all, saved_mask;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &saved_mask);
+        leader = start_sharing_memory(run_leader, chain.stacks + STACK_SIZE, &chain);
+        if (leader < 0) error = errno;
+        pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
     }
     close(pipe_ends[1]);
-    if (devnull >= 0) close(devnull);
-    if (daemon_log >= 0) close(daemon_log);
-    if (child_log >= 0) close(child_log);
+    if (chain.devnull >= 0) close(chain.devnull);
+    if (chain.daemon_log >= 0) close(chain.daemon_log);
+    if (chain.child_log >= 0) close(chain.child_log);
     if (leader > 0) {
         int status;
         while (waitpid(leader, &status, 0) < 0 && errno == EINTR) {}
@@ -164,6 +225,8 @@ static int spawn(const struct program *daemon, const struct program *child, int 
             kill(started[ROLE_CHILD], SIGKILL);
         }
     }
+    if (stacks != MAP_FAILED) munmap(stacks, 3 * STACK_SIZE);
+    free(chain.daemon_argv);
     close(pipe_ends[0]);
     return error;
 }

@@ -1,5 +1,5 @@
-// Starting programs as daemons, in C because the forked children may only make
-// async-signal-safe calls (the parent is a multi-threaded Swift process).
+// Starting programs as daemons, in C because the children, which share the caller's memory until
+// they exec, may only make async-signal-safe calls (the caller is a multi-threaded Swift process).
 #ifndef VM_CSPAWN_H
 #define VM_CSPAWN_H
 
@@ -14,14 +14,16 @@
 ///   (or -1), which stays open under the same number (a listening socket the daemon serves);
 /// - default signal dispositions and an empty signal mask.
 /// The daemon is not the caller's child: init collects its exit status.
-/// Returns 0 and stores the daemon's pid, or returns an errno value: opening the log, forking,
-/// or the `execve` itself failed (then nothing runs).
+/// None of these processes copies the caller's memory: each runs in it, on a stack of its own,
+/// until it execs (`clone` with `CLONE_VM | CLONE_VFORK`, as `posix_spawn` does).
+/// Returns 0 and stores the daemon's pid, or returns an errno value: opening the log, starting a
+/// process, or the `execve` itself failed (then nothing runs).
 int vm_spawn_daemon(const char *path, char *const argv[], char *const envp[], const char *log_path, int keep_fd,
                     pid_t *daemon_pid);
 
 /// Starts QEMU and its supervisor as two daemons of one session (see `vm_spawn_daemon`), the
 /// supervisor being QEMU's parent so that it collects QEMU's exit status:
-/// the session's leader forks the supervisor's process and exits; that process forks QEMU's
+/// the session's leader starts the supervisor's process and exits; that process starts QEMU's
 /// (which execs `qemu_path`) and then execs `supervisor_path` itself, so both programs start at
 /// the same time and neither leads the session. `supervisor_argv[pid_slot]` is replaced by QEMU's
 /// pid in decimal. `keep_fd` (or -1) stays open in the supervisor under the same number (a tap
