@@ -47,8 +47,7 @@ public struct SystemProcessTable: ProcessTable {
     }
 
     public func processMapping(_ path: String) -> Int32? {
-        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
-        return pids.first { pid in
+        ProcFS.pids().first { pid in
             guard let maps = try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8) else { return false }
             return maps.split(separator: "\n").contains { $0.hasSuffix(" " + path) }
         }
