@@ -100,18 +100,9 @@ public struct BackgroundQEMU: Sendable {
     /// Whether QEMU has ended (a zombie waiting for its parent counts as ended).
     public var hasEnded: Bool { !SystemProcessTable().isAlive(pid) }
 
-    /// Whether the supervisor has ended.
-    public var supervisorHasEnded: Bool { !SystemProcessTable().isAlive(supervisorPID) }
-
-    /// Waits until QEMU ends (or, with `orSupervisor`, its supervisor), looking every 5 ms; false
-    /// when `limit` passes or the task is cancelled first.
+    /// Waits until QEMU ends (or, with `orSupervisor`, its supervisor), blocked in the kernel
+    /// (``ProcessEndWait``); false when `limit` passes or the task is cancelled first.
     public func awaitEnd(within limit: Duration? = nil, orSupervisor: Bool = false) async -> Bool {
-        let deadline = limit.map { ContinuousClock.now.advanced(by: $0) }
-        while !Task.isCancelled {
-            if hasEnded || (orSupervisor && supervisorHasEnded) { return true }
-            if let deadline, ContinuousClock.now >= deadline { return false }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return false
+        await ProcessEndWait.oneEnds(orSupervisor ? [pid, supervisorPID] : [pid], within: limit)
     }
 }

@@ -1,4 +1,3 @@
-import CSpawn
 import Foundation
 
 /// How QEMU ended, as far as its watcher can tell.
@@ -54,11 +53,7 @@ enum QEMUExitWatch {
     }
 
     private static func awaitForeign(_ pid: Int32) -> QEMUExit {
-        let fd = vm_pidfd_open(pid)
-        guard fd >= 0 else { return .unknown }
-        defer { close(fd) }
-        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        while poll(&entry, 1, -1) < 0 && errno == EINTR {}
+        _ = ProcessEndWait.blockUntilOneEnds([pid])
         return .unknown
     }
 }
