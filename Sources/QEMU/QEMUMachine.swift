@@ -250,6 +250,7 @@ public struct QEMUMachine: VMBackend {
             throw error
         }
         let session: MonitorSession
+        let firstStatus: QMPStatus
         let pid: Int32
         // Before QEMU, whose TPM backend connects to it at start; from then on the supervisor
         // stops it (and it ends by itself when QEMU goes).
@@ -267,7 +268,7 @@ public struct QEMUMachine: VMBackend {
             // to do here first (pinning, isolation).
             let qemu = try launcher.start(arguments: arguments, logFile: paths.qemuLog, supervisor: supervisor,
                                           tapDescriptor: tap, resume: !paused && spec.cpu.pin == nil, swtpmPID: swtpmPID)
-            session = try await negotiateMonitor(of: qemu)
+            (session, firstStatus) = try await negotiateMonitor(of: qemu)
             pid = qemu.pid
         } catch {
             // A swtpm no QEMU connected to would wait forever.
@@ -295,7 +296,8 @@ public struct QEMUMachine: VMBackend {
         }
         do {
             let client = session.client
-            let status = try await client.queryStatus()
+            // The status QEMU first answered is the one to report unless the vCPUs started since.
+            let status = spec.cpu.pin != nil && !paused ? try await client.queryStatus() : firstStatus
             if spec.accelerator == .kvm {
                 let kvm = try await client.queryKVM()
                 if !kvm.enabled || status.status == "internal-error" {
@@ -322,11 +324,12 @@ public struct QEMUMachine: VMBackend {
     /// is initialised, which a large guest's memory preallocation stretches to minutes.
     static let monitorWait = Duration.seconds(3600)
 
-    /// Connects to the VM's QMP socket, which its supervisor serves once QEMU's monitor answered,
-    /// and negotiates QMP; or reports how QEMU ended when it ends first (its log says why). A
-    /// monitor that fails, or a supervisor that ends, while QEMU runs on ends QEMU: `vm up`
-    /// cannot leave a VM it cannot control.
-    private func negotiateMonitor(of qemu: BackgroundQEMU) async throws -> MonitorSession {
+    /// Connects to the VM's QMP socket, which its supervisor serves from QEMU's greeting on,
+    /// negotiates QMP and asks QEMU's status, which the supervisor relays once QEMU's monitor
+    /// answers; or reports how QEMU ended when it ends first (its log says why). A monitor that
+    /// fails, or a supervisor that ends, while QEMU runs on ends QEMU: `vm up` cannot leave a VM
+    /// it cannot control.
+    private func negotiateMonitor(of qemu: BackgroundQEMU) async throws -> (MonitorSession, QMPStatus) {
         let path = qmpSocket
         let logger = logger
         let first = await withTaskGroup(of: MonitorRace.self) { group in
@@ -334,7 +337,13 @@ public struct QEMUMachine: VMBackend {
                 do {
                     let transport = try await UnixSocketTransport.connect(path: path, timeout: Self.monitorWait, awaitListener: true)
                     let client = try await QMPClient.connect(transport: transport, timeout: Self.monitorWait, logger: logger)
-                    return .answered(MonitorSession(transport: transport, client: client))
+                    do {
+                        return .answered(MonitorSession(transport: transport, client: client),
+                                         try await client.queryStatus(timeout: Self.monitorWait))
+                    } catch {
+                        client.close()
+                        throw error
+                    }
                 } catch let error as TransportError {
                     return .failed(QMPError(connecting: path, error))
                 } catch {
@@ -346,9 +355,9 @@ public struct QEMUMachine: VMBackend {
             group.cancelAll()
             for await other in group {
                 switch (first, other) {
-                case (_, .answered(let late)): late.client.close()
+                case (_, .answered(let late, _)): late.client.close()
                 // The watcher saw QEMU end as the monitor answered or failed: that is the news.
-                case (.answered(let session), .ended):
+                case (.answered(let session, _), .ended):
                     session.client.close()
                     first = other
                 case (.failed, .ended): first = other
@@ -358,7 +367,7 @@ public struct QEMUMachine: VMBackend {
             return first
         }
         switch first {
-        case .answered(let session):
+        case .answered(let session, let status):
             // `vm status` and `vm down` find QEMU through its pidfile.
             let pidfile = try? String(contentsOfFile: paths.pidFile, encoding: .utf8)
             guard pidfile.flatMap(QEMUPidFile.pid(in:)) == qemu.pid else {
@@ -366,7 +375,7 @@ public struct QEMUMachine: VMBackend {
                 await abandonStart(pid: qemu.pid)
                 throw UpError.pidfileMismatch(path: paths.pidFile, pid: qemu.pid)
             }
-            return session
+            return (session, status)
         case .ended:
             if qemu.hasEnded { throw LaunchError.ended(log: qemuLogText) }
             await abandonStart(pid: qemu.pid)
@@ -396,9 +405,9 @@ public struct QEMUMachine: VMBackend {
         return text.split(separator: "\n").suffix(20).joined(separator: "\n")
     }
 
-    /// Which came first while QEMU started: its monitor's answer or its end.
+    /// Which came first while QEMU started: its monitor's answer (with QEMU's status) or its end.
     private enum MonitorRace: Sendable {
-        case answered(MonitorSession)
+        case answered(MonitorSession, QMPStatus)
         case failed(QMPError)
         case ended
         case cancelled

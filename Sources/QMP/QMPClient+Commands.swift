@@ -2,9 +2,9 @@ import Synchronization
 
 /// Typed helpers for the commands the orchestrator uses.
 extension QMPClient {
-    /// `query-status`.
-    public func queryStatus() async throws(QMPError) -> QMPStatus {
-        try await decode("query-status", QMPStatus.init)
+    /// `query-status`; `timeout` overrides the ``QMPClient/timeouts`` table.
+    public func queryStatus(timeout: Duration? = nil) async throws(QMPError) -> QMPStatus {
+        try await decode("query-status", timeout: timeout, QMPStatus.init)
     }
 
     /// `query-version`.
@@ -102,9 +102,9 @@ extension QMPClient {
     }
 
     private func decode<Value>(
-        _ command: String, _ parse: (JSONValue) -> Value?
+        _ command: String, timeout: Duration? = nil, _ parse: (JSONValue) -> Value?
     ) async throws(QMPError) -> Value {
-        let reply = try await execute(command)
+        let reply = try await execute(command, timeout: timeout)
         guard let value = parse(reply) else { throw .unexpectedReply(command: command, reply: "\(reply)") }
         return value
     }

@@ -73,9 +73,12 @@ public final class QMPClient: Sendable {
     }
 
     /// Speaks QMP over an already connected transport.
+    /// - Parameter greeted: called with the greeting before capabilities are negotiated. QEMU
+    ///   greets as soon as it accepts the connection, early in its start, but answers commands
+    ///   (`qmp_capabilities` too) only once the machine is initialised, which takes far longer.
     public static func connect(
         transport: any ByteTransport, timeout: Duration = .seconds(5), options: Options = Options(),
-        logger: Logger = Logger(label: "vm.qmp")
+        logger: Logger = Logger(label: "vm.qmp"), greeted: @Sendable (QMPGreeting) -> Void = { _ in }
     ) async throws(QMPError) -> QMPClient {
         let connection = JSONLineConnection(
             transport: transport, maximumLineLength: options.maximumMessageSize, wireLog: options.wireLog)
@@ -86,6 +89,7 @@ public final class QMPClient: Sendable {
             guard let greeting = QMPGreeting(message: message) else {
                 throw QMPError.greetingFailed("not a QMP greeting: \(message)")
             }
+            greeted(greeting)
             let enable = options.enableOutOfBand && greeting.capabilities.contains("oob") ? ["oob"] : []
             let arguments: [String: JSONValue]? = enable.isEmpty ? nil : ["enable": .array(enable.map(JSONValue.string))]
             switch await dispatcher.execute("qmp_capabilities", arguments: arguments, timeout: timeout) {

@@ -121,13 +121,32 @@ public final class VMSupervisor: Sendable {
             logger.error("cannot serve \(machine.qmpSocket): \(error); QEMU runs on, the next vm command starts a new supervisor")
             return 1
         }
+        // Clients are greeted as soon as QEMU greets (it does so early in its start) and may
+        // negotiate; their commands wait at the gate until QEMU's monitor answers and the
+        // start-up below is done. `vm up`'s own negotiation is then not after QEMU's readiness.
+        let gate = WaitGate<QMPClient>()
+        let startedServer = Mutex<QMPServer?>(nil)
+        let startServing = { @Sendable [self] (version: QMPVersion) -> QMPServer in
+            let server = QMPServer(greeting: Self.greeting(version)) { [self] command, arguments in
+                guard let client = await gate.value() else {
+                    return .failure(.init(errorClass: "GenericError", description: "QEMU ended before its monitor answered"))
+                }
+                return await handle(command, arguments, client: client)
+            }
+            server.serve(listener, allowedUID: getuid())
+            startedServer.withLock { $0 = server }
+            return server
+        }
         let monitor: QEMUMachine.MonitorSession
-        switch await connectMonitor() {
+        switch await connectMonitor(greeted: { _ = startServing($0.version) }) {
         case .some(let session): monitor = session
         case .none:
             await finish(await exit.value)
+            gate.close()
+            startedServer.withLock { $0 }?.closeAll()
             return 1
         }
+        let server = startedServer.withLock { $0 } ?? startServing(monitor.client.version)
         defer { monitor.client.close() }
         if case .starting(let tap, let resume, _) = role, let tap {
             do {
@@ -140,13 +159,12 @@ public final class VMSupervisor: Sendable {
                 logger.error("handing the macvtap device to QEMU failed: \(error)")
                 kill(qemuPID, SIGKILL)
                 await finish(await exit.value)
+                gate.close()
+                server.closeAll()
                 return 1
             }
         }
         watchTPMEmulator(client: monitor.client)
-        let server = QMPServer(greeting: Self.greeting(monitor.client.version)) { [self] command, arguments in
-            await handle(command, arguments, client: monitor.client)
-        }
         let events = monitor.client.events()
         let relay = Task { [self] in
             for await event in events {
@@ -154,7 +172,7 @@ public final class VMSupervisor: Sendable {
                 server.broadcast(event)
             }
         }
-        server.serve(listener, allowedUID: getuid())
+        gate.open(monitor.client)
         serving()
         let ended = await exit.value
         // QEMU's exit closes the monitor and so ends the relay: the events QEMU sent just before
@@ -175,14 +193,16 @@ public final class VMSupervisor: Sendable {
 
     // MARK: - QEMU's monitor
 
-    /// Connects to QEMU's own monitor, or returns nil when QEMU ends first.
-    private func connectMonitor() async -> QEMUMachine.MonitorSession? {
+    /// Connects to QEMU's own monitor, or returns nil when QEMU ends first; `greeted` runs when
+    /// QEMU greets, before it answers.
+    private func connectMonitor(greeted: @escaping @Sendable (QMPGreeting) -> Void) async -> QEMUMachine.MonitorSession? {
         let path = machine.paths.monitorSocket
         let logger = logger
         return await firstOf({
             do {
                 let transport = try await UnixSocketTransport.connect(path: path, timeout: QEMUMachine.monitorWait, awaitListener: true)
-                let client = try await QMPClient.connect(transport: transport, timeout: QEMUMachine.monitorWait, logger: logger)
+                let client = try await QMPClient.connect(transport: transport, timeout: QEMUMachine.monitorWait, logger: logger,
+                                                         greeted: greeted)
                 return QEMUMachine.MonitorSession(transport: transport, client: client)
             } catch {
                 logger.error("QEMU's monitor \(path): \(error)")
