@@ -139,53 +139,52 @@ struct SupervisorTests {
         let flag = Atomic<Bool>(false)
     }
 
-    /// A client of the VM's socket that came while QEMU starts (`vm up` has not returned yet).
-    static func earlyClient(_ loaded: LoadedDefinition, upReturned: UpReturned) async throws -> QMPClient {
-        let transport = try await UnixSocketTransport.connect(path: loaded.paths.qmpSocket, timeout: .seconds(60), awaitListener: true)
-        let client = try await QMPClient.connect(transport: transport, timeout: .seconds(60))
-        let returned = upReturned.flag.load(ordering: .acquiring)
-        #expect(!returned, "greeted and negotiated before QEMU answered")
-        return client
+    /// `vm up` of a slow-starting VM in a task, and a client of the VM's socket that came while
+    /// QEMU starts: greeted, and negotiated before `vm up` returned.
+    struct EarlyStart {
+        let scratch: Scratch
+        let machine: QEMUMachine
+        let up: Task<UpReport, any Error>
+        let client: QMPClient
+
+        init(_ name: String, moreQEMUArguments: [String] = []) async throws {
+            let bed = try await TestBed.prepare()
+            scratch = try Scratch()
+            let loaded = try scratch.define(name, SupervisorTests.slowStart(bed, more: moreQEMUArguments))
+            let machine = try scratch.machine(loaded)
+            self.machine = machine
+            let upReturned = UpReturned()
+            up = Task {
+                defer { upReturned.flag.store(true, ordering: .releasing) }
+                return try await machine.up(paused: true)
+            }
+            let transport = try await UnixSocketTransport.connect(path: loaded.paths.qmpSocket, timeout: .seconds(60), awaitListener: true)
+            client = try await QMPClient.connect(transport: transport, timeout: .seconds(60))
+            let returned = upReturned.flag.load(ordering: .acquiring)
+            #expect(!returned, "greeted and negotiated before QEMU answered")
+        }
     }
 
     @Test("a client that comes while QEMU starts is greeted at once; its commands are answered once QEMU is ready")
     func clientsAreGreetedWhileQEMUStarts() async throws {
-        let bed = try await TestBed.prepare()
-        let scratch = try Scratch()
-        let loaded = try scratch.define("earlyclient", Self.slowStart(bed))
-        let machine = try scratch.machine(loaded)
-        let upReturned = UpReturned()
-        let up = Task {
-            defer { upReturned.flag.store(true, ordering: .releasing) }
-            return try await machine.up(paused: true)
-        }
-        let client = try await Self.earlyClient(loaded, upReturned: upReturned)
-        defer { client.close() }
+        let start = try await EarlyStart("earlyclient")
+        defer { start.client.close() }
         let negotiated = ContinuousClock.now
-        #expect(try await client.queryStatus(timeout: .seconds(120)).status == "prelaunch")
+        #expect(try await start.client.queryStatus(timeout: .seconds(120)).status == "prelaunch")
         // QEMU zeroes 2 GiB between its greeting and its first answer: far longer than the
         // moment between a greeting that waited for QEMU's answer and that answer.
         #expect(ContinuousClock.now - negotiated > .milliseconds(50), "the negotiation did not wait for QEMU to be ready")
-        #expect(try await up.value.qemuStatus == "prelaunch")
-        #expect(try await machine.down(timeout: .seconds(1), force: true) == .quit)
+        #expect(try await start.up.value.qemuStatus == "prelaunch")
+        #expect(try await start.machine.down(timeout: .seconds(1), force: true) == .quit)
     }
 
     @Test("QEMU that ends after its greeting: an early client's command fails instead of waiting, and vm up shows QEMU's error")
     func earlyClientsLearnThatQEMUEndedWhileStarting() async throws {
-        let bed = try await TestBed.prepare()
-        let scratch = try Scratch()
-        let loaded = try scratch.define("earlyend", Self.slowStart(bed, more: ["-device", "vmtest-no-such-device"]))
-        let machine = try scratch.machine(loaded)
-        let upReturned = UpReturned()
-        let up = Task {
-            defer { upReturned.flag.store(true, ordering: .releasing) }
-            return try await machine.up(paused: true)
-        }
-        let client = try await Self.earlyClient(loaded, upReturned: upReturned)
-        defer { client.close() }
-        await #expect(throws: QMPError.self) { _ = try await client.queryStatus(timeout: .seconds(120)) }
+        let start = try await EarlyStart("earlyend", moreQEMUArguments: ["-device", "vmtest-no-such-device"])
+        defer { start.client.close() }
+        await #expect(throws: QMPError.self) { _ = try await start.client.queryStatus(timeout: .seconds(120)) }
         do {
-            _ = try await up.value
+            _ = try await start.up.value
             Issue.record("QEMU started with a device it does not know")
         } catch {
             #expect("\(error)".contains("vmtest-no-such-device"), "\(error)")
