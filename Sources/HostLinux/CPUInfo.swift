@@ -22,7 +22,13 @@ public struct CPUFlags: Sendable, Hashable, Codable {
     /// Whether a guest CPU of `cpu` on this host needs `topoext` to see its SMT threads: the host
     /// passed through (`model = "host"`) is an AMD CPU that has it, and the guest has threads.
     public func exposesTopoext(to cpu: CPUSpec) -> Bool {
-        vendor == .amd && flags.contains("topoext") && cpu.model == "host" && cpu.threads > 1
+        vendor == .amd && flags.contains("topoext") && Self.topoextMatters(to: cpu)
+    }
+
+    /// Whether the host's `topoext` matters to a guest CPU of `cpu` at all: the host's CPU passed
+    /// through with SMT threads (otherwise `/proc/cpuinfo` need not be read).
+    public static func topoextMatters(to cpu: CPUSpec) -> Bool {
+        cpu.model == "host" && cpu.threads > 1
     }
 
     /// Intel VT-x (`vmx`) or AMD-V (`svm`) as whole flags: `vme` does not count.
@@ -32,25 +38,29 @@ public struct CPUFlags: Sendable, Hashable, Codable {
     public static func parse(cpuinfo: String) -> CPUFlags {
         var vendor: CPUVendor?
         var flags: Set<String>?
-        for line in cpuinfo.split(separator: "\n") {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        let trimmed = { (text: Substring) -> Substring in
+            let start = text.drop(while: blank)
+            return start[..<(start.lastIndex { !blank($0) }.map(start.index(after:)) ?? start.startIndex)]
+        }
+        for line in cpuinfo.split(separator: "\n", omittingEmptySubsequences: true) {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            let key = line[..<colon].trimmingCharacters(in: .whitespaces)
+            let key = trimmed(line[..<colon])
             let value = line[line.index(after: colon)...]
             if key == "vendor_id" && vendor == nil {
-                switch value.trimmingCharacters(in: .whitespaces) {
+                switch trimmed(value) {
                 case "GenuineIntel": vendor = .intel
                 case "AuthenticAMD", "HygonGenuine": vendor = .amd
                 default: vendor = .other
                 }
             } else if key == "flags" && flags == nil {
-                flags = Set(value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init))
+                flags = Set(value.split(whereSeparator: blank).map(String.init))
             }
             if vendor != nil && flags != nil { break }
         }
         return CPUFlags(vendor: vendor ?? .other, flags: flags ?? [])
     }
 
-    /// Reads and parses `/proc/cpuinfo`.
     public static func read(_ fileSystem: any HostFileSystem) throws -> CPUFlags {
         parse(cpuinfo: try fileSystem.readText("/proc/cpuinfo"))
     }

@@ -22,7 +22,9 @@ extension VMSpec {
            let pinned = try? cpu.resolvingAutoPin(on: topology) {
             resolved.cpu = pinned
         }
-        if let flags = try? CPUFlags.read(host), flags.exposesTopoext(to: resolved.cpu) { resolved.cpu.topoext = true }
+        if CPUFlags.topoextMatters(to: resolved.cpu), let flags = try? CPUFlags.read(host), flags.exposesTopoext(to: resolved.cpu) {
+            resolved.cpu.topoext = true
+        }
         if windows.smbiosFromHost {
             resolved.windows.smbios = SMBIOSField.fromHost { host.readTextIfPresent("/sys/class/dmi/id/\($0)") }
         }

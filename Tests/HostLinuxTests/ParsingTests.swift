@@ -18,6 +18,17 @@ import VMCore
         #expect(!CPUFlags.parse(cpuinfo: "vendor_id : AuthenticAMD\nflags : fpu svmx vmxon\n").hasHardwareVirtualization)
     }
 
+    @Test("the first processor's vendor and flags count, whatever blanks pad them")
+    func firstProcessorOfPaddedCPUInfo() {
+        let cpuinfo = "processor\t: 0\nvendor_id\t:  AuthenticAMD \t\nflags\t\t: fpu svm topoext \n\n"
+            + "processor\t: 1\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vmx\n"
+        let cpu = CPUFlags.parse(cpuinfo: cpuinfo)
+        #expect(cpu.vendor == .amd)
+        #expect(cpu.flags == ["fpu", "svm", "topoext"])
+        #expect(CPUFlags.parse(cpuinfo: "vendor_id : Unknown\n").vendor == .other)
+        #expect(CPUFlags.parse(cpuinfo: "").flags.isEmpty)
+    }
+
     @Test func kernelCommandLineQuotesAndValues() {
         let line = KernelCommandLine.parse("BOOT_IMAGE=/vmlinuz root=UUID=1 ro quiet acpi_osi=\"Windows 2020\" intel_iommu=on\n")
         #expect(line.arguments == ["BOOT_IMAGE=/vmlinuz", "root=UUID=1", "ro", "quiet", "acpi_osi=Windows 2020", "intel_iommu=on"])

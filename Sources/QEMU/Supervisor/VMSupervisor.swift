@@ -16,7 +16,9 @@ import VMCore
 ///   under ids of its own, replies routed back, every event to every client. Both sockets are
 ///   0600 in the 0700 runtime folder, and a client must be root or the supervisor's user
 ///   (`SO_PEERCRED`). One command is its own: `x-vm-down` (the power button, then `quit`,
-///   SIGTERM and SIGKILL, each only when the step before did not end QEMU in time).
+///   SIGTERM and SIGKILL, each only when the step before did not end QEMU in time). Clients are
+///   greeted from QEMU's own greeting on, early in QEMU's start; their commands wait at a
+///   ``WaitGate`` until QEMU's monitor answered and the start-up (the macvtap hand-over) is done.
 /// - **The record.** ``RunRecord`` in the state folder: the start, the events that matter, and
 ///   the end (how, and which `vm down` step was under way).
 /// - **The TPM emulator.** When the VM has one (``TPMEmulator``), it watches swtpm through a
