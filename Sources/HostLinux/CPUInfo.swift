@@ -61,6 +61,7 @@ public struct CPUFlags: Sendable, Hashable, Codable {
         return CPUFlags(vendor: vendor ?? .other, flags: flags ?? [])
     }
 
+    /// Reads and parses `/proc/cpuinfo`.
     public static func read(_ fileSystem: any HostFileSystem) throws -> CPUFlags {
         parse(cpuinfo: try fileSystem.readText("/proc/cpuinfo"))
     }

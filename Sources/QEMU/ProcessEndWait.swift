@@ -7,13 +7,14 @@ import Foundation
 /// children.
 enum ProcessEndWait {
     /// Blocks until one of `pids` ends (true), or `limit` passes or `wake` becomes readable
-    /// (false). A pid that no longer exists counts as ended; false when `poll` itself fails.
+    /// (false). A pid that no longer exists counts as ended; false at once when a process cannot
+    /// be watched (no descriptor left) or `poll` itself fails.
     static func blockUntilOneEnds(_ pids: [Int32], within limit: Duration? = nil, wake: Int32? = nil) -> Bool {
         var watched: [pollfd] = []
         defer { for entry in watched { close(entry.fd) } }
         for pid in pids {
             let fd = vm_pidfd_open(pid)
-            guard fd >= 0 else { return true }
+            guard fd >= 0 else { return errno == ESRCH }
             watched.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
         }
         var entries = watched + (wake.map { [pollfd(fd: $0, events: Int16(POLLIN), revents: 0)] } ?? [])
