@@ -39,16 +39,12 @@ public struct CPUFlags: Sendable, Hashable, Codable {
         var vendor: CPUVendor?
         var flags: Set<String>?
         let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        let trimmed = { (text: Substring) -> Substring in
-            let start = text.drop(while: blank)
-            return start[..<(start.lastIndex { !blank($0) }.map(start.index(after:)) ?? start.startIndex)]
-        }
         for line in cpuinfo.split(separator: "\n", omittingEmptySubsequences: true) {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            let key = trimmed(line[..<colon])
+            let key = line[..<colon].trimming(" \t")
             let value = line[line.index(after: colon)...]
             if key == "vendor_id" && vendor == nil {
-                switch trimmed(value) {
+                switch value.trimming(" \t") {
                 case "GenuineIntel": vendor = .intel
                 case "AuthenticAMD", "HygonGenuine": vendor = .amd
                 default: vendor = .other

@@ -112,8 +112,9 @@ public struct TOMLDocument: Sendable {
 }
 
 extension StringProtocol {
-    /// The string without leading and trailing characters from `characters`.
-    func trimming(_ characters: String) -> String {
+    /// The string without leading and trailing characters from `characters` (no Foundation:
+    /// `trimmingCharacters(in:)` costs far more on a hot path such as `/proc/cpuinfo`).
+    public func trimming(_ characters: String) -> String {
         let set = Set(characters)
         var slice = Substring(self)
         while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
