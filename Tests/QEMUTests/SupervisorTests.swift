@@ -192,6 +192,18 @@ struct SupervisorTests {
         #expect(Scratch.qemuProcesses(named: "earlyend").isEmpty)
     }
 
+    @Test("vm down while QEMU still starts: SIGTERM at once, since there is no guest for the power button nor a monitor for quit yet")
+    func downWhileQEMUStarts() async throws {
+        let start = try await EarlyStart("earlydown")
+        defer { start.client.close() }
+        let outcome = try await start.machine.down(timeout: .seconds(60), force: false)
+        let end = try #require(start.machine.runRecord()?.end)
+        #expect(end.requestedBy == .downTerminate || end.requestedBy == .downKill, "\(end)")
+        #expect(outcome == .terminated || outcome == .killed)
+        await #expect(throws: (any Error).self) { _ = try await start.up.value }
+        #expect(Scratch.qemuProcesses(named: "earlydown").isEmpty)
+    }
+
     @Test func aKilledSupervisorIsReplacedAndTheVMRunsOn() async throws {
         let bed = try await TestBed.prepare()
         let scratch = try Scratch()

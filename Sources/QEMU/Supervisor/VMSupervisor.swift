@@ -130,6 +130,9 @@ public final class VMSupervisor: Sendable {
         let startedServer = Mutex<QMPServer?>(nil)
         let startServing = { @Sendable [self] (version: QMPVersion) -> QMPServer in
             let server = QMPServer(greeting: Self.greeting(version)) { [self] command, arguments in
+                // `vm down` is taken at once, also from a QEMU that is still starting (a large
+                // guest's memory can take minutes): the steps that need the monitor wait for it.
+                if command == Command.down { return takeDown(arguments, monitor: gate) }
                 guard let client = await gate.value() else {
                     return .failure(.init(errorClass: "GenericError", description: "QEMU ended before its monitor answered"))
                 }
@@ -238,14 +241,16 @@ public final class VMSupervisor: Sendable {
         return first
     }
 
-    /// Runs a client's command: ours, or QEMU's through the monitor.
+    /// Takes `x-vm-down`: the escalation starts and the reply goes at once.
+    private func takeDown(_ arguments: [String: JSONValue]?, monitor: WaitGate<QMPClient>) -> Result<JSONValue, QMPServer.Failure> {
+        let seconds = arguments?["timeout"]?.doubleValue ?? 60
+        if arguments?["keep_gpu_on_vfio"]?.boolValue == true { state.withLock { $0.keepGPUOnVFIO = true } }
+        startDown(timeout: .milliseconds(Int64(max(0, seconds) * 1000)), force: arguments?["force"]?.boolValue ?? false, monitor: monitor)
+        return .success(.object([:]))
+    }
+
+    /// Runs a client's command through QEMU's monitor.
     private func handle(_ command: String, _ arguments: [String: JSONValue]?, client: QMPClient) async -> Result<JSONValue, QMPServer.Failure> {
-        if command == Command.down {
-            let seconds = arguments?["timeout"]?.doubleValue ?? 60
-            if arguments?["keep_gpu_on_vfio"]?.boolValue == true { state.withLock { $0.keepGPUOnVFIO = true } }
-            startDown(timeout: .milliseconds(Int64(max(0, seconds) * 1000)), force: arguments?["force"]?.boolValue ?? false, client: client)
-            return .success(.object([:]))
-        }
         do {
             // The client's own timeout governs; this one only bounds a monitor that never answers.
             let reply = try await client.execute(command, arguments: arguments, timeout: .seconds(24 * 3600))
@@ -275,22 +280,27 @@ public final class VMSupervisor: Sendable {
     // MARK: - vm down
 
     /// The power button, then `quit`, SIGTERM and SIGKILL, each only when QEMU has not ended in
-    /// time. A second request while one runs changes nothing.
-    private func startDown(timeout: Duration, force: Bool, client: QMPClient) {
+    /// time. A QEMU that still starts (its monitor has not answered yet) has no guest to press the
+    /// power button of and takes no `quit`: SIGTERM comes first. (An adopter waits for the monitor
+    /// of a QEMU that runs.) A second request while one runs changes nothing.
+    private func startDown(timeout: Duration, force: Bool, monitor: WaitGate<QMPClient>) {
         let first = state.withLock { state in
             defer { state.downStarted = true }
             return !state.downStarted && !state.ended
         }
         guard first else { return }
         Task { [self] in
-            if !force {
-                step(.downPowerButton)
-                _ = try? await client.execute("system_powerdown")
-                if await ends(within: timeout) { return }
+            let stillStarting = role != .adopting && !monitor.isSettled
+            if !stillStarting, let client = await monitor.value() {
+                if !force {
+                    step(.downPowerButton)
+                    _ = try? await client.execute("system_powerdown")
+                    if await ends(within: timeout) { return }
+                }
+                step(.downQuit)
+                _ = try? await client.execute("quit")
+                if await ends(within: Self.escalationStep) { return }
             }
-            step(.downQuit)
-            _ = try? await client.execute("quit")
-            if await ends(within: Self.escalationStep) { return }
             guard step(.downTerminate) else { return }
             kill(qemuPID, SIGTERM)
             if await ends(within: Self.escalationStep) { return }

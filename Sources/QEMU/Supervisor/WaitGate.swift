@@ -25,6 +25,14 @@ final class WaitGate<Value: Sendable>: Sendable {
         }
     }
 
+    /// Whether the gate has opened or closed (``value()`` would not wait).
+    var isSettled: Bool {
+        state.withLock { state in
+            if case .done = state { return true }
+            return false
+        }
+    }
+
     /// Gives `value` to every waiting and later task; a gate opens or closes only once.
     func open(_ value: Value) { settle(value) }
 
