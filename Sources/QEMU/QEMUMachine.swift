@@ -228,6 +228,8 @@ public struct QEMUMachine: VMBackend {
         // QEMU starts paused when something must be done before the vCPUs run (the tap
         // hand-over, pinning), and continues afterwards unless asked to stay paused.
         let setUpBeforeRunning = tap != nil || spec.cpu.pin != nil
+        // With pinning, `vm up` starts the vCPUs itself once the threads are pinned.
+        let vCPUsStartHere = spec.cpu.pin != nil && !paused
         let options = LaunchOptions(paused: paused || setUpBeforeRunning, extrasISO: extras)
         let arguments = try QEMUCommandLine.arguments(for: spec, paths: paths, options: options)
         logger.debug("launching \(launcher.executable) \(arguments.joined(separator: " "))")
@@ -267,7 +269,7 @@ public struct QEMUMachine: VMBackend {
             // The supervisor starts the vCPUs after the tap hand-over only when nothing is left
             // to do here first (pinning, isolation).
             let qemu = try launcher.start(arguments: arguments, logFile: paths.qemuLog, supervisor: supervisor,
-                                          tapDescriptor: tap, resume: !paused && spec.cpu.pin == nil, swtpmPID: swtpmPID)
+                                          tapDescriptor: tap, resume: !paused && !vCPUsStartHere, swtpmPID: swtpmPID)
             (session, firstStatus) = try await negotiateMonitor(of: qemu)
             pid = qemu.pid
         } catch {
@@ -289,7 +291,7 @@ public struct QEMUMachine: VMBackend {
             // cgroup's CPUs, which would undo the pins.
             try isolateCPUs(pid: pid)
             pinned = try await pinThreads(client: session.client, pid: pid)
-            if spec.cpu.pin != nil, !paused { try await session.client.cont() }
+            if vCPUsStartHere { try await session.client.cont() }
         } catch {
             await abandonStart(pid: pid)
             throw error
@@ -297,7 +299,7 @@ public struct QEMUMachine: VMBackend {
         do {
             let client = session.client
             // The status QEMU first answered is the one to report unless the vCPUs started since.
-            let status = spec.cpu.pin != nil && !paused ? try await client.queryStatus() : firstStatus
+            let status = vCPUsStartHere ? try await client.queryStatus() : firstStatus
             if spec.accelerator == .kvm {
                 let kvm = try await client.queryKVM()
                 if !kvm.enabled || status.status == "internal-error" {
