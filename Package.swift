@@ -17,17 +17,19 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
-        // QEMU Machine Protocol client: depends on nothing else in the project.
+        // QEMU Machine Protocol client: depends on nothing else in the project but OSThreads.
         .target(
             name: "QMP",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            dependencies: ["OSThreads", .product(name: "Logging", package: "swift-log")]
         ),
+        // Detached OS threads for blocking work (no Foundation `Thread` in FoundationEssentials).
+        .target(name: "OSThreads"),
         // The VM definition (TOML), its validation and the state-dir layout.
         .target(name: "VMCore"),
         // Linux host readers and writers (sysfs, procfs, boot configuration) over an injectable root.
         .target(
             name: "HostLinux",
-            dependencies: ["VMCore", "CAffinity", "CSpawn"]
+            dependencies: ["VMCore", "CAffinity", "CSpawn", "OSThreads"]
         ),
         // sched_setaffinity/sched_getaffinity (which Swift's Glibc module does not declare) and SCHED_FIFO.
         .target(name: "CAffinity"),
@@ -40,7 +42,7 @@ let package = Package(
         .target(
             name: "QEMU",
             dependencies: [
-                "VMCore", "QMP", "HostLinux", "Network", "CSpawn", "Handover",
+                "VMCore", "QMP", "HostLinux", "Network", "CSpawn", "Handover", "OSThreads",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -114,7 +116,7 @@ let package = Package(
         // Benchmark driver for scripts/bench (its qmp part).
         .executableTarget(name: "qmp-bench", dependencies: ["QMP"], path: "Sources/qmp-bench"),
 
-        .testTarget(name: "QMPTests", dependencies: ["QMP", "HostLinux", .product(name: "Subprocess", package: "swift-subprocess")]),
+        .testTarget(name: "QMPTests", dependencies: ["QMP", "OSThreads", "HostLinux", .product(name: "Subprocess", package: "swift-subprocess")]),
         .testTarget(name: "VMCoreTests", dependencies: ["VMCore"]),
         .testTarget(name: "HandoverTests", dependencies: ["Handover", "HostLinux"]),
         // Fake host trees and a fake kernel for host-side tests (shared by test targets).

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// The `vm` command tree.
@@ -39,8 +40,8 @@ public struct RootCommand: AsyncParsableCommand {
     public static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let unknown = UnknownCommand.find(in: arguments) {
-            FileHandle.standardError.write(Data("vm: \(unknown)\n".utf8))
-            Foundation.exit(ExitCode.validationFailure.rawValue)
+            StandardStream.error.write("vm: \(unknown)\n")
+            Glibc.exit(ExitCode.validationFailure.rawValue)
         }
         let parsed: any ParsableCommand
         do {
@@ -66,14 +67,14 @@ public struct RootCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch let error as ExitCode {
-            Foundation.exit(error.rawValue)
+            Glibc.exit(error.rawValue)
         } catch let error as CleanExit {
             exit(withError: error)
         } catch {
-            FileHandle.standardError.write(Data("vm: \(runTimeMessage(error))\n".utf8))
-            Foundation.exit(EXIT_FAILURE)
+            StandardStream.error.write("vm: \(runTimeMessage(error))\n")
+            Glibc.exit(EXIT_FAILURE)
         }
-        Foundation.exit(EXIT_SUCCESS)
+        Glibc.exit(EXIT_SUCCESS)
     }
 
     /// Whether `command` is this tree's (not one the parser adds, like `help`).

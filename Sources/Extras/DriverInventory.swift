@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What the user's `--driver-dir` and `--virtio-win` ISO provide.
 public struct DriverInventory: Sendable, Equatable {
@@ -52,8 +53,8 @@ extension DriverInventory {
             ]
             return inventory
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: driverDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+        var isDirectory = false
+        guard FileManager.default.fileExists(atPath: driverDirectory, isDirectory: &isDirectory), isDirectory else {
             throw .driverDirectoryMissing(driverDirectory)
         }
         let folders = [driverDirectory] + subfolders(driverDirectory) + subfolders(driverDirectory).flatMap(subfolders)
@@ -77,8 +78,8 @@ extension DriverInventory {
         for folder in folders {
             let names = files(folder)
             for inf in names where inf.lowercased().hasSuffix(".inf") && inf.lowercased() != "usbmmidd.inf" {
-                guard let text = try? String(contentsOfFile: "\(folder)/\(inf)", encoding: .utf8).replacingOccurrences(of: "\0", with: ""),
-                      let hardwareID = hardwareID(inInf: text), text.localizedCaseInsensitiveContains("IddCx") else { continue }
+                guard let text = try? String(contentsOfFile: "\(folder)/\(inf)", encoding: .utf8).replacing("\0", with: ""),
+                      let hardwareID = hardwareID(inInf: text), text.lowercased().contains("iddcx") else { continue }
                 guard let tool = names.first(where: { ["devcon.exe", "nefconc.exe"].contains($0.lowercased()) }) else {
                     missing.append("IddCx driver \(inf): devcon.exe or nefconc.exe is needed next to it to create the device")
                     return nil
@@ -92,9 +93,9 @@ extension DriverInventory {
 
     /// The first root-enumerated hardware id (`Root\MttVDD`) in an INF.
     public static func hardwareID(inInf text: String) -> String? {
-        for line in text.split(whereSeparator: \.isNewline) where !line.trimmingCharacters(in: .whitespaces).hasPrefix(";") {
+        for line in text.split(whereSeparator: \.isNewline) where !line.trimming(" \t").hasPrefix(";") {
             for field in line.split(separator: ",") {
-                let value = field.trimmingCharacters(in: .whitespaces)
+                let value = field.trimming(" \t")
                 if value.lowercased().hasPrefix("root\\"), value.count > 5, !value.contains(" ") { return value }
             }
         }
@@ -103,16 +104,16 @@ extension DriverInventory {
 
     static func subfolders(_ path: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted().compactMap { name in
-            var isDirectory: ObjCBool = false
+            var isDirectory = false
             let full = "\(path)/\(name)"
-            return FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory) && isDirectory.boolValue ? full : nil
+            return FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory) && isDirectory ? full : nil
         }
     }
 
     static func files(_ path: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted().filter { name in
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: "\(path)/\(name)", isDirectory: &isDirectory) && !isDirectory.boolValue
+            var isDirectory = false
+            return FileManager.default.fileExists(atPath: "\(path)/\(name)", isDirectory: &isDirectory) && !isDirectory
         }
     }
 }

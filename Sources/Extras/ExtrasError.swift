@@ -24,7 +24,7 @@ public enum ExtrasError: Error, Equatable, Sendable, CustomStringConvertible {
         case .virtioISOMissing(let path): return "virtio-win ISO \(path) does not exist"
         case .xorrisoMissing: return "xorriso is not installed (Debian: apt-get install xorriso)"
         case .xorrisoFailed(let arguments, let status, let stderr):
-            return "xorriso \(arguments.joined(separator: " ")) exited with \(status): \(stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+            return "xorriso \(arguments.joined(separator: " ")) exited with \(status): \(stderr.trimmingWhitespace())"
         case .noCDDrive(let vm):
             return "\(vm) has no CD-ROM drive to load the ISO into; `vm down \(vm) && vm up \(vm)` attaches the staged extras ISO at boot (or add a [[cdrom]] to the definition for a drive that can change discs while running)"
         case .notStaged(let path): return "no extras ISO at \(path); run `vm extras stage` first"

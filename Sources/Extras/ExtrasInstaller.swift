@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import GuestAgent
 
 /// `vm extras install`: runs the staged install.cmd in a Windows guest through the guest agent.

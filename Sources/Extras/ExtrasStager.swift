@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HostLinux
 import VMCore
 
@@ -24,9 +25,9 @@ public struct ExtrasStager: Sendable {
     /// Builds `paths.extrasISO` (atomically: a half-written ISO never replaces a good one).
     public func stage(vm: VMName, paths: VMPaths, driverDirectory: String?, virtioWinISO: String?,
                       resolution: Resolution) throws -> Result {
-        let work = try FileManager.default.url(for: .itemReplacementDirectory, in: .userDomainMask,
-                                               appropriateFor: URL(fileURLWithPath: NSTemporaryDirectory()), create: true).path
-        defer { try? FileManager.default.removeItem(atPath: work) }
+        let scratch = try PrivateTemporaryDirectory(purpose: "extras")
+        defer { scratch.remove() }
+        let work = scratch.path
         var inventory = try DriverInventory.scan(driverDirectory: driverDirectory)
         try takeVirtioInstallers(from: virtioWinISO, into: "\(work)/virtio-src", inventory: &inventory)
         let plan = try ExtrasPlan.make(vm: vm.rawValue, resolution: resolution, inventory: inventory, templates: templates)
@@ -62,7 +63,7 @@ public struct ExtrasStager: Sendable {
     static func write(_ plan: ExtrasPlan, to folder: String) throws {
         for file in plan.files {
             let target = "\(folder)/\(file.path)"
-            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: PathName.folder(of: target), withIntermediateDirectories: true)
             switch file.content {
             case .text(let text):
                 try Data(crlf(text).utf8).write(to: URL(fileURLWithPath: target))
@@ -74,6 +75,6 @@ public struct ExtrasStager: Sendable {
 
     /// `\n` -> `\r\n` (existing `\r\n` kept).
     public static func crlf(_ text: String) -> String {
-        text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
+        text.replacing("\r\n", with: "\n").replacing("\n", with: "\r\n")
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HostLinux
 
 /// The `xorriso` tool (Debian package `xorriso`): builds the extras ISO, reads ISOs back, and
@@ -29,7 +30,7 @@ public struct Xorriso: Sendable {
     public func list(_ iso: String) throws(ExtrasError) -> [String] {
         let output = try run(["-indev", iso, "-find", "/", "-type", "f"])
         return output.split(separator: "\n").map { line in
-            var text = line.trimmingCharacters(in: .whitespaces)
+            var text = line.trimming(" \t")
             if text.hasPrefix("'"), text.hasSuffix("'"), text.count >= 2 { text = String(text.dropFirst().dropLast()) }
             return text
         }.filter { $0.hasPrefix("/") }.sorted()

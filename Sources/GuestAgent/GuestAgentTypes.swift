@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import QMP
 
 /// What `guest-info`, `guest-get-osinfo` and `guest-network-get-interfaces` tell about the guest.

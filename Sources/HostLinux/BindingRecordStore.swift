@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// Remembers the original drivers of slots bound with `vm host bind` (one JSON file per slot under
@@ -13,7 +14,7 @@ public struct BindingRecordStore: Sendable {
     }
 
     private func path(_ slot: PCISlot) -> String {
-        Self.directory + "/" + slot.description.replacingOccurrences(of: ":", with: "_") + ".json"
+        Self.directory + "/" + slot.description.replacing(":", with: "_") + ".json"
     }
 
     /// The recorded bindings of `slot`, or nil; a record that does not name exactly `functions`

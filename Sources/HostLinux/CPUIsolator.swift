@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// What ``CPUIsolator`` changed for one VM, kept in its state folder until it is undone: the

@@ -41,7 +41,7 @@ public enum CPUTopologyReport {
                 }
                 let cpus = core.map(String.init).joined(separator: ",")
                 lines.append(marks.isEmpty ? "  core \(cpus)"
-                    : "  core \(cpus.padding(toLength: max(8, cpus.count), withPad: " ", startingAt: 0)) \(marks.joined(separator: ", "))")
+                    : "  core \(cpus.column(width: max(8, cpus.count))) \(marks.joined(separator: ", "))")
             }
         }
         lines.append("")

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// Why a new disk image was not made.
@@ -49,7 +50,7 @@ public struct DiskImage: Sendable {
             throw .createFailed(path: path, message: "\(error)")
         }
         guard result.status == 0 else {
-            throw .createFailed(path: path, message: (result.standardError + result.standardOutput).trimmingCharacters(in: .whitespacesAndNewlines))
+            throw .createFailed(path: path, message: (result.standardError + result.standardOutput).trimmingWhitespace())
         }
         chmod(path, 0o600)
     }

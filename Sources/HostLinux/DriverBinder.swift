@@ -1,6 +1,9 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Dispatch
 import Synchronization
 import VMCore
+import OSThreads
 
 /// What a function was bound to before ``DriverBinder`` moved it: journal this to give it back.
 public struct FunctionBinding: Sendable, Hashable, Codable {
@@ -200,7 +203,7 @@ public struct DriverBinder: Sendable {
         let outcome = WriteOutcome()
         let fileSystem = self.fileSystem
         let path = "/sys/bus/pci/drivers/\(driver)/unbind"
-        Thread.detachNewThread {
+        DetachedThread.start(name: "pci-unbind") {
             do {
                 try fileSystem.writeAttribute(address.description, to: path)
                 outcome.finish(nil)
@@ -219,7 +222,7 @@ public struct DriverBinder: Sendable {
         let deadline = Date().addingTimeInterval(probeTimeout.seconds)
         var actual = currentDriver(address)
         while actual != expected && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.01)
+            usleep(10_000)
             actual = currentDriver(address)
         }
         guard actual == expected else { throw BindError.wrongDriver(address, expected: expected, actual: actual) }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// Everything `vm host check` looks at, read once from the host. ``HostChecks`` judges it without I/O.
@@ -86,7 +87,7 @@ public enum Distribution: String, Sendable, Codable {
         var words: [String] = []
         for line in osRelease.split(separator: "\n") where line.hasPrefix("ID=") || line.hasPrefix("ID_LIKE=") {
             let value = line.split(separator: "=", maxSplits: 1).last ?? ""
-            words += value.replacingOccurrences(of: "\"", with: "").split(separator: " ").map(String.init)
+            words += value.replacing("\"", with: "").split(separator: " ").map(String.init)
         }
         for word in words {
             switch word {

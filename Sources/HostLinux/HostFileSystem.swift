@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Every host read and write goes through this seam, with host paths (`/sys/...`, `/proc/...`, `/etc/...`).
 ///
@@ -42,7 +43,7 @@ extension HostFileSystem {
 
     /// The file's text with surrounding whitespace removed (sysfs attributes end in a newline).
     public func readTrimmed(_ path: String) throws -> String {
-        try readText(path).trimmingCharacters(in: .whitespacesAndNewlines)
+        try readText(path).trimmingWhitespace()
     }
 
     /// The text of the file, or nil when it cannot be read.

@@ -87,7 +87,7 @@ public struct HostDisplayFacts: Sendable, Equatable {
         }
 
         /// Whether it draws on a framebuffer (fbcon), which the card behind it must lose.
-        public var isFramebuffer: Bool { name.localizedLowercase.contains("frame buffer") }
+        public var isFramebuffer: Bool { name.lowercased().contains("frame buffer") }
     }
 
     /// The GPU's functions as the host has them now.

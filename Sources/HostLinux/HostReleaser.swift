@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// Why the host's display GPU was not released, or not given back.
@@ -198,7 +199,7 @@ public struct HostReleaser: Sendable {
     private func run(_ arguments: [String]) throws {
         let result = try runner.run(arguments, timeout: commandTimeout)
         guard result.status == 0 else {
-            let detail = result.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
+            let detail = result.standardError.trimmingWhitespace()
             throw CommandRunnerError.launchFailed(arguments, "exited with status \(result.status)" + (detail.isEmpty ? "" : ": \(detail)"))
         }
     }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// The root directory under which every host path (`/sys`, `/proc`, `/dev`, `/etc`, ...) is read or written.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// Huge pages a VM reserved at `vm up`, kept in its state folder until they are given back: what

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A host input device that `[[input]]` can give to a guest.
 public struct InputDevice: Sendable, Equatable, Codable {
@@ -35,10 +36,10 @@ public struct InputDeviceReader: Sendable {
         let names = ((try? fileSystem.contentsOfDirectory(Self.byID)) ?? []).filter { $0.contains("-event-") }.sorted()
         return names.compactMap { entry in
             guard let node = fileSystem.linkBasename("\(Self.byID)/\(entry)"), node.hasPrefix("event"),
-                  let marker = entry.range(of: "-event-") else { return nil }
+                  let marker = entry.firstRange(of: "-event-") else { return nil }
             let suffix = String(entry[marker.upperBound...])
             let kind = ["kbd": "keyboard", "mouse": "mouse", "joystick": "controller"][suffix] ?? suffix
-            let name = fileSystem.readTextIfPresent("/sys/class/input/\(node)/device/name")?.trimmingCharacters(in: .newlines)
+            let name = fileSystem.readTextIfPresent("/sys/class/input/\(node)/device/name")?.trimming("\n\r")
             return InputDevice(path: "\(Self.byID)/\(entry)", node: "/dev/input/\(node)", name: name, kind: kind)
         }
     }

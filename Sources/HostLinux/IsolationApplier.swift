@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What `vm host isolate --apply` wrote, so that `--undo` can restore the host exactly.
 public struct IsolationManifest: Sendable, Hashable, Codable {

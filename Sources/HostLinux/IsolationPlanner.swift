@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// Everything the planner needs from the host, read once. ``IsolationPlanner`` turns it into a plan without I/O.
@@ -140,7 +141,7 @@ public struct IsolationPlanner: Sendable {
             rendered["ADDRESSES"] = functions.map(\.address.description).joined(separator: " ")
             change(IsolationPaths.initramfsScript, try templates.render("host/vm-vfio-override", rendered), mode: 0o755)
             let modules = inputs.files[IsolationPaths.initramfsModules] ?? ""
-            let existing = Set(modules.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
+            let existing = Set(modules.split(separator: "\n").map { $0.trimming(" \t") })
             if !["vfio", "vfio_iommu_type1", "vfio_pci"].allSatisfy(existing.contains) {
                 let block = try templates.render("host/initramfs-modules", values)
                 let separator = modules.isEmpty || modules.hasSuffix("\n") ? "" : "\n"

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// Whether KVM can run a guest here: the steps QEMU takes first (open `/dev/kvm`, check the API

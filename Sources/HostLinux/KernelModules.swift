@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// How a kernel module is available on the host.
 public enum ModuleState: String, Sendable, Codable {
@@ -50,7 +51,7 @@ public struct KernelModules: Sendable {
         var names = Set<String>()
         for line in text.split(separator: "\n") {
             let path = line.split(separator: ":", maxSplits: 1).first ?? ""
-            guard let file = path.split(separator: "/").last, let range = file.range(of: ".ko") else { continue }
+            guard let file = path.split(separator: "/").last, let range = file.firstRange(of: ".ko") else { continue }
             names.insert(canonicalName(String(file[..<range.lowerBound])))
         }
         return names
@@ -58,6 +59,6 @@ public struct KernelModules: Sendable {
 
     /// `vfio-pci` -> `vfio_pci`.
     public static func canonicalName(_ name: String) -> String {
-        name.replacingOccurrences(of: "-", with: "_")
+        name.replacing("-", with: "_")
     }
 }

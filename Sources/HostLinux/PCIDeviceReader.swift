@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// Reads PCI functions from `/sys/bus/pci/devices`.
@@ -65,13 +66,13 @@ public struct PCIDeviceReader: Sendable {
 
 /// Parses sysfs hex such as `0x10de` or `0x030000`.
 public func parseSysfsHex(_ text: String) -> UInt32? {
-    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    let trimmed = text.trimmingWhitespace()
     let digits = trimmed.hasPrefix("0x") || trimmed.hasPrefix("0X") ? trimmed.dropFirst(2) : Substring(trimmed)
     return UInt32(digits, radix: 16)
 }
 
 /// Parses a `driver_override` value: `(null)` or empty means unset.
 public func parseDriverOverride(_ text: String) -> String? {
-    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    let trimmed = text.trimmingWhitespace()
     return trimmed.isEmpty || trimmed == "(null)" ? nil : trimmed
 }

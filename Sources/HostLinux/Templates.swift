@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// Errors from finding or rendering templates.
@@ -30,7 +31,7 @@ public struct TemplateDirectory: Sendable, Hashable {
 
     /// The places searched, in order.
     public static func candidates(environment: [String: String] = ProcessEnvironment.current,
-                                  executablePath: String? = Bundle.main.executablePath) -> [String] {
+                                  executablePath: String? = RunningExecutable.path) -> [String] {
         var places: [String] = []
         if let value = environment["VM_TEMPLATES"], !value.isEmpty { places.append(value) }
         if let executablePath {
@@ -45,10 +46,10 @@ public struct TemplateDirectory: Sendable, Hashable {
 
     /// The first candidate that is a directory.
     public static func locate(environment: [String: String] = ProcessEnvironment.current,
-                              executablePath: String? = Bundle.main.executablePath) throws -> TemplateDirectory {
+                              executablePath: String? = RunningExecutable.path) throws -> TemplateDirectory {
         let places = candidates(environment: environment, executablePath: executablePath)
-        var isDirectory: ObjCBool = false
-        guard let found = places.first(where: { FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory) && isDirectory.boolValue }) else {
+        var isDirectory = false
+        guard let found = places.first(where: { FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory) && isDirectory }) else {
             throw TemplateError.directoryNotFound(places)
         }
         return TemplateDirectory(path: found)
@@ -72,9 +73,9 @@ public enum Template {
     public static func render(_ text: String, _ values: [String: String], name: String = "template") throws -> String {
         var output = ""
         var rest = text[...]
-        while let open = rest.range(of: "{{") {
+        while let open = rest.firstRange(of: "{{") {
             output += rest[..<open.lowerBound]
-            guard let close = rest[open.upperBound...].range(of: "}}") else {
+            guard let close = rest[open.upperBound...].firstRange(of: "}}") else {
                 rest = rest[open.lowerBound...]
                 break
             }

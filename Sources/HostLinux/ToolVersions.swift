@@ -31,7 +31,7 @@ public enum ToolVersions {
     }
 
     private static func firstVersion(after marker: String, in text: String) -> String? {
-        guard let range = text.range(of: marker) else { return nil }
+        guard let range = text.firstRange(of: marker) else { return nil }
         let rest = text[range.upperBound...].drop(while: { $0 == " " })
         let version = rest.prefix(while: { $0.isNumber || $0 == "." })
         return version.isEmpty ? nil : String(version)

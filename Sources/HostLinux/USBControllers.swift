@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// A host USB controller (PCI class 0x0c03) as `[[usb_host_controller]]` would take it: its IOMMU

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// Why a VM could not be exported or imported.
@@ -58,7 +59,7 @@ public struct VMArchive: Sendable {
         guard lstat(file, &status) != 0 else { throw VMArchiveError.archiveExists(file) }
         for disk in disks where !Self.isRegularFile(disk) { throw VMArchiveError.diskMissing(disk) }
         // The definition under its VM's name, whatever the file is called; each disk as disks/N.
-        let staging = try PrivateTemporaryDirectory()
+        let staging = try PrivateTemporaryDirectory(purpose: "archive")
         defer { staging.remove() }
         try FileAccess.write(try FileAccess.read(definitionFile), to: "\(staging.path)/\(name).toml", permissions: 0o600)
         var arguments = ["tar", "-cf", file, "--sparse", "-C", staging.path, "\(name).toml"]
@@ -90,7 +91,7 @@ public struct VMArchive: Sendable {
     /// when a VM of that name has a definition or a state folder here. Only regular files of
     /// the expected names are taken from the archive; links and anything else are ignored.
     public func importArchive(_ file: String, layout: StateLayout) throws -> Imported {
-        let staging = try PrivateTemporaryDirectory()
+        let staging = try PrivateTemporaryDirectory(purpose: "archive")
         defer { staging.remove() }
         try tar(["tar", "-xf", file, "-C", staging.path, "--no-same-owner", "--no-same-permissions"])
         let definitions = ((try? FileManager.default.contentsOfDirectory(atPath: staging.path)) ?? []).filter { $0.hasSuffix(".toml") }
@@ -118,7 +119,7 @@ public struct VMArchive: Sendable {
         }
         for (member, path) in diskTargets {
             // A rename within one file system, else a copy: disks are large.
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: PathName.folder(of: path), withIntermediateDirectories: true)
             try FileManager.default.moveItem(atPath: "\(staging.path)/\(member)", toPath: path)
             chmod(path, 0o600)
         }
@@ -167,23 +168,30 @@ public struct VMArchive: Sendable {
             throw VMArchiveError.tarFailed("\(error)")
         }
         guard result.status == 0 else {
-            throw VMArchiveError.tarFailed(result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))
+            throw VMArchiveError.tarFailed(result.standardError.trimmingWhitespace())
         }
     }
 }
 
-/// A 0700 folder under the temporary folder, for one export or import.
-struct PrivateTemporaryDirectory {
-    let path: String
+/// A new 0700 folder under the temporary folder (`TMPDIR`, else `/tmp`), for one job.
+public struct PrivateTemporaryDirectory: Sendable {
+    public let path: String
 
-    init() throws {
-        let base = ProcessEnvironment.current["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array("\(base)/vm-archive-XXXXXX".utf8CString)
+    /// Makes `vm-PURPOSE-XXXXXX` (mkdtemp).
+    public init(purpose: String) throws(FileAccessError) {
+        let base = Self.base
+        var template = Array("\(base)/vm-\(purpose)-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw FileAccessError(.createFolder, path: base, code: errno) }
         path = String(cString: made)
     }
 
-    func remove() {
+    /// The temporary folder: `TMPDIR` when set, else `/tmp`.
+    public static var base: String {
+        ProcessEnvironment.current["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    }
+
+    /// Removes the folder and everything in it.
+    public func remove() {
         try? FileManager.default.removeItem(atPath: path)
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HostLinux
 import VMCore
 
@@ -16,7 +17,7 @@ public enum MacvtapError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .commandFailed(let command, let status, let stderr):
-            let text = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = stderr.trimmingWhitespace()
             return "\(command.joined(separator: " ")) exited with \(status)\(text.isEmpty ? "" : ": \(text)")"
         case .cannotRun(let command, let reason):
             return "cannot run \(command.joined(separator: " ")): \(reason)"
@@ -83,7 +84,7 @@ public struct MacvtapLink: Sendable {
     /// The index at the start of `ip -o link show` output (`12: vmtapwin@eth0: <...`).
     public static func parseIfindex(_ output: String) throws(MacvtapError) -> Int {
         guard let colon = output.firstIndex(of: ":"),
-              let index = Int(output[..<colon].trimmingCharacters(in: .whitespaces)) else {
+              let index = Int(output[..<colon].trimming(" \t")) else {
             throw .unparsableLink(String(output.prefix(200)))
         }
         return index

@@ -1,5 +1,7 @@
 import CSpawn
-import Foundation
+import FoundationEssentials
+import Glibc
+import OSThreads
 
 /// Waiting for processes to end without polling: each is watched through a `pidfd_open(2)`
 /// descriptor, which becomes readable when its process ends (a zombie nobody reaped yet counts as
@@ -43,9 +45,9 @@ enum ProcessEndWait {
         let (reader, writer) = (wake[0], wake[1])
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let thread = Thread { continuation.resume(returning: blockUntilOneEnds(pids, within: limit, wake: reader)) }
-                thread.name = "process-end-wait"
-                thread.start()
+                DetachedThread.start(name: "process-end-wait") {
+                    continuation.resume(returning: blockUntilOneEnds(pids, within: limit, wake: reader))
+                }
             }
         } onCancel: {
             var byte: UInt8 = 1

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// Reads process facts from procfs. A seam so lifecycle tests can inject dead or foreign pids.

@@ -1,5 +1,6 @@
 import CSpawn
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// Why QEMU did not start.
@@ -17,7 +18,7 @@ public enum LaunchError: Error, Equatable, CustomStringConvertible {
         case .spawnFailed(let executable, let code):
             return "cannot start \(executable): \(String(cString: strerror(code)))"
         case .ended(let log):
-            let text = log.trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = log.trimmingWhitespace()
             return "QEMU ended before its monitor answered" + (text.isEmpty ? " and wrote nothing to its log" : ":\n\(text)")
         }
     }

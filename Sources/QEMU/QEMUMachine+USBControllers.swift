@@ -1,6 +1,8 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HostLinux
 import VMCore
+import OSThreads
 
 /// The host USB controllers a run moved to vfio-pci (`[[usb_host_controller]]`), as far as it got:
 /// written before each move, undone (in reverse order) when the run ends.
@@ -24,9 +26,7 @@ extension QEMUMachine {
         guard !spec.usbHostControllers.isEmpty else { return }
         let machine = self
         let outcome: Result<Void, any Error> = await withCheckedContinuation { continuation in
-            let thread = Thread { continuation.resume(returning: Result { try machine.moveUSBControllers() }) }
-            thread.name = "usb-controllers"
-            thread.start()
+            DetachedThread.start(name: "usb-controllers") { continuation.resume(returning: Result { try machine.moveUSBControllers() }) }
         }
         try outcome.get()
     }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HostLinux
 import Logging
 import Network
@@ -34,7 +35,7 @@ public enum UpError: Error, CustomStringConvertible {
         case .networkSetupFailed(let why):
             return "macvtap network setup failed: \(why); `vm net check` shows what the host lacks"
         case .supervisorFailed(let log):
-            let text = log.trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = log.trimmingWhitespace()
             return "the VM's supervisor ended before it served the QMP socket; QEMU was stopped"
                 + (text.isEmpty ? "" : ". Its log:\n\(text)")
         case .noDefinitionFile:
@@ -279,7 +280,7 @@ public struct QEMUMachine: VMBackend {
             cleanRuntimeDirectory()
             removeMacvtap()
             undoHostChangesLogged()
-            if spec.accelerator == .kvm, case .ended(let log) = error, log.localizedCaseInsensitiveContains("kvm") {
+            if spec.accelerator == .kvm, case .ended(let log) = error, log.lowercased().contains("kvm") {
                 throw StartRefusal.kvmBroken(detail: log.split(separator: "\n").first.map(String.init) ?? "QEMU aborted")
             }
             throw UpError.launchFailed(error)
@@ -334,40 +335,24 @@ public struct QEMUMachine: VMBackend {
     private func negotiateMonitor(of qemu: BackgroundQEMU) async throws -> (MonitorSession, QMPStatus) {
         let path = qmpSocket
         let logger = logger
-        let first = await withTaskGroup(of: MonitorRace.self) { group in
-            group.addTask {
+        let first = await Race.first({ () async -> MonitorRace in
+            do {
+                let transport = try await UnixSocketTransport.connect(path: path, timeout: Self.monitorWait, awaitListener: true)
+                let client = try await QMPClient.connect(transport: transport, timeout: Self.monitorWait, logger: logger)
                 do {
-                    let transport = try await UnixSocketTransport.connect(path: path, timeout: Self.monitorWait, awaitListener: true)
-                    let client = try await QMPClient.connect(transport: transport, timeout: Self.monitorWait, logger: logger)
-                    do {
-                        return .answered(MonitorSession(transport: transport, client: client),
-                                         try await client.queryStatus(timeout: Self.monitorWait))
-                    } catch {
-                        client.close()
-                        throw error
-                    }
-                } catch let error as TransportError {
-                    return .failed(QMPError(connecting: path, error))
+                    return .answered(MonitorSession(transport: transport, client: client),
+                                     try await client.queryStatus(timeout: Self.monitorWait))
                 } catch {
-                    return .failed(error as? QMPError ?? .closed)
+                    client.close()
+                    throw error
                 }
+            } catch let error as TransportError {
+                return .failed(QMPError(connecting: path, error))
+            } catch {
+                return .failed(error as? QMPError ?? .closed)
             }
-            group.addTask { await qemu.awaitEnd(orSupervisor: true) ? .ended : .cancelled }
-            var first = await group.next() ?? .cancelled
-            group.cancelAll()
-            for await other in group {
-                switch (first, other) {
-                case (_, .answered(let late, _)): late.client.close()
-                // The watcher saw QEMU end as the monitor answered or failed: that is the news.
-                case (.answered(let session, _), .ended):
-                    session.client.close()
-                    first = other
-                case (.failed, .ended): first = other
-                default: break
-                }
-            }
-            return first
-        }
+        }, { () async -> MonitorRace in await qemu.awaitEnd(orSupervisor: true) ? .ended : .cancelled },
+        cancelled: .cancelled, discard: { late in if case .answered(let session, _) = late { session.client.close() } })
         switch first {
         case .answered(let session, let status):
             // `vm status` and `vm down` find QEMU through its pidfile.
@@ -378,22 +363,22 @@ public struct QEMUMachine: VMBackend {
                 throw UpError.pidfileMismatch(path: paths.pidFile, pid: qemu.pid)
             }
             return (session, status)
-        case .ended:
-            if qemu.hasEnded { throw LaunchError.ended(log: qemuLogText) }
-            await abandonStart(pid: qemu.pid)
-            throw UpError.supervisorFailed(log: supervisorLogText)
+        case .ended: break
         case .failed(let error):
-            // A QEMU that fails while initialising closes its monitor as it exits: a failed
-            // monitor is QEMU's failure when QEMU then ends (on a loaded machine that takes a while).
-            if await qemu.awaitEnd(within: .seconds(5)) {
-                throw LaunchError.ended(log: qemuLogText)
+            // A QEMU that fails while initialising closes its monitor as it exits, and so does a
+            // supervisor that fails: a failed monitor is their failure when one of them then ends
+            // (on a loaded machine that takes a while).
+            guard await qemu.awaitEnd(within: .seconds(5), orSupervisor: true) else {
+                await abandonStart(pid: qemu.pid)
+                throw UpError.monitorUnreachable(error)
             }
-            await abandonStart(pid: qemu.pid)
-            throw UpError.monitorUnreachable(error)
         case .cancelled:
             await abandonStart(pid: qemu.pid)
             throw CancellationError()
         }
+        if qemu.hasEnded { throw LaunchError.ended(log: qemuLogText) }
+        await abandonStart(pid: qemu.pid)
+        throw UpError.supervisorFailed(log: supervisorLogText)
     }
 
     /// What QEMU wrote to its log in this run.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// An exclusive `flock` on a VM's lock file: `vm up`, `vm down` and hot-swaps of one VM run one
 /// at a time, across processes. Released when the value is closed or the process dies.

@@ -1,5 +1,7 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
+import OSThreads
 
 /// Why a ``JSONLineConnection`` stopped reading.
 public enum JSONLineEnd: Sendable, Equatable {
@@ -72,9 +74,7 @@ public final class JSONLineConnection: Sendable {
             return !state.started
         }
         precondition(first, "JSONLineConnection.start called twice")
-        let thread = Thread { [self] in readLoop(receiver) }
-        thread.name = "json-line-reader"
-        thread.start()
+        DetachedThread.start(name: "json-line-reader") { [self] in readLoop(receiver) }
     }
 
     /// Sends `line` (compact JSON without a newline) followed by a newline.

@@ -80,6 +80,25 @@ public final class QMPClient: Sendable {
         transport: any ByteTransport, timeout: Duration = .seconds(5), options: Options = Options(),
         logger: Logger = Logger(label: "vm.qmp"), greeted: @Sendable (QMPGreeting) -> Void = { _ in }
     ) async throws(QMPError) -> QMPClient {
+        let (client, negotiation) = try await connectQueuing(
+            transport: transport, timeout: timeout, options: options, logger: logger, greeted: greeted)
+        if case .failure(let error) = await negotiation.value {
+            client.close()
+            throw error
+        }
+        return client
+    }
+
+    /// Speaks QMP over an already connected transport, as ``connect(transport:timeout:options:logger:greeted:)``
+    /// does, but returns once `qmp_capabilities` is sent, before QEMU answers it. QEMU handles a
+    /// connection's commands in order, so the commands sent on `client` from now on are answered
+    /// right after the negotiation: a client can queue its first commands while QEMU still starts,
+    /// and QEMU reads them (a byte at a time) before its main loop runs. `negotiation` ends with
+    /// QEMU's answer to `qmp_capabilities`; when it fails, so do the commands sent after it.
+    public static func connectQueuing(
+        transport: any ByteTransport, timeout: Duration = .seconds(5), options: Options = Options(),
+        logger: Logger = Logger(label: "vm.qmp"), greeted: @Sendable (QMPGreeting) -> Void = { _ in }
+    ) async throws(QMPError) -> (client: QMPClient, negotiation: Task<Result<Void, QMPError>, Never>) {
         let connection = JSONLineConnection(
             transport: transport, maximumLineLength: options.maximumMessageSize, wireLog: options.wireLog)
         let dispatcher = QMPDispatcher(connection: connection, logger: logger)
@@ -92,12 +111,17 @@ public final class QMPClient: Sendable {
             greeted(greeting)
             let enable = options.enableOutOfBand && greeting.capabilities.contains("oob") ? ["oob"] : []
             let arguments: [String: JSONValue]? = enable.isEmpty ? nil : ["enable": .array(enable.map(JSONValue.string))]
-            switch await dispatcher.execute("qmp_capabilities", arguments: arguments, timeout: timeout) {
-            case .success: break
-            case .failure(let error): throw QMPError.negotiationFailed(error.description)
+            // An immediate task runs here, up to its first wait, which comes after the send: the
+            // negotiation is on the wire before any command sent on the client.
+            let negotiation = Task.immediate { () -> Result<Void, QMPError> in
+                switch await dispatcher.execute("qmp_capabilities", arguments: arguments, timeout: timeout) {
+                case .success: return .success(())
+                case .failure(let error): return .failure(.negotiationFailed(error.description))
+                }
             }
-            return QMPClient(
+            let client = QMPClient(
                 greeting: greeting, enabledCapabilities: enable, timeouts: options.timeouts, dispatcher: dispatcher)
+            return (client, negotiation)
         } catch {
             connection.close()
             throw error

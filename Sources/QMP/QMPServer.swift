@@ -1,5 +1,7 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
+import OSThreads
 
 /// Serves the QMP protocol to any number of clients at once, the way QEMU serves one: a greeting,
 /// `qmp_capabilities` negotiation, then commands answered under the id each client chose, and
@@ -42,13 +44,11 @@ public final class QMPServer: Sendable {
     /// until ``closeAll()``.
     public func serve(_ listener: UnixSocketListener, allowedUID: UInt32) {
         self.listener.withLock { $0 = listener }
-        let thread = Thread { [self] in
+        DetachedThread.start(name: "qmp-server-accept") { [self] in
             while let peer = listener.accept(allowedUID: allowedUID) {
                 add(peer.transport)
             }
         }
-        thread.name = "qmp-server-accept"
-        thread.start()
     }
 
     /// Sends `event` to every client that has negotiated.

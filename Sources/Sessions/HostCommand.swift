@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Subprocess
 
 /// Runs a session's host command: an argument array (the program is looked up in PATH), never a

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import QMP
 
 /// What a session reports as it goes: one per step start and end, waiting ticks, cleanup and
 /// the end. `--json` prints each as one line.
@@ -54,19 +56,22 @@ public struct SessionOutcome: Sendable, Equatable, Codable {
 extension SessionEvent {
     /// The event as one JSON object (for `--json`).
     public var jsonLine: String {
-        var object: [String: Any]
+        var object: [String: JSONValue]
         switch self {
-        case .started(let vm, let steps): object = ["event": "started", "vm": vm, "steps": steps]
-        case .stepStarted(let index, let total, let summary): object = ["event": "step-started", "step": index, "of": total, "summary": summary]
-        case .waiting(let index, let elapsed, let what): object = ["event": "waiting", "step": index, "elapsed": elapsed, "for": what]
+        case .started(let vm, let steps): object = ["event": "started", "vm": .string(vm), "steps": .int(Int64(steps))]
+        case .stepStarted(let index, let total, let summary):
+            object = ["event": "step-started", "step": .int(Int64(index)), "of": .int(Int64(total)), "summary": .string(summary)]
+        case .waiting(let index, let elapsed, let what):
+            object = ["event": "waiting", "step": .int(Int64(index)), "elapsed": .double(elapsed), "for": .string(what)]
         case .stepFinished(let result):
-            object = ["event": "step-finished", "step": result.index, "summary": result.summary, "status": result.status.rawValue, "seconds": result.seconds]
-            if let message = result.message { object["message"] = message }
-        case .cleanup(let line): object = ["event": "cleanup", "did": line]
-        case .cleanupWaiting(let elapsed, let what): object = ["event": "cleanup-waiting", "elapsed": elapsed, "for": what]
-        case .finished(let outcome): object = ["event": "finished", "status": outcome.status.rawValue, "exit": outcome.exitCode]
+            object = ["event": "step-finished", "step": .int(Int64(result.index)), "summary": .string(result.summary),
+                      "status": .string(result.status.rawValue), "seconds": .double(result.seconds)]
+            if let message = result.message { object["message"] = .string(message) }
+        case .cleanup(let line): object = ["event": "cleanup", "did": .string(line)]
+        case .cleanupWaiting(let elapsed, let what): object = ["event": "cleanup-waiting", "elapsed": .double(elapsed), "for": .string(what)]
+        case .finished(let outcome):
+            object = ["event": "finished", "status": .string(outcome.status.rawValue), "exit": .int(Int64(outcome.exitCode))]
         }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        return JSONWriter.string(.object(object), sortedKeys: true)
     }
 }

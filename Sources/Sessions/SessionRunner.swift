@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Handover
 import QMP
 import VMCore
@@ -174,7 +175,7 @@ public struct SessionRunner: Sendable {
         case .event(let name):
             try requireRunning()
             try await machine.waitForEvent(named: name)
-            return "\(name) at \(String(format: "%.1f", (ContinuousClock.now - started).sessionSeconds)) s"
+            return "\(name) at \(PrintfFormat.string("%.1f", (ContinuousClock.now - started).sessionSeconds)) s"
         default:
             break
         }
@@ -213,10 +214,8 @@ public struct SessionRunner: Sendable {
     /// The first line of the serial log matching `pattern`.
     static func serialLine(matching pattern: String, in file: String) throws -> String? {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
-        let expression = try NSRegularExpression(pattern: pattern)
-        return text.split(whereSeparator: \.isNewline).lazy.map(String.init).first { line in
-            expression.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)) != nil
-        }
+        let expression = try Regex(pattern)
+        return text.split(whereSeparator: \.isNewline).lazy.map(String.init).first { $0.contains(expression) }
     }
 
     static func describe(_ error: any Error) -> String {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The guest agent as a session uses it (implemented over the QEMU guest agent protocol).
 public protocol GuestAgentAccess: Sendable {

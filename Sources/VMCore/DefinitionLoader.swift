@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A definition read from disk, with the files `vm` keeps for it.
 public struct LoadedDefinition: Sendable {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Turns the text of a definition file into a validated ``VMSpec``, or a ``DefinitionError``
 /// listing every problem with its file, line, key and fix.

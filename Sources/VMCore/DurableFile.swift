@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Files that must survive a crash whole: written in one step by ``FileAccess`` (a temporary file
 /// opened without following links, fsync'd, renamed over the old one), and then the folder fsync'd,
@@ -24,7 +25,7 @@ public enum DurableFile {
     }
 
     private static func syncDirectory(of path: String) {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = PathName.folder(of: path)
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return }
         fsync(fd)

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A file or folder that could not be read, written or made: what failed, where, and the fix,
 /// from the system's error number (never Foundation's `NSCocoaErrorDomain` text).
@@ -25,7 +26,8 @@ public struct FileAccessError: Error, Equatable, Sendable, CustomStringConvertib
 
     public var description: String { "cannot \(operation.rawValue) \(path): \(reason) (fix: \(fix))" }
 
-    private var reason: String {
+    /// Why it failed, in words ("there is no such file").
+    public var reason: String {
         switch code {
         case ENOENT where operation == .read: return "there is no such file"
         case ENOENT where operation == .access: return "it or its folder does not exist"
@@ -60,16 +62,12 @@ public struct FileAccessError: Error, Equatable, Sendable, CustomStringConvertib
     /// The same failure for an error thrown by Foundation (a `CocoaError` that names a file),
     /// or nil when `error` is not one.
     public init?(foundation error: any Error, operation: Operation? = nil) {
-        let nsError = error as NSError
-        guard nsError.domain == NSCocoaErrorDomain,
-              let path = nsError.userInfo[NSFilePathErrorKey] as? String
-                ?? (nsError.userInfo[NSURLErrorKey] as? URL)?.path else { return nil }
-        let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError
+        guard let cocoa = error as? CocoaError, let path = cocoa.filePath ?? cocoa.url?.path else { return nil }
         let code: Int32
-        if let underlying, underlying.domain == NSPOSIXErrorDomain {
-            code = Int32(underlying.code)
+        if let underlying = cocoa.underlying as? POSIXError {
+            code = underlying.code.rawValue
         } else {
-            switch CocoaError.Code(rawValue: nsError.code) {
+            switch cocoa.code {
             case .fileNoSuchFile, .fileReadNoSuchFile: code = ENOENT
             case .fileReadNoPermission, .fileWriteNoPermission: code = EACCES
             case .fileWriteVolumeReadOnly: code = EROFS
@@ -82,8 +80,13 @@ public struct FileAccessError: Error, Equatable, Sendable, CustomStringConvertib
         }
         let reads = CocoaError.Code.fileReadUnknown.rawValue...CocoaError.Code.fileReadNoSuchFile.rawValue
         let writes = CocoaError.Code.fileWriteUnknown.rawValue...CocoaError.Code.fileWriteVolumeReadOnly.rawValue
-        let guessed: Operation = reads.contains(nsError.code) ? .read : writes.contains(nsError.code) ? .write : .access
+        let guessed: Operation = reads.contains(cocoa.code.rawValue) ? .read : writes.contains(cocoa.code.rawValue) ? .write : .access
         self.init(operation ?? guessed, path: path, code: code)
+    }
+
+    /// Why `error` happened, in words: the ``reason`` of the file failure it stands for, else its text.
+    public static func reason(of error: any Error) -> String {
+        (error as? FileAccessError ?? FileAccessError(foundation: error))?.reason ?? "\(error)"
     }
 
     /// `error`, or the ``FileAccessError`` it stands for when Foundation threw it: what a command shows.
@@ -102,6 +105,11 @@ public enum FileAccess {
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { throw FileAccessError(.read, path: path, code: errno) }
         guard status.st_mode & S_IFMT != S_IFDIR else { throw FileAccessError(.read, path: path, code: EISDIR) }
+        return try readToEnd(descriptor, path: path)
+    }
+
+    /// The bytes left on `descriptor` (open on `path`, which errors name), up to its end.
+    public static func readToEnd(_ descriptor: Int32, path: String) throws(FileAccessError) -> [UInt8] {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
@@ -121,9 +129,9 @@ public enum FileAccess {
 
     /// Writes `bytes` to `path` in one step, like ``write(_:to:permissions:)-(String,_,_)``.
     public static func write(_ bytes: [UInt8], to path: String, permissions: mode_t = 0o644) throws(FileAccessError) {
-        let folder = (path as NSString).deletingLastPathComponent
+        let folder = PathName.folder(of: path)
         if !folder.isEmpty { try createFolders(folder) }
-        let temporary = "\(folder.isEmpty ? "." : folder)/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
+        let temporary = "\(folder.isEmpty ? "." : folder)/.\(PathName.lastComponent(of: path)).\(getpid()).tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, permissions)
         guard descriptor >= 0 else { throw FileAccessError(.write, path: path, code: errno) }
         var failure: Int32 = 0
@@ -150,7 +158,7 @@ public enum FileAccess {
             guard status.st_mode & S_IFMT == S_IFDIR else { throw FileAccessError(.createFolder, path: path, code: ENOTDIR) }
             return
         }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = PathName.folder(of: path)
         if !parent.isEmpty, parent != path { try createFolders(parent, permissions: permissions) }
         guard mkdir(path, permissions) == 0 || errno == EEXIST else { throw FileAccessError(.createFolder, path: path, code: errno) }
     }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Why a file a definition names (disk image, kernel, ROM, firmware) cannot be given to QEMU.
 public enum FileProblem: Sendable, Equatable, CustomStringConvertible {

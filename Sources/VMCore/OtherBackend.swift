@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Whether a definition already runs on the other backend, found on this host without asking
 /// either backend: one VM must never run twice (two QEMUs writing one disk image).
@@ -6,8 +7,12 @@ public enum OtherBackend {
     /// The pid of a QEMU that a local libvirtd runs for the domain `name`: libvirt names its
     /// QEMU `-name guest=NAME,debug-threads=on` (`vm` names its own `guest=NAME,process=vm-NAME`).
     public static func libvirtQEMU(named name: String) -> Int32? {
-        let marker = "guest=\(name),debug-threads=on"
-        return ProcFS.pids().first { ProcFS.commandLine(of: $0)?.contains(marker) ?? false }
+        let marker = Array("guest=\(name),debug-threads=on".utf8)
+        var buffer: [UInt8] = []
+        return ProcFS.pids().first { pid in
+            guard let length = ProcFS.readCommandLine(of: pid, into: &buffer) else { return false }
+            return buffer[..<length].split(separator: 0).contains { $0.elementsEqual(marker) }
+        }
     }
 
     /// The pid of the QEMU that `vm` (the QEMU backend) runs for `name`, from its run record:
@@ -37,20 +42,28 @@ public enum ProcFS {
 
     /// The process's argv, or nil when it is gone (or is a kernel thread, which has none).
     public static func commandLine(of pid: Int32) -> [String]? {
+        var bytes: [UInt8] = []
+        guard let length = readCommandLine(of: pid, into: &bytes) else { return nil }
+        return bytes[..<length].split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Reads the process's argv (NUL-separated) into the start of `buffer`, which grows as needed
+    /// and can serve the next process too (a scan of every process makes no array per process);
+    /// the length read, or nil when the process is gone or has none.
+    public static func readCommandLine(of pid: Int32, into buffer: inout [UInt8]) -> Int? {
         let descriptor = open("/proc/\(pid)/cmdline", O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
-        var bytes = [UInt8](repeating: 0, count: 4096)
+        if buffer.count < 4096 { buffer = [UInt8](repeating: 0, count: 4096) }
         var length = 0
         while true {
-            if length == bytes.count { bytes.append(contentsOf: repeatElement(0, count: bytes.count)) }
-            let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + length, $0.count - length) }
+            if length == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + length, $0.count - length) }
             if count < 0, errno == EINTR { continue }
             guard count >= 0 else { return nil }
             if count == 0 { break }
             length += count
         }
-        guard length > 0 else { return nil }
-        return bytes[..<length].split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        return length > 0 ? length : nil
     }
 }

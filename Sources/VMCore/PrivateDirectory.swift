@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The 0700 folders `vm` keeps sockets and state in. A folder someone else could have placed or
 /// can change is refused rather than used: files `vm` and QEMU put in it (sockets, the pidfile,
@@ -10,8 +11,8 @@ public enum PrivateDirectory {
     /// is fine). Only a folder of `owner`'s is tightened to 0700; nothing else is ever chmodded.
     /// Throws ``PrivateDirectoryError``, or ``FileAccessError`` when a folder above cannot be made.
     public static func make(_ path: String, owner: uid_t = geteuid()) throws {
-        let parent = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
+        let parent = PathName.folder(of: path)
+        let name = PathName.lastComponent(of: path)
         if !parent.isEmpty { try FileAccess.createFolders(parent, permissions: 0o700) }
         let parentFD = try openFolder(parent.isEmpty ? "." : parent, at: AT_FDCWD)
         defer { close(parentFD) }

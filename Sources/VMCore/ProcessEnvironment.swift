@@ -1,8 +1,20 @@
-import Foundation
+import Glibc
 
-/// This process's environment, read once. `ProcessInfo.processInfo.environment` builds a new
-/// dictionary from `environ` on every call, and one `vm up` asks for it several times on the way
-/// to starting QEMU; `vm` never changes its own environment.
+/// This process's environment, read once from `environ`. (`ProcessInfo.processInfo.environment`
+/// builds a new dictionary on every call, and its first call sets up all of `ProcessInfo`; `vm`
+/// asks for the environment several times on the way to starting QEMU and never changes it.)
 public enum ProcessEnvironment {
-    public static let current: [String: String] = ProcessInfo.processInfo.environment
+    public static let current: [String: String] = {
+        var variables: [String: String] = [:]
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            // The first definition of a name wins, as for getenv(3).
+            if let equals = text.firstIndex(of: "="), variables[String(text[..<equals])] == nil {
+                variables[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            entry += 1
+        }
+        return variables
+    }()
 }

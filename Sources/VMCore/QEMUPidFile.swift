@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The pidfile QEMU writes as it starts (`-pidfile`; libvirt's QEMU driver keeps one per domain).
 public enum QEMUPidFile {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The durable record of a VM's last run, kept in its state folder (`run.json`) by the VM's
 /// supervisor: what started, the events that matter, and how it ended. `vm status` and `vm list`
@@ -72,7 +73,7 @@ public struct RunRecord: Codable, Sendable, Equatable {
 
         /// One line: "guest powered off at 12:03", "QEMU killed by signal 9 at 12:04 (not by vm down)".
         public var summary: String {
-            let time = Self.clock.string(from: at)
+            let time = Self.localTime(at)
             let what: String
             switch cause {
             case .guestPoweredOff: what = requestedBy == .downPowerButton ? "vm down: power button; guest powered off" : "guest powered off"
@@ -90,11 +91,15 @@ public struct RunRecord: Codable, Sendable, Equatable {
             return "\(what) at \(time)\(problems)"
         }
 
-        private static let clock: DateFormatter = {
-            let formatter = DateFormatter()
-            formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-            return formatter
-        }()
+        /// `date` as `yyyy-MM-dd HH:mm:ss` in the local time zone.
+        private static func localTime(_ date: Date) -> String {
+            var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+            var parts = tm()
+            localtime_r(&seconds, &parts)
+            var text = [CChar](repeating: 0, count: 32)
+            let length = strftime(&text, text.count, "%Y-%m-%d %H:%M:%S", &parts)
+            return String(decoding: text[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
     }
 
     public var vm: String

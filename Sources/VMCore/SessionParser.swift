@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Reads a session file (TOML) into a ``SessionDefinition``; every problem is reported with
 /// file, line, key and fix, like definition files.
@@ -118,7 +119,7 @@ public struct SessionParser: Sendable {
         var conditions: [WaitCondition] = []
         if let pattern = reader.string("serial", example: "\"login:\"") {
             do {
-                _ = try NSRegularExpression(pattern: pattern)
+                _ = try Regex(pattern)
                 conditions.append(.serial(pattern: pattern))
             } catch {
                 reader.issues.report(reader.keyPath("serial"), "'\(pattern)' is not a valid regular expression", fix: "escape special characters like ( [ . * with a backslash")

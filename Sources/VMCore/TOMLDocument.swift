@@ -110,15 +110,3 @@ public struct TOMLDocument: Sendable {
         return SyntaxError(line: line, column: column, message: failure.message)
     }
 }
-
-extension StringProtocol {
-    /// The string without leading and trailing characters from `characters` (no Foundation:
-    /// `trimmingCharacters(in:)` costs far more on a hot path such as `/proc/cpuinfo`).
-    public func trimming(_ characters: String) -> String {
-        let set = Set(characters)
-        var slice = Substring(self)
-        while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
-        while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
-        return String(slice)
-    }
-}

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A validated VM definition: everything `vm` needs to build a QEMU command line or a libvirt
 /// domain. Made by ``DefinitionParser`` from a TOML file; every field has the default a user of a
@@ -316,7 +317,7 @@ public struct SMBIOSField: Sendable, Equatable {
     /// empty and placeholder values are left out.
     public static func fromHost(_ read: (String) -> String?) -> [SMBIOSField] {
         hostSources.compactMap { source in
-            guard let value = read(source.file)?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty,
+            guard let value = read(source.file)?.trimmingWhitespace(), !value.isEmpty,
                   !value.lowercased().contains("to be filled"), value.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7f }) else { return nil }
             return SMBIOSField(type: source.type, name: source.name, value: value)
         }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HostLinux
 import Logging
 import QEMU
@@ -39,7 +40,7 @@ enum SupervisorMain {
                 }
             }
         } catch {
-            FileHandle.standardError.write(Data("vm-supervisor: \(error)\n".utf8))
+            StandardStream.error.write("vm-supervisor: \(error)\n")
             return 1
         }
     }
@@ -47,7 +48,7 @@ enum SupervisorMain {
     /// The definition the request names, resolved on this host; its folders must be the ones the
     /// request names.
     static func load(_ request: SupervisorInvocation.Request) throws -> LoadedDefinition {
-        let parent = { (path: String) in (path as NSString).deletingLastPathComponent }
+        let parent = PathName.folder(of:)
         let layout = StateLayout(definitionDirectories: [parent(request.definitionFile)],
                                  runtimeRoot: parent(request.runtimeDirectory), stateRoot: parent(request.stateDirectory))
         let loaded = try DefinitionLoader(layout: layout).load(request.definitionFile)

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import HostLinux
 import VMCore
 
@@ -28,7 +29,7 @@ struct EditCommand: AsyncParsableCommand {
         do {
             original = try String(contentsOfFile: file, encoding: .utf8)
         } catch {
-            throw CommandFailure("cannot read \(file): \(error.localizedDescription)")
+            throw CommandFailure("cannot read \(file): \(FileAccessError.reason(of: error))")
         }
         let copy = try Self.temporaryCopy(of: original, name: DefinitionParser.stem(of: file))
         var keepCopy = false
@@ -41,7 +42,7 @@ struct EditCommand: AsyncParsableCommand {
             do {
                 _ = try DefinitionParser(file: file, fileExists: { FileManager.default.fileExists(atPath: $0) }).parse(edited)
             } catch {
-                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                StandardStream.error.write("\(error)\n")
                 print("Edit again? [Y/n] ", terminator: "")
                 fflush(nil)
                 guard let answer = readLine(), !["n", "no"].contains(answer.lowercased()) else {
@@ -53,7 +54,7 @@ struct EditCommand: AsyncParsableCommand {
                 try edited.write(toFile: file, atomically: true, encoding: .utf8)
             } catch {
                 keepCopy = true
-                throw CommandFailure("cannot write \(file): \(error.localizedDescription); your edit is in \(copy)")
+                throw CommandFailure("cannot write \(file): \(FileAccessError.reason(of: error)); your edit is in \(copy)")
             }
             return print("saved \(file)")
         }
@@ -69,7 +70,7 @@ struct EditCommand: AsyncParsableCommand {
     }
 
     private static func temporaryCopy(of text: String, name: String) throws -> String {
-        let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let folder = PrivateTemporaryDirectory.base
         var template = Array("\(folder)/vm-edit-\(name)-XXXXXX.toml".utf8CString)
         let descriptor = mkstemps(&template, 5)
         guard descriptor >= 0 else { throw CommandFailure("cannot make a temporary copy in \(folder): \(String(cString: strerror(errno))); set TMPDIR to a writable folder") }

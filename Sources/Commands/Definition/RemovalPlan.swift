@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// What `vm rm` deletes for one VM, and the disk images it keeps and why.

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// `vm rm NAME`
@@ -57,7 +58,7 @@ struct RmCommand: AsyncParsableCommand {
             do {
                 try FileManager.default.removeItem(atPath: path)
             } catch {
-                throw CommandFailure("could not delete \(path): \(error.localizedDescription); fix its permissions and run `vm rm \(vm)` again")
+                throw CommandFailure("could not delete \(path): \(FileAccessError.reason(of: error)); fix its permissions and run `vm rm \(vm)` again")
             }
         }
         if global.json {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Extras
-import Foundation
+import FoundationEssentials
+import Glibc
 import GuestAgent
+import VMCore
 
 /// `vm extras install NAME`
 struct ExtrasInstallCommand: AsyncParsableCommand {
@@ -32,7 +34,7 @@ struct ExtrasInstallCommand: AsyncParsableCommand {
         } else {
             print("ran \(outcome.drive):\\install.cmd in \(loaded.spec.name)")
             print(outcome.output, terminator: "")
-            FileHandle.standardError.write(Data(outcome.errors.utf8))
+            StandardStream.error.write(outcome.errors)
         }
         if outcome.exitCode != 0 { throw ExitCode(Int32(outcome.exitCode ?? 1)) }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Extras
-import Foundation
+import FoundationEssentials
+import Glibc
 import HostLinux
 
 /// `vm extras stage NAME [--driver-dir DIR] [--virtio-win ISO] [--resolution WxH]`

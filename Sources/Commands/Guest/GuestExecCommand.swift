@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
+import VMCore
 
 /// `vm guest exec NAME -- PROGRAM ARGS...`
 struct GuestExecCommand: AsyncParsableCommand {
@@ -38,9 +40,9 @@ struct GuestExecCommand: AsyncParsableCommand {
             try CommandSupport.printJSON(GuestExecJSON(pid: result.pid, exitCode: result.exitCode, signal: result.signal,
                                                       stdout: output, stderr: errors, truncated: result.truncated))
         } else {
-            FileHandle.standardOutput.write(Data(output.utf8))
-            FileHandle.standardError.write(Data(errors.utf8))
-            if result.truncated { FileHandle.standardError.write(Data("vm: the agent truncated the output\n".utf8)) }
+            StandardStream.output.write(output)
+            StandardStream.error.write(errors)
+            if result.truncated { StandardStream.error.write("vm: the agent truncated the output\n") }
         }
         let code = result.exitCode.map(Int32.init) ?? result.signal.map { 128 + Int32($0) } ?? 1
         if code != 0 { throw ExitCode(code) }

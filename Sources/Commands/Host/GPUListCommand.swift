@@ -1,6 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import HostLinux
+import VMCore
 
 /// `vm gpu list`: every display device, its slot's functions and its IOMMU group.
 public struct GPUListCommand: ParsableCommand {
@@ -53,7 +55,7 @@ public struct GPUListCommand: ParsableCommand {
             if let vendor = device.subsystemVendorID, let sub = device.subsystemDeviceID {
                 parts.append("subsystem \(PCIIDPair(vendor: vendor, device: sub))")
             }
-            parts.append("class " + String(format: "0x%06x", device.classCode))
+            parts.append("class " + PrintfFormat.string("0x%06x", device.classCode))
             parts.append("driver " + (device.driver ?? "none"))
             if let override = device.driverOverride { parts.append("override " + override) }
             if let boot = device.bootVGA { parts.append("boot_vga \(boot ? 1 : 0)") }

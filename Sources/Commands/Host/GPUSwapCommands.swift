@@ -31,7 +31,7 @@ struct GPUSwapOptions: ParsableArguments {
         if vm.global.json { return try CommandSupport.printJSON(report) }
         for step in report.steps { Swift.print("  \(step)") }
         Swift.print("gpu[\(report.gpu)] \(verb): \(report.devices.joined(separator: ", "))")
-        Swift.print(String(format: "  own work %.1f ms, waiting on the hypervisor and the guest %.1f ms",
+        Swift.print(PrintfFormat.string("  own work %.1f ms, waiting on the hypervisor and the guest %.1f ms",
                            report.ownWorkMilliseconds, report.waitingMilliseconds))
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import ArgumentParser
 import HostLinux
 
@@ -29,7 +30,7 @@ public struct HostCheckCommand: ParsableCommand {
         } else {
             let nameWidth = (checks.map(\.name.count).max() ?? 0) + 1
             for check in checks {
-                print("\(check.status.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0))\(check.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0))\(check.message)")
+                print("\(check.status.rawValue.column(width: 5))\(check.name.column(width: nameWidth))\(check.message)")
                 if let fix = check.fix, check.status != .ok { print("          fix: \(fix)") }
             }
             if let gpus = try? GPUInventory.read(fileSystem), gpus.count == 1,

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import QMP
 import VMCore
 
@@ -33,10 +34,10 @@ struct ConsoleCommand: ParsableCommand {
         let socket = try Self.connect(loaded.paths.consoleSocket, name: loaded.spec.name.rawValue)
         defer { close(socket) }
         let terminal = isatty(STDIN_FILENO) == 1 ? RawTerminal(STDIN_FILENO) : nil
-        FileHandle.standardError.write(Data("Connected to the serial console of \(loaded.spec.name); Ctrl-] detaches.\(terminal == nil ? "" : "\r")\n".utf8))
+        StandardStream.error.write("Connected to the serial console of \(loaded.spec.name); Ctrl-] detaches.\(terminal == nil ? "" : "\r")\n")
         let ended = withExtendedLifetime(terminal) { Self.relay(socket: socket) }
         let reason = ended == .vmStopped ? "\(loaded.spec.name) stopped" : "detached; \(loaded.spec.name) keeps running"
-        FileHandle.standardError.write(Data("\(terminal == nil ? "" : "\r\n")\(reason)\n".utf8))
+        StandardStream.error.write("\(terminal == nil ? "" : "\r\n")\(reason)\n")
     }
 
     /// How a console session ended.
@@ -58,13 +59,13 @@ struct ConsoleCommand: ParsableCommand {
             if fds[1].revents != 0 {
                 let count = read(socket, &buffer, buffer.count)
                 if count <= 0 { return .vmStopped }
-                writeAll(STDOUT_FILENO, buffer[..<count])
+                StandardStream.writeAll(STDOUT_FILENO, buffer[..<count])
             }
             if fds[0].revents != 0 {
                 let count = read(STDIN_FILENO, &buffer, buffer.count)
                 if count <= 0 { return .detached }
                 let (forward, detach) = split(buffer[..<count])
-                writeAll(socket, forward)
+                StandardStream.writeAll(socket, forward)
                 if detach { return .detached }
             }
         }
@@ -76,15 +77,6 @@ struct ConsoleCommand: ParsableCommand {
         return (typed[..<key], true)
     }
 
-    private static func writeAll(_ descriptor: Int32, _ bytes: ArraySlice<UInt8>) {
-        var rest = bytes
-        while !rest.isEmpty {
-            let written = rest.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            if written < 0, errno == EINTR { continue }
-            guard written > 0 else { return }
-            rest = rest.dropFirst(written)
-        }
-    }
 
     /// A stream socket connected to the console server at `path`.
     private static func connect(_ path: String, name: String) throws -> Int32 {

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import QEMU
 import VMCore
 
@@ -50,12 +51,12 @@ struct ListCommand: AsyncParsableCommand {
         }
         let width = max(4, rows.map(\.name.count).max() ?? 0)
         let backendWidth = max(7, rows.map { $0.backend?.count ?? 1 }.max() ?? 0)
-        print("NAME".padding(toLength: width, withPad: " ", startingAt: 0) + "  STATE          "
-              + "BACKEND".padding(toLength: backendWidth, withPad: " ", startingAt: 0) + "  PID")
+        print("NAME".column(width: width) + "  STATE          "
+              + "BACKEND".column(width: backendWidth) + "  PID")
         for row in rows {
-            let state = row.state.padding(toLength: 13, withPad: " ", startingAt: 0)
-            let backend = (row.backend ?? "-").padding(toLength: backendWidth, withPad: " ", startingAt: 0)
-            print(row.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  \(state)  \(backend)  \(row.pid.map(String.init) ?? "-")")
+            let state = row.state.column(width: 13)
+            let backend = (row.backend ?? "-").column(width: backendWidth)
+            print(row.name.column(width: width) + "  \(state)  \(backend)  \(row.pid.map(String.init) ?? "-")")
         }
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
+import VMCore
 
 /// `vm log NAME`
 struct LogCommand: AsyncParsableCommand {
@@ -31,16 +33,17 @@ struct LogCommand: AsyncParsableCommand {
     func run() async throws {
         let loaded = try CommandSupport.loader.load(name)
         let path = qemu ? loaded.paths.qemuLog : loaded.paths.serialLog
-        guard let handle = FileHandle(forReadingAtPath: path) else {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
             throw CommandFailure("no log at \(path) yet; `vm up \(loaded.spec.name)` creates it")
         }
-        defer { try? handle.close() }
-        let text = handle.readDataToEndOfFile()
-        FileHandle.standardOutput.write(lines.map { Self.lastLines(of: text, count: $0) } ?? text)
+        defer { close(descriptor) }
+        let text = Data(try FileAccess.readToEnd(descriptor, path: path))
+        StandardStream.output.write(lines.map { Self.lastLines(of: text, count: $0) } ?? text)
         while follow {
             try await Task.sleep(for: .milliseconds(200))
-            let more = handle.readDataToEndOfFile()
-            if !more.isEmpty { FileHandle.standardOutput.write(more) }
+            let more = try FileAccess.readToEnd(descriptor, path: path)
+            if !more.isEmpty { StandardStream.output.write(more) }
         }
     }
 

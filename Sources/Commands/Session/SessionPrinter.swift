@@ -1,6 +1,8 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Sessions
 import Synchronization
+import VMCore
 
 /// Shows session progress: `[n/N] step` lines with elapsed time and a spinner on waits on a
 /// terminal, one JSON object per event with `--json` (a wait reports when it starts and then
@@ -47,15 +49,15 @@ final class SessionPrinter: Sendable {
                 progress.spinnerFrame += 1
                 return Array("|/-\\")[progress.spinnerFrame % 4]
             }
-            return "\r\u{1B}[K\(label(index)) \(frame) waiting for \(what) (\(String(format: "%.0f", elapsed)) s so far)"
+            return "\r\u{1B}[K\(label(index)) \(frame) waiting for \(what) (\(PrintfFormat.string("%.0f", elapsed)) s so far)"
         case .stepFinished(let result):
-            let text = "\(result.status.rawValue) (\(String(format: "%.1f", result.seconds)) s)" + (result.message.map { ": \($0)" } ?? "")
+            let text = "\(result.status.rawValue) (\(PrintfFormat.string("%.1f", result.seconds)) s)" + (result.message.map { ": \($0)" } ?? "")
             return terminal ? "\r\u{1B}[K\(label(result.index)) \(result.summary): \(text)\n" : "    \(text)\n"
         case .cleanup(let line):
             return (terminal ? "\r\u{1B}[K" : "") + "cleanup: \(line)\n"
         case .cleanupWaiting(let elapsed, let what):
             guard terminal else { return nil }
-            return "\r\u{1B}[Kcleanup: waiting for \(what) (\(String(format: "%.0f", elapsed)) s so far)"
+            return "\r\u{1B}[Kcleanup: waiting for \(what) (\(PrintfFormat.string("%.0f", elapsed)) s so far)"
         case .finished:
             return nil
         }
@@ -104,13 +106,13 @@ final class SessionPrinter: Sendable {
     static func summary(_ outcome: SessionOutcome) -> String {
         let width = max(4, outcome.steps.map(\.summary.count).max() ?? 0)
         func row(_ number: String, _ step: String, _ result: String, _ seconds: String) -> String {
-            number.padding(toLength: 4, withPad: " ", startingAt: 0) + step.padding(toLength: width, withPad: " ", startingAt: 0)
-                + "  " + result.padding(toLength: 8, withPad: " ", startingAt: 0)
+            number.column(width: 4) + step.column(width: width)
+                + "  " + result.column(width: 8)
                 + String(repeating: " ", count: max(0, 8 - seconds.count)) + seconds + "\n"
         }
         var text = "\n" + row("#", "STEP", "RESULT", "SECONDS")
         for step in outcome.steps {
-            text += row("\(step.index)", step.summary, step.status.rawValue, String(format: "%.1f", step.seconds))
+            text += row("\(step.index)", step.summary, step.status.rawValue, PrintfFormat.string("%.1f", step.seconds))
         }
         return text + "session \(outcome.status.rawValue)\n"
     }
@@ -120,6 +122,6 @@ final class SessionPrinter: Sendable {
     }
 
     private func emit(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        StandardStream.output.write(text)
     }
 }

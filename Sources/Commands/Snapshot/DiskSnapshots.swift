@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HostLinux
 import VMCore
 
@@ -89,7 +90,7 @@ struct DiskSnapshots: SnapshotStore {
             throw CommandFailure("\(error); install qemu-utils (scripts/setup does)")
         }
         guard result.status == 0 else {
-            let reason = result.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
+            let reason = result.standardError.trimmingWhitespace()
             throw CommandFailure("qemu-img \(arguments.joined(separator: " ")) failed: \(reason)")
         }
         return result.standardOutput

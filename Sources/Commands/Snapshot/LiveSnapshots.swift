@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import QMP
 import VMCore
 
@@ -60,7 +61,7 @@ struct LiveSnapshots: SnapshotStore {
     /// Runs one monitor command; HMP answers an error as text, success as nothing.
     private func monitor(_ line: String) async throws {
         let reply = try await client.execute("human-monitor-command", arguments: ["command-line": .string(line)], timeout: .seconds(600))
-        let text = (reply.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = (reply.stringValue ?? "").trimmingWhitespace()
         guard text.isEmpty else { throw CommandFailure("QEMU refused `\(line)`: \(text)") }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// What `vm snapshot NAME ACTION` does.
@@ -107,7 +108,7 @@ struct SnapshotCommand: AsyncParsableCommand {
 
     /// Why `name` cannot name a snapshot, or nil. qemu-img takes an all-digit name for an ID.
     static func problem(withName name: String) -> String? {
-        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-".unicodeScalars)
         if name.isEmpty || name.unicodeScalars.contains(where: { !allowed.contains($0) }) {
             return "snapshot name '\(name)': use letters, digits, '.', '_' and '-'"
         }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import GuestAgent
 import HostLinux
 import Sessions
@@ -70,8 +71,7 @@ public enum LibvirtLink {
 
     /// `vm-libvirt` in the folder of the running executable.
     static func helperPath() -> String {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent(helperName).path
+        RunningExecutable.folder + "/" + helperName
     }
 
     private static func handOff() throws -> Never {

@@ -1,5 +1,7 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
+import VMCore
 
 /// A line on the terminal (standard error) that counts the seconds while a slow step runs, so
 /// that a wait is never silent; nothing when standard error is not a terminal.
@@ -15,7 +17,7 @@ enum ProgressLine {
                 try? await Task.sleep(for: .seconds(1))
                 let shown = done.withLock { done -> Bool in
                     guard !done else { return false }
-                    FileHandle.standardError.write(Data(line(text, seconds: (ContinuousClock.now - start).components.seconds).utf8))
+                    StandardStream.error.write(line(text, seconds: (ContinuousClock.now - start).components.seconds))
                     return true
                 }
                 if !shown { return }
@@ -24,7 +26,7 @@ enum ProgressLine {
         defer {
             done.withLock { done in
                 done = true
-                FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+                StandardStream.error.write("\r\u{1B}[K")
             }
             ticker.cancel()
         }

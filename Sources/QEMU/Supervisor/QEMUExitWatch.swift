@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import OSThreads
 
 /// How QEMU ended, as far as its watcher can tell.
 struct QEMUExit: Sendable, Equatable {
@@ -34,11 +36,9 @@ enum QEMUExitWatch {
     static func start(pid: Int32, isChild: Bool) -> Task<QEMUExit, Never> {
         Task.detached {
             await withCheckedContinuation { continuation in
-                let thread = Thread {
+                DetachedThread.start(name: "qemu-exit-watch") {
                     continuation.resume(returning: isChild ? reap(pid) : awaitForeign(pid))
                 }
-                thread.name = "qemu-exit-watch"
-                thread.start()
             }
         }
     }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VMCore
 
 /// What a VM's supervisor (``VMSupervisor``, the `vm-supervisor` executable) is told: the
@@ -40,8 +41,7 @@ public struct SupervisorInvocation: Sendable, Equatable {
     /// `vm-supervisor` in the folder of the running executable (`vm` and `vm-libvirt` are
     /// installed next to it).
     public static var currentExecutable: String {
-        let running = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return (running as NSString).deletingLastPathComponent + "/" + executableName
+        RunningExecutable.folder + "/" + executableName
     }
 
     /// A supervisor's command line, read back by `vm-supervisor`.

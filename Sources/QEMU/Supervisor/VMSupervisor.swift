@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import Network
 import QMP
@@ -18,7 +19,8 @@ import VMCore
 ///   (`SO_PEERCRED`). One command is its own: `x-vm-down` (the power button, then `quit`,
 ///   SIGTERM and SIGKILL, each only when the step before did not end QEMU in time). Clients are
 ///   greeted from QEMU's own greeting on, early in QEMU's start; their commands wait at a
-///   ``WaitGate`` until QEMU's monitor answered and the start-up (the macvtap hand-over) is done.
+///   ``WaitGate`` until `qmp_capabilities` is on its way to QEMU and the start-up (the macvtap
+///   hand-over, which needs QEMU's answers) is done, then go to QEMU queued behind it.
 /// - **The record.** ``RunRecord`` in the state folder: the start, the events that matter, and
 ///   the end (how, and which `vm down` step was under way).
 /// - **The TPM emulator.** When the VM has one (``TPMEmulator``), it watches swtpm through a
@@ -74,6 +76,8 @@ public final class VMSupervisor: Sendable {
         var keepGPUOnVFIO = false
         var shutdownReason: String?
         var ended = false
+        /// QEMU's monitor has answered (its main loop runs): there is a guest and a monitor for `vm down`.
+        var monitorAnswered = false
         /// The TPM emulator ended while QEMU ran.
         var tpmEmulatorEnded = false
     }
@@ -124,8 +128,10 @@ public final class VMSupervisor: Sendable {
             return 1
         }
         // Clients are greeted as soon as QEMU greets (it does so early in its start) and may
-        // negotiate; their commands wait at the gate until QEMU's monitor answers and the
-        // start-up below is done. `vm up`'s own negotiation is then not after QEMU's readiness.
+        // negotiate; their commands wait at the gate until `qmp_capabilities` is on its way to
+        // QEMU and the start-up below (the macvtap hand-over) is done. From then on they go to
+        // QEMU at once, queued behind the negotiation: QEMU reads them while it still starts and
+        // answers them as soon as its main loop runs, so `vm up`'s first command is answered then.
         let gate = WaitGate<QMPClient>()
         let startedServer = Mutex<QMPServer?>(nil)
         let startServing = { @Sendable [self] (version: QMPVersion) -> QMPServer in
@@ -143,8 +149,9 @@ public final class VMSupervisor: Sendable {
             return server
         }
         let monitor: QEMUMachine.MonitorSession
+        let negotiation: Task<Result<Void, QMPError>, Never>
         switch await connectMonitor(greeted: { _ = startServing($0.version) }) {
-        case .some(let session): monitor = session
+        case .some(let connected): (monitor, negotiation) = connected
         case .none:
             await finish(await exit.value)
             gate.close()
@@ -153,6 +160,17 @@ public final class VMSupervisor: Sendable {
         }
         let server = startedServer.withLock { $0 } ?? startServing(monitor.client.version)
         defer { monitor.client.close() }
+        let handsOverATap = if case .starting(let tap, _, _) = role { tap != nil } else { false }
+        if !handsOverATap { gate.open(monitor.client) }
+        switch await firstOf({ await negotiation.value }, orQEMUEnd: .failure(.closed)) {
+        case .success: state.withLock { $0.monitorAnswered = true }
+        case .failure(let error):
+            logger.error("QEMU's monitor \(machine.paths.monitorSocket): \(error)")
+            await finish(await exit.value)
+            gate.close()
+            server.closeAll()
+            return 1
+        }
         if case .starting(let tap, let resume, _) = role, let tap {
             do {
                 try await MacvtapNIC.attach(tapDescriptor: tap, transport: monitor.transport, client: monitor.client,
@@ -198,17 +216,19 @@ public final class VMSupervisor: Sendable {
 
     // MARK: - QEMU's monitor
 
-    /// Connects to QEMU's own monitor, or returns nil when QEMU ends first; `greeted` runs when
-    /// QEMU greets, before it answers.
-    private func connectMonitor(greeted: @escaping @Sendable (QMPGreeting) -> Void) async -> QEMUMachine.MonitorSession? {
+    /// Connects to QEMU's own monitor and sends `qmp_capabilities`, or returns nil when QEMU
+    /// ends first; `greeted` runs when QEMU greets. `negotiation` ends when QEMU answers, once its
+    /// main loop runs.
+    private func connectMonitor(greeted: @escaping @Sendable (QMPGreeting) -> Void) async
+        -> (session: QEMUMachine.MonitorSession, negotiation: Task<Result<Void, QMPError>, Never>)? {
         let path = machine.paths.monitorSocket
         let logger = logger
         return await firstOf({
             do {
                 let transport = try await UnixSocketTransport.connect(path: path, timeout: QEMUMachine.monitorWait, awaitListener: true)
-                let client = try await QMPClient.connect(transport: transport, timeout: QEMUMachine.monitorWait, logger: logger,
-                                                         greeted: greeted)
-                return QEMUMachine.MonitorSession(transport: transport, client: client)
+                let (client, negotiation) = try await QMPClient.connectQueuing(
+                    transport: transport, timeout: QEMUMachine.monitorWait, logger: logger, greeted: greeted)
+                return (QEMUMachine.MonitorSession(transport: transport, client: client), negotiation)
             } catch {
                 logger.error("QEMU's monitor \(path): \(error)")
                 return nil
@@ -225,20 +245,10 @@ public final class VMSupervisor: Sendable {
     /// The value of `body`, or `ended` when the process that `exit` watches ends first.
     private static func firstOf<Value: Sendable>(_ body: @escaping @Sendable () async -> Value, orEndOf exit: Task<QEMUExit, Never>,
                                                  ended: Value) async -> Value {
-        let (stream, continuation) = AsyncStream<Value>.makeStream()
-        let work = Task {
-            continuation.yield(await body())
-        }
-        let watcher = Task {
+        await Race.first(body, {
             _ = await exit.value
-            continuation.yield(ended)
-        }
-        var results = stream.makeAsyncIterator()
-        let first = await results.next() ?? ended
-        continuation.finish()
-        work.cancel()
-        watcher.cancel()
-        return first
+            return ended
+        }, cancelled: ended)
     }
 
     /// Takes `x-vm-down`: the escalation starts and the reply goes at once.
@@ -290,7 +300,7 @@ public final class VMSupervisor: Sendable {
         }
         guard first else { return }
         Task { [self] in
-            let stillStarting = role != .adopting && !monitor.isSettled
+            let stillStarting = role != .adopting && !state.withLock { $0.monitorAnswered }
             if !stillStarting, let client = await monitor.value() {
                 if !force {
                     step(.downPowerButton)
