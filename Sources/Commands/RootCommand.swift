@@ -39,6 +39,7 @@ public struct RootCommand: AsyncParsableCommand {
     /// (with a "did you mean" for a misspelt verb), 1 with one line for a run-time failure.
     public static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        DefinitionPrefetch.start(for: arguments)
         if let unknown = UnknownCommand.find(in: arguments) {
             StandardStream.error.write("vm: \(unknown)\n")
             Glibc.exit(ExitCode.validationFailure.rawValue)
