@@ -92,9 +92,10 @@ public final class QMPClient: Sendable {
     /// Speaks QMP over an already connected transport, as ``connect(transport:timeout:options:logger:greeted:)``
     /// does, but returns once `qmp_capabilities` is sent, before QEMU answers it. QEMU handles a
     /// connection's commands in order, so the commands sent on `client` from now on are answered
-    /// right after the negotiation: a client can queue its first commands while QEMU still starts,
-    /// and QEMU reads them (a byte at a time) before its main loop runs. `negotiation` ends with
-    /// QEMU's answer to `qmp_capabilities`; when it fails, so do the commands sent after it.
+    /// right after the negotiation: a client can queue its first commands while QEMU still starts.
+    /// (QEMU reads the next command, a byte per main-loop turn, only once it has dispatched
+    /// `qmp_capabilities`; a queued command is then already waiting in its socket.) `negotiation`
+    /// ends with QEMU's answer to `qmp_capabilities`; when it fails, so do the commands sent after it.
     public static func connectQueuing(
         transport: any ByteTransport, timeout: Duration = .seconds(5), options: Options = Options(),
         logger: Logger = Logger(label: "vm.qmp"), greeted: @Sendable (QMPGreeting) -> Void = { _ in }

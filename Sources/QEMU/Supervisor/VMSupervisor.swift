@@ -130,8 +130,8 @@ public final class VMSupervisor: Sendable {
         // Clients are greeted as soon as QEMU greets (it does so early in its start) and may
         // negotiate; their commands wait at the gate until `qmp_capabilities` is on its way to
         // QEMU and the start-up below (the macvtap hand-over) is done. From then on they go to
-        // QEMU at once, queued behind the negotiation: QEMU reads them while it still starts and
-        // answers them as soon as its main loop runs, so `vm up`'s first command is answered then.
+        // QEMU at once, queued behind the negotiation: `vm up`'s first command is already in
+        // QEMU's socket when QEMU answers `qmp_capabilities`, and is answered right after it.
         let gate = WaitGate<QMPClient>()
         let startedServer = Mutex<QMPServer?>(nil)
         let startServing = { @Sendable [self] (version: QMPVersion) -> QMPServer in
@@ -162,15 +162,16 @@ public final class VMSupervisor: Sendable {
         defer { monitor.client.close() }
         let handsOverATap = if case .starting(let tap, _, _) = role { tap != nil } else { false }
         if !handsOverATap { gate.open(monitor.client) }
-        switch await firstOf({ await negotiation.value }, orQEMUEnd: .failure(.closed)) {
-        case .success: state.withLock { $0.monitorAnswered = true }
-        case .failure(let error):
-            logger.error("QEMU's monitor \(machine.paths.monitorSocket): \(error)")
+        // QEMU's answer to `qmp_capabilities`, or nil when QEMU ended first.
+        let answer = await firstOf({ Optional(await negotiation.value) }, orQEMUEnd: nil)
+        guard case .success = answer else {
+            if case .failure(let error) = answer { logger.error("QEMU's monitor \(machine.paths.monitorSocket): \(error)") }
             await finish(await exit.value)
             gate.close()
             server.closeAll()
             return 1
         }
+        state.withLock { $0.monitorAnswered = true }
         if case .starting(let tap, let resume, _) = role, let tap {
             do {
                 try await MacvtapNIC.attach(tapDescriptor: tap, transport: monitor.transport, client: monitor.client,
