@@ -178,6 +178,27 @@ struct SupervisorTests {
         #expect(try await start.machine.down(timeout: .seconds(1), force: true) == .quit)
     }
 
+    @Test("a cont sent while QEMU starts: QEMU runs it once ready, and the client gets its RESUME event")
+    func earlyContGetsItsResumeEvent() async throws {
+        let start = try await EarlyStart("earlycont")
+        defer { start.client.close() }
+        let events = start.client.events(matching: .named("RESUME"))
+        let resumed = Task { () -> Bool in
+            for await _ in events { return true }
+            return false
+        }
+        _ = try await start.client.execute("cont", timeout: .seconds(120))
+        let limit = Task {
+            try? await Task.sleep(for: .seconds(10))
+            resumed.cancel()
+        }
+        #expect(await resumed.value, "no RESUME event within 10 s of the cont's reply")
+        limit.cancel()
+        _ = try await start.up.value
+        #expect(try await start.client.queryStatus().status == "running")
+        #expect(try await start.machine.down(timeout: .seconds(1), force: true) == .quit)
+    }
+
     @Test("QEMU that ends after its greeting: an early client's command fails instead of waiting, and vm up shows QEMU's error")
     func earlyClientsLearnThatQEMUEndedWhileStarting() async throws {
         let start = try await EarlyStart("earlyend", moreQEMUArguments: ["-device", "vmtest-no-such-device"])

@@ -148,47 +148,23 @@ public final class VMSupervisor: Sendable {
             startedServer.withLock { $0 = server }
             return server
         }
+        // Without a monitor (QEMU ended, or its monitor failed): the end, once QEMU is gone.
+        let giveUp = { [self] (server: QMPServer?) async -> Int32 in
+            await finish(await exit.value)
+            gate.close()
+            server?.closeAll()
+            return 1
+        }
         let monitor: QEMUMachine.MonitorSession
         let negotiation: Task<Result<Void, QMPError>, Never>
         switch await connectMonitor(greeted: { _ = startServing($0.version) }) {
         case .some(let connected): (monitor, negotiation) = connected
-        case .none:
-            await finish(await exit.value)
-            gate.close()
-            startedServer.withLock { $0 }?.closeAll()
-            return 1
+        case .none: return await giveUp(startedServer.withLock { $0 })
         }
         let server = startedServer.withLock { $0 } ?? startServing(monitor.client.version)
         defer { monitor.client.close() }
-        let handsOverATap = if case .starting(let tap, _, _) = role { tap != nil } else { false }
-        if !handsOverATap { gate.open(monitor.client) }
-        // QEMU's answer to `qmp_capabilities`, or nil when QEMU ended first.
-        let answer = await firstOf({ Optional(await negotiation.value) }, orQEMUEnd: nil)
-        guard case .success = answer else {
-            if case .failure(let error) = answer { logger.error("QEMU's monitor \(machine.paths.monitorSocket): \(error)") }
-            await finish(await exit.value)
-            gate.close()
-            server.closeAll()
-            return 1
-        }
-        state.withLock { $0.monitorAnswered = true }
-        if case .starting(let tap, let resume, _) = role, let tap {
-            do {
-                try await MacvtapNIC.attach(tapDescriptor: tap, transport: monitor.transport, client: monitor.client,
-                                            network: machine.spec.network)
-                close(tap)
-                if resume { _ = try await monitor.client.execute("cont") }
-            } catch {
-                // `vm up` sees the supervisor end and reports it; QEMU must not run on without its NIC.
-                logger.error("handing the macvtap device to QEMU failed: \(error)")
-                kill(qemuPID, SIGKILL)
-                await finish(await exit.value)
-                gate.close()
-                server.closeAll()
-                return 1
-            }
-        }
-        watchTPMEmulator(client: monitor.client)
+        // Every event to the record and the clients, from before the first client's command
+        // reaches QEMU (a `cont` queued during the start gets its RESUME relayed).
         let events = monitor.client.events()
         let relay = Task { [self] in
             for await event in events {
@@ -196,7 +172,30 @@ public final class VMSupervisor: Sendable {
                 server.broadcast(event)
             }
         }
-        gate.open(monitor.client)
+        let tapHandOver: (descriptor: Int32, resume: Bool)? = if case .starting(let tap?, let resume, _) = role { (tap, resume) } else { nil }
+        if tapHandOver == nil { gate.open(monitor.client) }
+        // QEMU's answer to `qmp_capabilities`, or nil when QEMU ended first.
+        let answer = await firstOf({ Optional(await negotiation.value) }, orQEMUEnd: nil)
+        guard case .success = answer else {
+            if case .failure(let error) = answer { logger.error("QEMU's monitor \(machine.paths.monitorSocket): \(error)") }
+            return await giveUp(server)
+        }
+        state.withLock { $0.monitorAnswered = true }
+        if let tapHandOver {
+            do {
+                try await MacvtapNIC.attach(tapDescriptor: tapHandOver.descriptor, transport: monitor.transport, client: monitor.client,
+                                            network: machine.spec.network)
+                close(tapHandOver.descriptor)
+                if tapHandOver.resume { _ = try await monitor.client.execute("cont") }
+            } catch {
+                // `vm up` sees the supervisor end and reports it; QEMU must not run on without its NIC.
+                logger.error("handing the macvtap device to QEMU failed: \(error)")
+                kill(qemuPID, SIGKILL)
+                return await giveUp(server)
+            }
+            gate.open(monitor.client)
+        }
+        watchTPMEmulator(client: monitor.client)
         serving()
         let ended = await exit.value
         // QEMU's exit closes the monitor and so ends the relay: the events QEMU sent just before
