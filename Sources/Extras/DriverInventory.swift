@@ -93,9 +93,9 @@ extension DriverInventory {
 
     /// The first root-enumerated hardware id (`Root\MttVDD`) in an INF.
     public static func hardwareID(inInf text: String) -> String? {
-        for line in text.split(whereSeparator: \.isNewline) where !line.trimming(" \t").hasPrefix(";") {
+        for line in text.split(whereSeparator: \.isNewline) where !line.trimmingBlanks().hasPrefix(";") {
             for field in line.split(separator: ",") {
-                let value = field.trimming(" \t")
+                let value = field.trimmingBlanks()
                 if value.lowercased().hasPrefix("root\\"), value.count > 5, !value.contains(" ") { return value }
             }
         }

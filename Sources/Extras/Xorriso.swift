@@ -30,7 +30,7 @@ public struct Xorriso: Sendable {
     public func list(_ iso: String) throws(ExtrasError) -> [String] {
         let output = try run(["-indev", iso, "-find", "/", "-type", "f"])
         return output.split(separator: "\n").map { line in
-            var text = line.trimming(" \t")
+            var text = line.trimmingBlanks()
             if text.hasPrefix("'"), text.hasSuffix("'"), text.count >= 2 { text = String(text.dropFirst().dropLast()) }
             return text
         }.filter { $0.hasPrefix("/") }.sorted()

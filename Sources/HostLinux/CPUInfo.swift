@@ -42,10 +42,10 @@ public struct CPUFlags: Sendable, Hashable, Codable {
         let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
         for line in cpuinfo.split(separator: "\n", omittingEmptySubsequences: true) {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            let key = line[..<colon].trimming(" \t")
+            let key = line[..<colon].trimmingBlanks()
             let value = line[line.index(after: colon)...]
             if key == "vendor_id" && vendor == nil {
-                switch value.trimming(" \t") {
+                switch value.trimmingBlanks() {
                 case "GenuineIntel": vendor = .intel
                 case "AuthenticAMD", "HygonGenuine": vendor = .amd
                 default: vendor = .other

@@ -141,7 +141,7 @@ public struct IsolationPlanner: Sendable {
             rendered["ADDRESSES"] = functions.map(\.address.description).joined(separator: " ")
             change(IsolationPaths.initramfsScript, try templates.render("host/vm-vfio-override", rendered), mode: 0o755)
             let modules = inputs.files[IsolationPaths.initramfsModules] ?? ""
-            let existing = Set(modules.split(separator: "\n").map { $0.trimming(" \t") })
+            let existing = Set(modules.split(separator: "\n").map { $0.trimmingBlanks() })
             if !["vfio", "vfio_iommu_type1", "vfio_pci"].allSatisfy(existing.contains) {
                 let block = try templates.render("host/initramfs-modules", values)
                 let separator = modules.isEmpty || modules.hasSuffix("\n") ? "" : "\n"

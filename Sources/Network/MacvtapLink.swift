@@ -84,7 +84,7 @@ public struct MacvtapLink: Sendable {
     /// The index at the start of `ip -o link show` output (`12: vmtapwin@eth0: <...`).
     public static func parseIfindex(_ output: String) throws(MacvtapError) -> Int {
         guard let colon = output.firstIndex(of: ":"),
-              let index = Int(output[..<colon].trimming(" \t")) else {
+              let index = Int(output[..<colon].trimmingBlanks()) else {
             throw .unparsableLink(String(output.prefix(200)))
         }
         return index

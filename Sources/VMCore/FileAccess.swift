@@ -110,14 +110,24 @@ public enum FileAccess {
 
     /// The bytes left on `descriptor` (open on `path`, which errors name), up to its end.
     public static func readToEnd(_ descriptor: Int32, path: String) throws(FileAccessError) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var buffer: [UInt8] = []
+        let length = try readToEnd(descriptor, path: path, into: &buffer)
+        return Array(buffer[..<length])
+    }
+
+    /// Reads the bytes left on `descriptor` into the start of `buffer`, which grows as needed and
+    /// can serve the next read too (a scan of many small files makes no array per file); the
+    /// number of bytes read.
+    public static func readToEnd(_ descriptor: Int32, path: String, into buffer: inout [UInt8]) throws(FileAccessError) -> Int {
+        if buffer.count < 4096 { buffer = [UInt8](repeating: 0, count: 4096) }
+        var length = 0
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if length == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + length, $0.count - length) }
             if count < 0, errno == EINTR { continue }
             guard count >= 0 else { throw FileAccessError(.read, path: path, code: errno) }
-            if count == 0 { return bytes }
-            bytes.append(contentsOf: chunk[..<count])
+            if count == 0 { return length }
+            length += count
         }
     }
 

@@ -51,19 +51,11 @@ public enum ProcFS {
     /// and can serve the next process too (a scan of every process makes no array per process);
     /// the length read, or nil when the process is gone or has none.
     public static func readCommandLine(of pid: Int32, into buffer: inout [UInt8]) -> Int? {
-        let descriptor = open("/proc/\(pid)/cmdline", O_RDONLY | O_CLOEXEC)
+        let path = "/proc/\(pid)/cmdline"
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
-        if buffer.count < 4096 { buffer = [UInt8](repeating: 0, count: 4096) }
-        var length = 0
-        while true {
-            if length == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + length, $0.count - length) }
-            if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { return nil }
-            if count == 0 { break }
-            length += count
-        }
-        return length > 0 ? length : nil
+        guard let length = try? FileAccess.readToEnd(descriptor, path: path, into: &buffer), length > 0 else { return nil }
+        return length
     }
 }

@@ -10,8 +10,8 @@ public enum ProcessEnvironment {
         while let pointer = entry.pointee {
             let text = String(cString: pointer)
             // The first definition of a name wins, as for getenv(3).
-            if let equals = text.firstIndex(of: "="), variables[String(text[..<equals])] == nil {
-                variables[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            if let equals = text.firstIndex(of: "="), case let name = String(text[..<equals]), variables[name] == nil {
+                variables[name] = String(text[text.index(after: equals)...])
             }
             entry += 1
         }

@@ -7,6 +7,11 @@ extension StringProtocol {
         return trimming { set.contains($0) }
     }
 
+    /// The string without leading and trailing spaces and tabs (line breaks stay).
+    public func trimmingBlanks() -> String {
+        trimming(" \t")
+    }
+
     /// The string without leading and trailing white space, line breaks included.
     public func trimmingWhitespace() -> String {
         trimming(\.isWhitespace)

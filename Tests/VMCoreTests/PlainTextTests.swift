@@ -17,6 +17,7 @@ func pathNames(path: String, folder: String, last: String) {
     #expect("\u{00A0}x\u{2003}".trimmingWhitespace() == "x")
     #expect("".trimmingWhitespace() == "")
     #expect("--a-b--".trimming("-") == "a-b")
+    #expect(" \tx y\n \t".trimmingBlanks() == "x y\n")
     #expect("ab".column(width: 4) == "ab  ")
     #expect("abcdef".column(width: 4) == "abcd")
     #expect("ab".column(width: 0) == "")

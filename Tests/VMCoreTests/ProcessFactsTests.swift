@@ -21,3 +21,25 @@ import VMCore
     #expect(ProcFS.commandLine(of: Int32.max) == nil)
     #expect(ProcFS.pids().contains(getpid()))
 }
+
+/// One buffer serves reads of any length: a file larger than the buffer makes it grow, a
+/// smaller one after it is read into its start.
+@Test func readToEndReusesAndGrowsItsBuffer() throws {
+    let path = "/tmp/vm-read-\(getpid())"
+    defer { unlink(path) }
+    let large = (0..<10_000).map { UInt8($0 % 251) }
+    try FileAccess.write(large, to: path)
+    var buffer: [UInt8] = []
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    try #require(descriptor >= 0)
+    defer { close(descriptor) }
+    #expect(try FileAccess.readToEnd(descriptor, path: path, into: &buffer) == 10_000)
+    #expect(Array(buffer[..<10_000]) == large)
+    #expect(try FileAccess.read(path) == large)
+    try FileAccess.write([1, 2, 3], to: path)
+    let small = open(path, O_RDONLY | O_CLOEXEC)
+    try #require(small >= 0)
+    defer { close(small) }
+    #expect(try FileAccess.readToEnd(small, path: path, into: &buffer) == 3)
+    #expect(Array(buffer[..<3]) == [1, 2, 3])
+}
