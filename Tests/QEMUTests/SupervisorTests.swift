@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import GuestSupport
 import HostLinux
 import QMP
@@ -139,18 +140,47 @@ struct SupervisorTests {
         let flag = Atomic<Bool>(false)
     }
 
+    /// A FIFO that QEMU opens for writing as a serial port (`-serial file:PATH`) right after it
+    /// set up its monitors: QEMU waits there, its monitor greeting but not answering, until the
+    /// test opens the other end (``open()``), whatever the load on the machine.
+    final class StartGate: Sendable {
+        let path: String
+        private let reader = Atomic<Int32>(-1)
+
+        init(in folder: String) throws {
+            path = folder + "/start-gate"
+            guard mkfifo(path, 0o600) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        }
+
+        /// QEMU's arguments for the gate.
+        var qemuArguments: [String] { ["-serial", "file:\(path)"] }
+
+        /// Lets QEMU go on (the read end stays open while the gate lives).
+        func open() {
+            reader.store(Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), ordering: .releasing)
+        }
+
+        deinit {
+            let fd = reader.load(ordering: .acquiring)
+            if fd >= 0 { close(fd) }
+        }
+    }
+
     /// `vm up` of a slow-starting VM in a task, and a client of the VM's socket that came while
-    /// QEMU starts: greeted, and negotiated before `vm up` returned.
+    /// QEMU starts: greeted, and negotiated before `vm up` returned (QEMU waits at a
+    /// ``StartGate`` until then, and then preallocates its memory).
     struct EarlyStart {
         let scratch: Scratch
         let machine: QEMUMachine
         let up: Task<UpReport, any Error>
         let client: QMPClient
+        let gate: StartGate
 
         init(_ name: String, moreQEMUArguments: [String] = []) async throws {
             let bed = try await TestBed.prepare()
             scratch = try Scratch()
-            let loaded = try scratch.define(name, SupervisorTests.slowStart(bed, more: moreQEMUArguments))
+            gate = try StartGate(in: scratch.root)
+            let loaded = try scratch.define(name, SupervisorTests.slowStart(bed, more: gate.qemuArguments + moreQEMUArguments))
             let machine = try scratch.machine(loaded)
             self.machine = machine
             let upReturned = UpReturned()
@@ -162,6 +192,7 @@ struct SupervisorTests {
             client = try await QMPClient.connect(transport: transport, timeout: .seconds(60))
             let returned = upReturned.flag.load(ordering: .acquiring)
             #expect(!returned, "greeted and negotiated before QEMU answered")
+            gate.open()
         }
     }
 
