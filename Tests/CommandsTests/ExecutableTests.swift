@@ -4,6 +4,7 @@ import HostLinuxFakes
 import Subprocess
 import SystemPackage
 import Testing
+import VMCore
 @testable import Commands
 
 /// What a run of the built `vm` printed and how it ended.
@@ -171,8 +172,8 @@ func helpExitsZeroWithTheHelp(arguments: [String]) async throws {
     let original = try String(contentsOfFile: file, encoding: .utf8)
     func editor(_ name: String, prepending line: String) throws -> String {
         let path = "\(scratch.root)/\(name)"
-        try "#!/bin/sh\nsed -i '1i \(line)' \"$1\"\n".write(toFile: path, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        // Close-on-exec (FileAccess): no process another test starts keeps it open for writing (ETXTBSY).
+        try FileAccess.write("#!/bin/sh\nsed -i '1i \(line)' \"$1\"\n", to: path, permissions: 0o755)
         return path
     }
     let vm = try BuiltExecutable.path("vm")

@@ -1,6 +1,7 @@
 import Foundation
 import HostLinux
 import Network
+import VMCore
 
 /// A network namespace this test creates and deletes: nothing in it touches the machine's own
 /// interfaces, and its 10.x/192.168.x addresses have no route out.
@@ -74,11 +75,12 @@ final class TestNamespace: @unchecked Sendable {
     }
 
     /// A fixed script that runs `executable` inside this namespace with the arguments it was
-    /// given (the same process: `ip netns exec` execs it).
+    /// given (the same process: `ip netns exec` execs it). Written through a close-on-exec
+    /// descriptor: a process that another test starts meanwhile must not keep the script open for
+    /// writing, or running it fails with ETXTBSY.
     func wrapper(for executable: String, named prefix: String, in directory: String) throws -> String {
         let path = "\(directory)/\(prefix)-in-\(name)"
-        try "#!/bin/sh\nexec ip netns exec \(name) \(executable) \"$@\"\n".write(toFile: path, atomically: true, encoding: .utf8)
-        chmod(path, 0o755)
+        try FileAccess.write("#!/bin/sh\nexec ip netns exec \(name) \(executable) \"$@\"\n", to: path, permissions: 0o755)
         return path
     }
 
