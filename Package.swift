@@ -102,7 +102,12 @@ let package = Package(
         ),
         // `vm` leaves libvirt out so that its start stays short; `vm-libvirt` links it and takes over
         // libvirt-backed commands (scripts/install builds both with the Swift runtime linked in).
-        .executableTarget(name: "vm", dependencies: ["Commands", .product(name: "Logging", package: "swift-log")]),
+        // `vm` starts for every command, so its start is kept short: the C++ runtime is linked in
+        // (see Linker/libstdc++.so), and its own symbols are not exported (nothing looks them up
+        // at run time; the dynamic loader and the Swift runtime's start-up then scan 400 symbols,
+        // not 9,000).
+        .executableTarget(name: "vm", dependencies: ["Commands", .product(name: "Logging", package: "swift-log")],
+                          linkerSettings: [.unsafeFlags(["-L", Context.packageDirectory + "/Linker", "-Xlinker", "--no-export-dynamic"])]),
         .executableTarget(
             name: "vm-libvirt",
             dependencies: ["Commands", "LibvirtBackend", .product(name: "Logging", package: "swift-log")]

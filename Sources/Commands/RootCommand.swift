@@ -37,16 +37,19 @@ public struct RootCommand: AsyncParsableCommand {
 
     /// Runs the command line of this process and exits: 64 with usage for a wrong command line
     /// (with a "did you mean" for a misspelt verb), 1 with one line for a run-time failure.
-    public static func main() async {
+    /// On the main actor, so that the parse (synchronous: the completions are) runs on the main
+    /// thread at once instead of waiting for a thread of the concurrency pool to start; the
+    /// command itself runs on the pool.
+    @MainActor public static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        DefinitionPrefetch.start(for: arguments)
+        UpReadAhead.start(for: arguments)
         if let unknown = UnknownCommand.find(in: arguments) {
             StandardStream.error.write("vm: \(unknown)\n")
             Glibc.exit(ExitCode.validationFailure.rawValue)
         }
         let parsed: any ParsableCommand
         do {
-            parsed = try await asyncParseAsRoot(arguments)
+            parsed = try parseAsRoot(arguments)
         } catch {
             exit(withError: error)
         }

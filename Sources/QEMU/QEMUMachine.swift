@@ -84,6 +84,10 @@ public struct QEMUMachine: VMBackend {
     public var releaseForce = false
     /// Runs `systemctl`, `modprobe` and `kill` for `host = "release"` (nil: see ``releaseRunner``).
     public var releaseCommands: (any HostCommandRunner)?
+    /// The QEMU that a local libvirtd runs for the VM of this name, which `up` refuses to start
+    /// beside (``OtherBackend/libvirtQEMU(named:)``; `vm up` may have looked already, while it parsed
+    /// its command line).
+    public var libvirtQEMU: @Sendable (String) async -> Int32? = { OtherBackend.libvirtQEMU(named: $0) }
 
     public init(spec: VMSpec, paths: VMPaths, launcher: QEMULauncher, processes: any ProcessTable = SystemProcessTable(),
                 hostFileSystem: any HostFileSystem = RootedFileSystem(root: .fromEnvironment()),
@@ -189,7 +193,7 @@ public struct QEMUMachine: VMBackend {
             recovered = true
         case .clean: break
         }
-        if let pid = OtherBackend.libvirtQEMU(named: spec.name.rawValue) {
+        if let pid = await libvirtQEMU(spec.name.rawValue) {
             throw StartRefusal.runsOnOtherBackend(name: spec.name.rawValue, place: "on the libvirt backend (its QEMU has pid \(pid))")
         }
         // A GPU left on vfio-pci by a crashed run or an interrupted swap goes back to the host

@@ -37,7 +37,7 @@ struct UpCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        var loaded = try await DefinitionPrefetch.loadResolved(name)
+        var loaded = try await UpReadAhead.loadResolved(name)
         let logger = CommandSupport.logger(debug: global.debug)
         let backend = try backendOptions.resolve(loaded.spec.backend)
         if redefine, backend == .qemu { throw CommandFailure("--redefine applies to the libvirt backend only") }

@@ -39,7 +39,9 @@ enum CommandSupport {
     /// The QEMU backend for a resolved definition, whatever backend it names (`vm up --backend
     /// qemu` runs a libvirt-backed definition on vm's own QEMU too).
     static func qemuMachine(_ loaded: LoadedDefinition, logger: Logger) throws -> QEMUMachine {
-        try QEMUMachine.onThisHost(loaded, logger: logger)
+        var machine = try QEMUMachine.onThisHost(loaded, logger: logger)
+        machine.libvirtQEMU = { await UpReadAhead.libvirtQEMU(named: $0) }
+        return machine
     }
 
     /// The backend that runs `loaded`: `vm` launching QEMU, or libvirtd at a URI. `redefine` lets
