@@ -360,8 +360,7 @@ public struct QEMUMachine: VMBackend {
         switch first {
         case .answered(let session, let status):
             // `vm status` and `vm down` find QEMU through its pidfile.
-            let pidfile = try? String(contentsOfFile: paths.pidFile, encoding: .utf8)
-            guard pidfile.flatMap(QEMUPidFile.pid(in:)) == qemu.pid else {
+            guard QEMUPidFile.pid(at: paths.pidFile) == qemu.pid else {
                 session.client.close()
                 await abandonStart(pid: qemu.pid)
                 throw UpError.pidfileMismatch(path: paths.pidFile, pid: qemu.pid)

@@ -12,6 +12,12 @@ public enum QEMUPidFile {
         return pid
     }
 
+    /// The pid in the pidfile at `path`; nil when it cannot be read or holds no pid.
+    public static func pid(at path: String) -> Int32? {
+        guard let bytes = try? FileAccess.read(path) else { return nil }
+        return pid(in: String(decoding: bytes, as: UTF8.self))
+    }
+
     /// Seconds since QEMU wrote the pidfile at `path`, i.e. its uptime; nil when there is none.
     public static func uptimeSeconds(_ path: String) -> Int? {
         guard let written = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date else { return nil }

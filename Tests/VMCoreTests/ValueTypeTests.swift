@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import VMCore
 
@@ -78,4 +79,18 @@ func badNames(name: String) {
 @Test(arguments: ["", "\n", "abc\n", "12 34\n", "0\n", "-5\n", "99999999999\n"])
 func badPidfileTextGivesNoPid(text: String) {
     #expect(QEMUPidFile.pid(in: text) == nil)
+}
+
+/// A pidfile read from disk: its pid, or nil when it is missing, a folder or holds no pid.
+@Test func pidfileOnDiskGivesItsPid() throws {
+    let folder = NSTemporaryDirectory() + "pidfile-\(UUID().uuidString)"
+    try FileAccess.createFolders(folder)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let path = folder + "/qemu.pid"
+    #expect(QEMUPidFile.pid(at: path) == nil)
+    try FileAccess.write("4242\n", to: path)
+    #expect(QEMUPidFile.pid(at: path) == 4242)
+    try FileAccess.write("not a pid\n", to: path)
+    #expect(QEMUPidFile.pid(at: path) == nil)
+    #expect(QEMUPidFile.pid(at: folder) == nil)
 }
