@@ -39,7 +39,7 @@ public struct RootCommand: AsyncParsableCommand {
     /// (with a "did you mean" for a misspelt verb), 1 with one line for a run-time failure.
     /// On the main actor, so that the parse (synchronous: the completions are) runs on the main
     /// thread at once instead of waiting for a thread of the concurrency pool to start; the
-    /// command itself runs on the pool (``run(_:)``).
+    /// command itself runs on the pool (``runAndExit(_:)``).
     @MainActor public static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
         UpReadAhead.start(for: arguments)
@@ -67,7 +67,7 @@ public struct RootCommand: AsyncParsableCommand {
     }
 
     /// Runs `command` and exits with its outcome, on the concurrency pool: the process ends there,
-    /// without the hop back to the main thread that returning to ``main()`` would take (0.15 ms
+    /// without the hop back to the main thread that returning to ``main()`` would take (about 0.1 ms
     /// of `vm up`).
     private static func runAndExit(_ command: any ParsableCommand) async -> Never {
         var command = command
