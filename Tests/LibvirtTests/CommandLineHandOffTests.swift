@@ -101,6 +101,13 @@ import Testing
         let up = try await Self.run(vm, ["up", name, "--backend", "libvirt", "--paused"], in: scratch)
         #expect(up.status == .exited(0), "\(up.error)")
 
+        // `vm up` on the definition's backend is refused: the look for libvirt's QEMU that `vm up`
+        // takes while it parses its command line (UpReadAhead) finds the domain's.
+        let second = try await Self.run(vm, ["up", name, "--paused"], in: scratch)
+        #expect(second.status == .exited(1), "\(second.output)\(second.error)")
+        #expect(second.error.contains("\(name) already runs on the libvirt backend (its QEMU has pid "), "\(second.error)")
+        #expect(Scratch.qemuProcesses(named: name).isEmpty, "vm started no QEMU of its own")
+
         let status = try await Self.run(vm, ["status", name], in: scratch)
         #expect(status.status == .exited(0), "\(status.error)")
         #expect(status.output.hasPrefix("\(name): paused"), "\(status.output)\(status.error)")
