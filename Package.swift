@@ -120,6 +120,10 @@ let package = Package(
         ),
         // Benchmark driver for scripts/bench (its qmp part).
         .executableTarget(name: "qmp-bench", dependencies: ["QMP"], path: "Sources/qmp-bench"),
+        // Benchmark driver for scripts/bench (its teardown part): the supervisor's teardown in
+        // this process over a fake kernel (HostLinuxFakes), with real QEMU (GuestSupport).
+        .executableTarget(name: "teardown-bench", dependencies: ["GuestSupport", "HostLinuxFakes", "HostLinux", "VMCore", "QMP", "CSpawn", "OSThreads"],
+                          path: "Sources/teardown-bench"),
 
         .testTarget(name: "QMPTests", dependencies: ["QMP", "OSThreads", "HostLinux", .product(name: "Subprocess", package: "swift-subprocess")]),
         .testTarget(name: "VMCoreTests", dependencies: ["VMCore"]),
@@ -159,7 +163,7 @@ let package = Package(
         .target(
             name: "GuestSupport",
             dependencies: [
-                "QEMU", "VMCore",
+                "QEMU", "VMCore", "HostLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import GuestSupport
 import HostLinux
+import HostLinuxFakes
 import QMP
 import Synchronization
 import Testing
@@ -83,6 +84,44 @@ struct SupervisorTests {
         let status = await machine.status()
         #expect(status.state == .stopped)
         #expect(status.note?.hasPrefix("guest powered off at ") == true, "\(status.note ?? "no note")")
+    }
+
+    /// The fake host's second RTX 3090 Ti (``Scenarios/twoIdentical3090Ti()``), plugged while the VM runs.
+    static let fakeHostGPU = """
+        [[gpu]]
+        address = "0000:05:00"
+        plug = "hot"
+        """
+
+    @Test("the guest powers itself off, or QEMU is killed, while a GPU of the fake host is in it: the supervisor's teardown puts every function back on its original driver",
+          .timeLimit(.minutes(3)), arguments: [false, true])
+    func endOfTheRunGivesTheFakeHostItsGPUBack(killed: Bool) async throws {
+        let bed = try await TestBed.prepare()
+        let scratch = try Scratch()
+        let kernel = FakeKernel(tree: try Scenarios.twoIdentical3090Ti())
+        let loaded = try scratch.define(killed ? "gpukilled" : "gpuoff", bed.definition(extraCmdline: "vmtest.shell=1", extra: Self.fakeHostGPU))
+        let vm = try await InProcessSupervisor.start(loaded, host: kernel)
+        let functions = vm.machine.spec.gpus[0].functions
+        let binder = DriverBinder(fileSystem: kernel)
+        let originals = try vm.recordGPUInGuest(0)
+        #expect(originals.map(\.originalDriver) == ["nvidia", "snd_hda_intel"])
+        #expect(functions.map(binder.currentDriver) == ["vfio-pci", "vfio-pci"])
+
+        var console: UnixSocketTransport?
+        defer { console?.close() }
+        if killed {
+            kill(vm.qemuPID, SIGKILL)
+        } else {
+            try await Scratch.waitForSerial(loaded, marker: "VMTEST-READY")
+            console = try await Self.typeOnConsole(loaded, "poweroff -f")
+        }
+        #expect(await vm.end() == 0)
+
+        #expect(functions.map(binder.currentDriver) == ["nvidia", "snd_hda_intel"], "every function is back on its original driver")
+        #expect(try vm.machine.swapper().journal.read() == nil, "the journal is closed")
+        #expect(!FileManager.default.fileExists(atPath: loaded.paths.runtimeDirectory))
+        let end = try #require(vm.machine.runRecord()?.end)
+        #expect(end.cause == (killed ? .killed : .guestPoweredOff) && end.teardownProblems.isEmpty, "\(end)")
     }
 
     @Test("vm down --no-wait: the supervisor takes the request and powers the guest off after the caller is gone")
