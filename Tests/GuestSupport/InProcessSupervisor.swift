@@ -79,6 +79,7 @@ public final class InProcessSupervisor: Sendable {
 
 /// Why an ``InProcessSupervisor`` did not start.
 public enum InProcessSupervisorError: Error, CustomStringConvertible {
+    /// QEMU or its supervisor did not come up; the reason carries QEMU's log.
     case cannotStart(String)
     /// The host has no functions for the GPU's slot.
     case noFunctions(gpu: Int)
