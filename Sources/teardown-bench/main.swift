@@ -83,7 +83,10 @@ final class WatchedHost: HostFileSystem, Sendable {
     func isReadWritable(_ path: String) -> Bool { accessed(); return kernel.isReadWritable(path) }
 }
 
-/// The moment a process ends, as a thread blocked on its pidfd sees it.
+/// The moment a process ends, as a thread blocked on its pidfd sees it. Not QEMU's
+/// `ProcessEndWait`: that opens the pidfd on its waiting thread, which may run only after the
+/// supervisor reaped QEMU (then it reports "ended" late, or for a pid already gone); here the
+/// pidfd is open before QEMU is ended, and the thread notes the time as it wakes.
 final class ExitMoment: Sendable {
     private let seen = Mutex<ContinuousClock.Instant?>(nil)
 

@@ -60,7 +60,6 @@ public final class InProcessSupervisor: Sendable {
     /// Records GPU `index` as in the guest, the way `vm gpu attach` leaves it: its functions moved
     /// to vfio-pci on the host and the swap journal in its `in-guest` phase. QEMU is not asked to
     /// plug anything (the host's functions are fake). Returns the functions as they were before.
-    @discardableResult
     public func recordGPUInGuest(_ index: Int) throws -> [FunctionBinding] {
         let swapper = machine.swapper()
         let gpu = machine.spec.gpus[index]
