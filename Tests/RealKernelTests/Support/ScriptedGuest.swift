@@ -61,8 +61,14 @@ struct ScriptedGuest: Sendable {
             extraArguments: machineArguments)
         let outcome: ChildOutcome
         do {
-            outcome = try await TestCommand.run(try TestCommand.locate("qemu-system-x86_64"), machine.arguments, name: "qemu",
-                                                 outputDirectory: scratch.path, timeout: timeout)
+            // At a lower priority (`nice -n 10`): these QEMUs run for many minutes beside the rest of
+            // the test run, while the system libvirtd keeps all of its guests in one cgroup
+            // (`machine`), which the scheduler weighs as a single task. At normal priority four or
+            // five of these starved the libvirt suites' guests on a 2-CPU machine (stalls of 20 s
+            // and more, boots past their 120 s wait); niced, they take the CPU the others leave.
+            outcome = try await TestCommand.run(try TestCommand.locate("nice"),
+                                                 ["-n", "10", try TestCommand.locate("qemu-system-x86_64")] + machine.arguments,
+                                                 name: "qemu", outputDirectory: scratch.path, timeout: timeout)
         } catch let error as TestCommandError {
             let serial = (try? String(contentsOfFile: serialLog, encoding: .utf8)) ?? "(no serial log)"
             throw TestBedError("\(error)\nserial log:\n\(serial.suffix(6000))")
